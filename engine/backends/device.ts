@@ -1,0 +1,21 @@
+// backends: the one small interface every frame source and sink implements, and how time reaches it.
+//
+// No device reads a clock: the driver passes `now` (milliseconds; virtual in `sim`, monotonic on
+// real devices) and asks `pollAt()` when the device next needs to run. Wrappers (impairments, pcap
+// writing, tracing) implement the same interface around any device.
+
+export interface Device {
+  readonly name: string;
+  /** Largest IP packet the device carries (the frame is 14 bytes more, plus VLAN tags). */
+  readonly mtu: number;
+  /** Sends one frame. The device copies the bytes if it keeps them past the call. */
+  transmit(frame: Uint8Array, now: number): void;
+  /** Set by the owner of the device; called once per received frame, which is only valid during the call. */
+  onReceive: FrameHandler | undefined;
+  /** Runs anything due at `now` (delayed deliveries, rate-limited queues). */
+  poll(now: number): void;
+  /** When `poll` next has work, or undefined when it has none. */
+  pollAt(): number | undefined;
+}
+
+export type FrameHandler = (frame: Uint8Array, now: number) => void;

@@ -1,0 +1,169 @@
+// backends: the impairment wrapper — loss, delay, jitter, reordering, duplication, corruption, rate and
+// MTU applied to the frames a device sends and receives, reproducible from one seeded RNG. It wraps any
+// backend, because the kernels this runs on have no netem.
+import type { Device, FrameHandler } from './device';
+import type { SeededRng } from './rng';
+import { TimerQueue } from './timer-queue';
+
+export interface Impairments {
+  /** Probability that a frame is lost. */
+  readonly loss?: number;
+  /** Fixed extra one-way delay, milliseconds. */
+  readonly delayMs?: number;
+  /** Uniform jitter added to the delay, ± milliseconds (the result is never below zero). */
+  readonly jitterMs?: number;
+  /** Probability that a frame is held back by `reorderGapMs`, so that frames behind it overtake it. */
+  readonly reorder?: number;
+  readonly reorderGapMs?: number;
+  /** Probability that a frame is sent twice. */
+  readonly duplicate?: number;
+  /** Probability that one random bit of the frame is flipped. */
+  readonly corrupt?: number;
+  /** Bottleneck rate in megabits per second, with a drop-tail queue of `queueFrames`. */
+  readonly rateMbit?: number;
+  readonly queueFrames?: number;
+  /** Frames whose IP part is larger than this are dropped, as a smaller link would. */
+  readonly mtu?: number;
+  /** Which way the impairments apply; default both. */
+  readonly direction?: 'tx' | 'rx' | 'both';
+}
+
+export type ImpairmentEvent = 'loss' | 'mtu' | 'queue-full' | 'duplicate' | 'corrupt' | 'reorder';
+
+export interface ImpairmentCounters {
+  loss: number;
+  mtu: number;
+  queueFull: number;
+  duplicated: number;
+  corrupted: number;
+  reordered: number;
+  delayed: number;
+}
+
+/** Called for every impairment applied; lets the tracer record a drop or a change with its reason. */
+export type ImpairmentObserver = (event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number) => void;
+
+interface Pending {
+  frame: Uint8Array;
+  direction: 'tx' | 'rx';
+}
+
+export class ImpairedDevice implements Device {
+  onReceive: FrameHandler | undefined;
+  readonly counters: ImpairmentCounters = { loss: 0, mtu: 0, queueFull: 0, duplicated: 0, corrupted: 0, reordered: 0, delayed: 0 };
+  observer: ImpairmentObserver | undefined;
+  private readonly pending = new TimerQueue<Pending>();
+  /** Per direction, when the bottleneck is free again. */
+  private readonly busyUntil = { tx: 0, rx: 0 };
+  private readonly queued = { tx: 0, rx: 0 };
+
+  constructor(
+    readonly inner: Device,
+    private readonly impairments: Impairments,
+    private readonly rng: SeededRng,
+  ) {
+    inner.onReceive = (frame, now) => this.pass(frame, 'rx', now);
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get mtu(): number {
+    return Math.min(this.inner.mtu, this.impairments.mtu ?? Infinity);
+  }
+
+  transmit(frame: Uint8Array, now: number): void {
+    this.pass(frame, 'tx', now);
+  }
+
+  poll(now: number): void {
+    this.inner.poll(now);
+    for (let p = this.pending.popDue(now); p !== undefined; p = this.pending.popDue(now)) {
+      if (this.impairments.rateMbit !== undefined) this.queued[p.direction]--;
+      this.deliver(p.frame, p.direction, now);
+    }
+  }
+
+  pollAt(): number | undefined {
+    const a = this.inner.pollAt();
+    const b = this.pending.peekTime();
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    return Math.min(a, b);
+  }
+
+  private applies(direction: 'tx' | 'rx'): boolean {
+    const d = this.impairments.direction ?? 'both';
+    return d === 'both' || d === direction;
+  }
+
+  private pass(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+    if (!this.applies(direction)) return this.deliver(frame, direction, now);
+    const im = this.impairments;
+    if (im.mtu !== undefined && frame.length - ipOffset(frame) > im.mtu) return this.note('mtu', frame, direction, now);
+    if (this.rng.chance(im.loss ?? 0)) return this.note('loss', frame, direction, now);
+    const copies = this.rng.chance(im.duplicate ?? 0) ? 2 : 1;
+    if (copies === 2) this.note('duplicate', frame, direction, now);
+    for (let i = 0; i < copies; i++) {
+      let out = frame;
+      if (this.rng.chance(im.corrupt ?? 0)) {
+        out = frame.slice();
+        const bit = this.rng.below(out.length * 8);
+        out[bit >> 3] ^= 0x80 >> (bit & 7);
+        this.note('corrupt', out, direction, now);
+      }
+      this.schedule(out, direction, now);
+    }
+  }
+
+  private schedule(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+    const im = this.impairments;
+    let at = now;
+    if (im.rateMbit !== undefined) {
+      if (this.queued[direction] >= (im.queueFrames ?? 1000)) return this.note('queue-full', frame, direction, now);
+      const start = Math.max(now, this.busyUntil[direction]);
+      at = start + (frame.length * 8) / (im.rateMbit * 1000);
+      this.busyUntil[direction] = at;
+      this.queued[direction]++;
+    }
+    at += im.delayMs ?? 0;
+    if (im.jitterMs) at = Math.max(now, at + (this.rng.next() * 2 - 1) * im.jitterMs);
+    if (this.rng.chance(im.reorder ?? 0)) {
+      at += im.reorderGapMs ?? Math.max(1, im.delayMs ?? 0, im.jitterMs ?? 0);
+      this.note('reorder', frame, direction, now);
+    }
+    if (at === now && im.rateMbit === undefined) return this.deliver(frame, direction, now);
+    this.counters.delayed++;
+    // The caller may reuse its buffer; a held frame needs its own copy.
+    this.pending.push(at, { frame: frame.slice(), direction });
+  }
+
+  private deliver(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+    if (direction === 'tx') this.inner.transmit(frame, now);
+    else this.onReceive?.(frame, now);
+  }
+
+  private note(event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+    switch (event) {
+      case 'loss': this.counters.loss++; break;
+      case 'mtu': this.counters.mtu++; break;
+      case 'queue-full': this.counters.queueFull++; break;
+      case 'duplicate': this.counters.duplicated++; break;
+      case 'corrupt': this.counters.corrupted++; break;
+      case 'reorder': this.counters.reordered++; break;
+    }
+    this.observer?.(event, frame, direction, now);
+  }
+}
+
+/** Offset of the IP header: 14, plus 4 for each 802.1Q/802.1ad tag. */
+function ipOffset(frame: Uint8Array): number {
+  let off = 12;
+  while (off + 4 <= frame.length) {
+    const type = (frame[off] << 8) | frame[off + 1];
+    if (type !== 0x8100 && type !== 0x88a8 && type !== 0x9100) break;
+    off += 4;
+  }
+  return off + 2;
+}

@@ -1,0 +1,176 @@
+// backends: the `sim` backend — a virtual wire joining any number of devices, and a virtual clock that
+// drives everything attached to it. Deterministic: no real clock, no real randomness.
+import type { Device, FrameHandler } from './device';
+
+export interface SimWireOptions {
+  /** One-way propagation delay in milliseconds. */
+  readonly latencyMs?: number;
+  /** Link rate of each port in bits per second; undefined is infinitely fast. */
+  readonly rateBps?: number;
+  /** MTU of the ports (IP bytes); default 1500. */
+  readonly mtu?: number;
+}
+
+/**
+ * A learning switch with a fixed propagation delay: a frame goes to the port that last sent from
+ * its destination MAC, or to every other port when that is unknown, broadcast or multicast.
+ */
+export class SimWire {
+  readonly latencyMs: number;
+  readonly rateBps: number | undefined;
+  readonly mtu: number;
+  private readonly ports: SimPort[] = [];
+  /** MAC (as a 48-bit number) → port that last sent from it. */
+  private readonly learned = new Map<number, SimPort>();
+
+  constructor(options: SimWireOptions = {}) {
+    this.latencyMs = options.latencyMs ?? 0.01;
+    this.rateBps = options.rateBps;
+    this.mtu = options.mtu ?? 1500;
+  }
+
+  /** A new port on this wire. */
+  attach(name: string): SimPort {
+    const port = new SimPort(name, this);
+    this.ports.push(port);
+    return port;
+  }
+
+  /** Carries a frame from `from`, copying it; called by SimPort.transmit. */
+  carry(from: SimPort, frame: Uint8Array, departs: number): void {
+    if (frame.length < 14) return;
+    this.learned.set(macKey(frame, 6), from);
+    const arrives = departs + this.latencyMs;
+    const multicast = (frame[0] & 1) === 1;
+    const to = multicast ? undefined : this.learned.get(macKey(frame, 0));
+    if (to !== undefined) {
+      if (to !== from) to.enqueue(frame.slice(), arrives);
+      return;
+    }
+    for (const port of this.ports) if (port !== from) port.enqueue(frame.slice(), arrives);
+  }
+}
+
+function macKey(frame: Uint8Array, offset: number): number {
+  return (
+    frame[offset] * 2 ** 40 +
+    frame[offset + 1] * 2 ** 32 +
+    ((frame[offset + 2] << 24) | (frame[offset + 3] << 16) | (frame[offset + 4] << 8) | frame[offset + 5]) >>> 0
+  );
+}
+
+/** One end on a SimWire. Arrivals are in time order (fixed latency, FIFO serialization). */
+export class SimPort implements Device {
+  onReceive: FrameHandler | undefined;
+  readonly mtu: number;
+  private readonly times: number[] = [];
+  private readonly frames: Uint8Array[] = [];
+  private head = 0;
+  /** When this port's transmitter is free again (serialization at the link rate). */
+  private busyUntil = 0;
+  /** Frames sent and received, for tests and stats. */
+  txFrames = 0;
+  rxFrames = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly wire: SimWire,
+  ) {
+    this.mtu = wire.mtu;
+  }
+
+  transmit(frame: Uint8Array, now: number): void {
+    this.txFrames++;
+    let departs = now;
+    if (this.wire.rateBps !== undefined) {
+      const start = Math.max(now, this.busyUntil);
+      // 20 bytes of preamble, start delimiter and inter-frame gap, and the 4-byte FCS.
+      departs = start + ((frame.length + 24) * 8 * 1000) / this.wire.rateBps;
+      this.busyUntil = departs;
+    }
+    this.wire.carry(this, frame, departs);
+  }
+
+  enqueue(frame: Uint8Array, arrives: number): void {
+    this.times.push(arrives);
+    this.frames.push(frame);
+  }
+
+  poll(now: number): void {
+    while (this.head < this.frames.length && this.times[this.head] <= now) {
+      const frame = this.frames[this.head];
+      this.head++;
+      this.rxFrames++;
+      this.onReceive?.(frame, now);
+    }
+    if (this.head > 1024 && this.head * 2 > this.frames.length) {
+      this.frames.splice(0, this.head);
+      this.times.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  pollAt(): number | undefined {
+    return this.head < this.frames.length ? this.times[this.head] : undefined;
+  }
+}
+
+/** Anything the virtual clock drives: devices, stacks, workloads. */
+export interface Pollable {
+  poll(now: number): void;
+  pollAt(): number | undefined;
+}
+
+/**
+ * The virtual clock. `runUntil` advances time from deadline to deadline, polling whatever is due,
+ * so a simulated second costs only the work done in it.
+ */
+export class SimClock {
+  now = 0;
+  private readonly members: Pollable[] = [];
+
+  add(member: Pollable): void {
+    this.members.push(member);
+  }
+
+  remove(member: Pollable): void {
+    const i = this.members.indexOf(member);
+    if (i >= 0) this.members.splice(i, 1);
+  }
+
+  /** The earliest deadline of any member, or undefined when nothing is pending. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const m of this.members) {
+      const t = m.pollAt();
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    }
+    return next;
+  }
+
+  /**
+   * Runs one step: advances to the earliest deadline (never backwards, never past `limit`) and
+   * polls every member due then. Returns false when nothing is due by `limit`.
+   */
+  step(limit = Infinity): boolean {
+    const next = this.nextDeadline();
+    if (next === undefined || next > limit) return false;
+    if (next > this.now) this.now = next;
+    for (const m of this.members) {
+      const t = m.pollAt();
+      if (t !== undefined && t <= this.now) m.poll(this.now);
+    }
+    return true;
+  }
+
+  /** Runs until `time`, or until `done()` holds after a step, or until `maxSteps`; returns the steps run. */
+  runUntil(time: number, done?: () => boolean, maxSteps = Infinity): number {
+    let steps = 0;
+    while (steps < maxSteps && this.step(time)) {
+      steps++;
+      if (done?.()) return steps;
+    }
+    if (!done?.() && time !== Infinity && this.now < time) this.now = time;
+    return steps;
+  }
+}
