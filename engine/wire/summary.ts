@@ -1,0 +1,324 @@
+// wire: one-line packet summaries in tcpdump's style (`tcpdump -n`, not verbose), from a Dissection.
+//
+// tcpdump prints TCP sequence numbers relative to the first ACK-bearing segment it saw of each
+// connection (print-tcp.c, unless -S); `SummaryContext` keeps that per-capture state. Only what
+// tcpdump prints without -v is printed; application protocols are not decoded (tcpdump's `HTTP:`
+// suffixes and the like are left out), and the summary then ends where tcpdump's `length N` ends.
+import { ARP_OP_REPLY, ARP_OP_REQUEST, ARP_OP_RARP_REPLY, ARP_OP_RARP_REQUEST } from './arp';
+import { ipv4ToString, ipv6ToString, macToString } from './address';
+import type { Dissection } from './dissect';
+import { ETHERTYPE_RARP } from './ethernet';
+import type { Icmpv4Packet } from './icmpv4';
+import type { Icmpv6Packet } from './icmpv6';
+import { IP_PROTOCOL } from './ipv4';
+import type { Ipv6ExtensionHeader } from './ipv6';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TCP_URG, tcpFlagsToString, type TcpOption, type TcpPacket } from './tcp';
+
+interface SeqBase {
+  seq: number;
+  ack: number;
+}
+
+/** Per-capture state for relative TCP sequence numbers, as tcpdump keeps it. */
+export class SummaryContext {
+  private readonly bases = new Map<string, SeqBase>();
+
+  /** @param absolute print absolute sequence numbers (tcpdump -S). */
+  constructor(readonly absolute = false) {}
+
+  /** The base to subtract and whether this segment runs in the connection's reverse direction. */
+  seqBase(key: string, rev: boolean, seg: TcpPacket): { seq: number; ack: number; fresh: boolean } {
+    let base = this.bases.get(key);
+    if (base === undefined || seg.flags & TCP_SYN) {
+      // print-tcp.c: a new conversation (or a SYN) records the bases and prints this segment absolute.
+      base = rev ? { seq: (seg.ack - 1) >>> 0, ack: seg.seq } : { seq: seg.seq, ack: (seg.ack - 1) >>> 0 };
+      this.bases.set(key, base);
+      return { seq: 0, ack: 0, fresh: true };
+    }
+    return rev ? { seq: base.ack, ack: base.seq, fresh: false } : { seq: base.seq, ack: base.ack, fresh: false };
+  }
+}
+
+/** The tcpdump-style summary of one dissected frame; `origLen` is the frame's length on the wire. */
+export function summarize(d: Dissection, origLen: number, ctx: SummaryContext = new SummaryContext()): string {
+  if (d.arp) return summarizeArp(d, origLen);
+  if (d.ipv4) {
+    const ip = d.ipv4;
+    const src = ipv4ToString(ip.src);
+    const dst = ipv4ToString(ip.dst);
+    if (ip.fragmentOffset !== 0) return `IP ${src} > ${dst}: ip-proto-${ip.protocol}`;
+    const ipPayloadLen = ip.totalLength - ip.headerLen;
+    const key = ip.src > ip.dst ? `${ip.dst}|${ip.src}` : `${ip.src}|${ip.dst}`;
+    return 'IP ' + transport(d, src, dst, ipPayloadLen, ip.protocol, ctx, key, ip.src > ip.dst ? 1 : ip.src < ip.dst ? -1 : 0);
+  }
+  if (d.ipv6) {
+    const ip = d.ipv6;
+    const src = ipv6ToString(ip.src);
+    const dst = ipv6ToString(ip.dst);
+    const prefix = 'IP6 ';
+    const ext = ip.extensionHeaders.map(extName).filter((n) => n !== '').join(' ');
+    if (ip.laterFragment) return `${prefix}${src} > ${dst}: ${ext}`;
+    const upperLen = ip.payloadLength - (ip.upperOffset - 40);
+    const cmp = compareBytes(ip.src, ip.dst);
+    const key = cmp > 0 ? `${dst}|${src}` : `${src}|${dst}`;
+    const body = transport(d, src, dst, upperLen, ip.upperProtocol, ctx, key, cmp);
+    if (ext === '') return prefix + body;
+    // tcpdump names the extension headers between the addresses and the transport summary.
+    const colon = body.indexOf(': ', body.indexOf(' > '));
+    return prefix + body.slice(0, colon + 2) + ext + ' ' + body.slice(colon + 2);
+  }
+  if (d.eth) {
+    const e = d.eth;
+    if (e.lengthField) return `${macToString(e.src)} > ${macToString(e.dst)}, 802.3, length ${e.etherType}`;
+    return `${macToString(e.src)} > ${macToString(e.dst)}, ethertype 0x${e.etherType.toString(16).padStart(4, '0')}, length ${origLen}`;
+  }
+  return `[|link], length ${origLen}`;
+}
+
+function extName(h: Ipv6ExtensionHeader): string {
+  switch (h.kind) {
+    case 'hopByHop':
+      return 'HBH';
+    case 'destinationOptions':
+      return 'DSTOPT';
+    case 'routing':
+      return `srcrt (type ${h.routingType}, segleft=${h.segmentsLeft})`;
+    case 'fragment':
+      return `frag (${h.fragmentOffset}|${h.length})`;
+    case 'authentication':
+      return `AH(spi=0x${h.spi.toString(16).padStart(8, '0')},seq=0x${h.sequence.toString(16)})`;
+    default:
+      return '';
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+function transport(
+  d: Dissection,
+  src: string,
+  dst: string,
+  payloadLen: number,
+  protocol: number,
+  ctx: SummaryContext,
+  addrKey: string,
+  addrOrder: number,
+): string {
+  if (d.tcp) {
+    const t = d.tcp;
+    const rev = addrOrder > 0 || (addrOrder === 0 && t.srcPort > t.dstPort);
+    const key = rev ? `${addrKey}|${t.dstPort}|${t.srcPort}` : `${addrKey}|${t.srcPort}|${t.dstPort}`;
+    return `${src}.${t.srcPort} > ${dst}.${t.dstPort}: ${tcpSummary(t, payloadLen - t.headerLen, ctx, key, rev)}`;
+  }
+  if (d.udp) {
+    const u = d.udp;
+    return `${src}.${u.srcPort} > ${dst}.${u.dstPort}: UDP, length ${u.length - 8}`;
+  }
+  if (d.icmp) return `${src} > ${dst}: ICMP ${icmpSummary(d.icmp)}, length ${payloadLen}`;
+  if (d.icmpv6) return `${src} > ${dst}: ICMP6, ${icmpv6Summary(d.icmpv6)}, length ${payloadLen}`;
+  switch (protocol) {
+    case IP_PROTOCOL.TCP:
+      return `${src} > ${dst}: tcp ${payloadLen} [bad hdr length]`;
+    case IP_PROTOCOL.UDP:
+      return `${src} > ${dst}: UDP, bad length ${payloadLen}`;
+    case IP_PROTOCOL.IPV6_NONXT:
+      return `${src} > ${dst}: no next header`;
+  }
+  return `${src} > ${dst}: ip-proto-${protocol} ${payloadLen}`;
+}
+
+function tcpSummary(t: TcpPacket, length: number, ctx: SummaryContext, key: string, rev: boolean): string {
+  let seq = t.seq;
+  let ack = t.ack;
+  let base = { seq: 0, ack: 0, fresh: true };
+  if (!ctx.absolute && t.flags & TCP_ACK) {
+    base = ctx.seqBase(key, rev, t);
+    seq = (seq - base.seq) >>> 0;
+    ack = (ack - base.ack) >>> 0;
+  }
+  let s = `Flags [${tcpFlagsToString(t.flags)}]`;
+  if (length > 0 || t.flags & (TCP_SYN | TCP_FIN | TCP_RST)) {
+    s += `, seq ${seq}`;
+    if (length > 0) s += `:${(seq + length) >>> 0}`;
+  }
+  if (t.flags & TCP_ACK) s += `, ack ${ack}`;
+  s += `, win ${t.window}`;
+  if (t.flags & TCP_URG) s += `, urg ${t.urgent}`;
+  if (t.options.length > 0) {
+    // SACK edges are relative like the ack field: to the peer's base in this direction.
+    const sackBase = base.ack;
+    s += `, options [${t.options.map((o) => tcpOptionText(o, sackBase)).join(',')}]`;
+  }
+  return `${s}, length ${length}`;
+}
+
+function tcpOptionText(o: TcpOption, sackBase: number): string {
+  switch (o.kind) {
+    case 'eol':
+      return 'eol';
+    case 'nop':
+      return 'nop';
+    case 'mss':
+      return `mss ${o.value}`;
+    case 'wscale':
+      return `wscale ${o.shift}`;
+    case 'sackPermitted':
+      return 'sackOK';
+    case 'sack':
+      return `sack ${o.blocks.length} ${o.blocks.map((b) => `{${(b.left - sackBase) >>> 0}:${(b.right - sackBase) >>> 0}}`).join('')}`;
+    case 'timestamps':
+      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
+    case 'unknown':
+      return `unknown-${o.type}${o.data.length ? ' 0x' + hex(o.data) : ''}`;
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+const UNREACH_PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 33: 'dccp' };
+
+function icmpSummary(m: Icmpv4Packet): string {
+  switch (m.kind) {
+    case 'echoRequest':
+      return `echo request, id ${m.identifier}, seq ${m.sequence}`;
+    case 'echoReply':
+      return `echo reply, id ${m.identifier}, seq ${m.sequence}`;
+    case 'destinationUnreachable': {
+      const q = m.quoted;
+      const qdst = q ? ipv4ToString(q.header.dst) : '?';
+      switch (m.code) {
+        case 0:
+          return `net ${qdst} unreachable`;
+        case 1:
+          return `host ${qdst} unreachable`;
+        case 2:
+          return `${qdst} protocol ${q ? q.header.protocol : '?'} unreachable`;
+        case 3:
+          return q && q.dstPort !== undefined
+            ? `${qdst} ${UNREACH_PROTO[q.header.protocol] ?? `ip-proto-${q.header.protocol}`} port ${q.dstPort} unreachable`
+            : `${qdst} port unreachable`;
+        case 4:
+          return m.nextHopMtu ? `${qdst} unreachable - need to frag (mtu ${m.nextHopMtu})` : `${qdst} unreachable - need to frag`;
+        case 5:
+          return `${qdst} unreachable - source route failed`;
+        case 13:
+          return `host ${qdst} unreachable - admin prohibited filter`;
+        default:
+          return `${qdst} unreachable - #${m.code}`;
+      }
+    }
+    case 'timeExceeded':
+      return m.code === 0 ? 'time exceeded in-transit' : m.code === 1 ? 'ip reassembly time exceeded' : `time exceeded-#${m.code}`;
+    case 'redirect': {
+      const qdst = m.quoted ? ipv4ToString(m.quoted.header.dst) : '?';
+      const what = ['net', 'host', 'tos net', 'tos host'][m.code] ?? `#${m.code}`;
+      return `redirect ${qdst} to ${what} ${ipv4ToString(m.gateway)}`;
+    }
+    case 'unknown':
+      return ICMP_TYPE_NAMES[m.type] ?? `type-#${m.type}`;
+  }
+}
+
+const ICMP_TYPE_NAMES: Record<number, string> = {
+  4: 'source quench',
+  9: 'router advertisement',
+  10: 'router solicitation',
+  12: 'parameter problem',
+  13: 'time stamp query',
+  14: 'time stamp reply',
+  15: 'information request',
+  16: 'information reply',
+  17: 'address mask request',
+  18: 'address mask reply',
+};
+
+const ICMP6_UNREACH: Record<number, string> = {
+  0: 'unreachable route',
+  1: 'unreachable prohibited',
+  2: 'beyond scope',
+  3: 'unreachable address',
+  4: 'unreachable port',
+  5: 'failed policy',
+  6: 'reject route',
+};
+
+function icmpv6Summary(m: Icmpv6Packet): string {
+  switch (m.kind) {
+    case 'echoRequest':
+      return `echo request, id ${m.identifier}, seq ${m.sequence}`;
+    case 'echoReply':
+      return `echo reply, id ${m.identifier}, seq ${m.sequence}`;
+    case 'destinationUnreachable': {
+      let s = `destination unreachable, ${ICMP6_UNREACH[m.code] ?? `unknown unreach code (${m.code})`}`;
+      const q = m.quoted;
+      if (q) {
+        const qdst = ipv6ToString(q.dst);
+        if (m.code === 4 && (q.upperProtocol === 6 || q.upperProtocol === 17) && q.upperPayload.length >= 4) {
+          const port = (q.upperPayload[2] << 8) | q.upperPayload[3];
+          s += `, ${qdst} ${q.upperProtocol === 6 ? 'tcp' : 'udp'} port ${port}`;
+        } else s += `, ${qdst}`;
+      }
+      return s;
+    }
+    case 'packetTooBig':
+      return `packet too big, mtu ${m.mtu}`;
+    case 'timeExceeded':
+      return m.code === 0 ? 'time exceeded in-transit' : m.code === 1 ? 'ip6 reassembly time exceeded' : `time exceeded, code-#${m.code}`;
+    case 'parameterProblem':
+      return `parameter problem, code-#${m.code}, pointer ${m.pointer}`;
+    case 'routerSolicitation':
+      return 'router solicitation';
+    case 'routerAdvertisement':
+      return 'router advertisement';
+    case 'neighborSolicitation':
+      return `neighbor solicitation, who has ${ipv6ToString(m.target)}`;
+    case 'neighborAdvertisement':
+      return `neighbor advertisement, tgt is ${ipv6ToString(m.target)}`;
+    case 'unknown':
+      if (m.type === 143 && m.rest.length >= 4) {
+        const n = (m.rest[2] << 8) | m.rest[3];
+        return `multicast listener report v2, ${n} group record(s)`;
+      }
+      return ICMP6_TYPE_NAMES[m.type] ?? `unknown icmp6 type (${m.type})`;
+  }
+}
+
+const ICMP6_TYPE_NAMES: Record<number, string> = {
+  130: 'multicast listener query',
+  131: 'multicast listener report',
+  132: 'multicast listener done',
+  137: 'redirect',
+};
+
+function summarizeArp(d: Dissection, origLen: number): string {
+  const a = d.arp!;
+  const linkLen = d.layers.find((l) => l.name === 'arp')!.offset;
+  const length = origLen - linkLen;
+  const rarp = d.arpEtherType === ETHERTYPE_RARP;
+  const spa = ipv4ToString(a.senderProtocol);
+  const tpa = ipv4ToString(a.targetProtocol);
+  const sha = macToString(a.senderHardware);
+  const tha = macToString(a.targetHardware);
+  const name = rarp ? 'RARP' : 'ARP';
+  switch (a.operation) {
+    case ARP_OP_REQUEST: {
+      const zero = a.targetHardware.every((b) => b === 0);
+      return `${name}, Request who-has ${tpa}${zero ? '' : ` (${tha})`} tell ${spa}, length ${length}`;
+    }
+    case ARP_OP_REPLY:
+      return `${name}, Reply ${spa} is-at ${sha}, length ${length}`;
+    case ARP_OP_RARP_REQUEST:
+      return `${name}, Reverse Request who-is ${tha} tell ${sha}, length ${length}`;
+    case ARP_OP_RARP_REPLY:
+      return `${name}, Reverse Reply ${tha} at ${tpa}, length ${length}`;
+    default:
+      return `${name}, unknown (${a.operation}), length ${length}`;
+  }
+}

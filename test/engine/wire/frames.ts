@@ -1,0 +1,152 @@
+// Golden frames for the wire tests: hand-assembled, checksums computed, and checked with tshark 4 (all "correct").
+
+/** Hex, spaces and newlines ignored, to bytes. */
+export function hex(s: string): Uint8Array {
+  const t = s.replace(/\s+/g, '');
+  const out = new Uint8Array(t.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(t.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export const FRAMES = {
+  /** ping 198.18.0.2 from 198.18.0.1 (Linux ping: 8-byte timestamp then 0x10..0x37), DF set */
+  ethIpv4IcmpEcho: hex(`
+    0200 0000 0002 0200 0000 0001 0800 4500 004c a3c1 4000 4001 0ac8 c612 0001 c612
+    0002 0800 1e67 4d2a 0001 6a3b 635f 0000 0000 1011 1213 1415 1617 1819 1a1b 1c1d
+    1e1f 2021 2223 2425 2627 2829 2a2b 2c2d 2e2f 3031 3233 3435 3637
+  `),
+  /** the reply to it, DF clear */
+  ethIpv4IcmpEchoReply: hex(`
+    0200 0000 0001 0200 0000 0002 0800 4500 004c 1f00 0000 4001 cf89 c612 0002 c612
+    0001 0000 2667 4d2a 0001 6a3b 635f 0000 0000 1011 1213 1415 1617 1819 1a1b 1c1d
+    1e1f 2021 2223 2425 2627 2829 2a2b 2c2d 2e2f 3031 3233 3435 3637
+  `),
+  /** who-has 198.18.0.2 tell 198.18.0.1, broadcast, padded to 60 bytes */
+  ethArpRequest: hex(`
+    ffff ffff ffff 0200 0000 0001 0806 0001 0800 0604 0001 0200 0000 0001 c612 0001
+    0000 0000 0000 c612 0002 0000 0000 0000 0000 0000 0000 0000 0000 0000
+  `),
+  /** 198.18.0.2 is-at 02:00:00:00:00:02, unpadded (as captured on the sender) */
+  ethArpReply: hex(`
+    0200 0000 0001 0200 0000 0002 0806 0001 0800 0604 0002 0200 0000 0002 c612 0002
+    0200 0000 0001 c612 0001
+  `),
+  /** 802.1Q VID 100 PCP 5 around IPv4/UDP 40000 -> 20001 "tick 0001", DSCP EF */
+  ethVlanIpv4Udp: hex(`
+    0200 0000 0002 0200 0000 0001 8100 a064 0800 45b8 0025 0001 4000 4011 ade7 c612
+    0001 c612 0002 9c40 4e21 0011 300d 7469 636b 2030 3030 31
+  `),
+  /** 802.1ad S-tag VID 200 PCP 3 DEI around 802.1Q C-tag VID 100 around an ARP request */
+  ethQinqArp: hex(`
+    ffff ffff ffff 0200 0000 0001 88a8 70c8 8100 0064 0806 0001 0800 0604 0001 0200
+    0000 0001 c612 0001 0000 0000 0000 c612 0002
+  `),
+  /** an 802.3 length-field frame: STP configuration BPDU over LLC, padded to 60 */
+  eth8023Llc: hex(`
+    0180 c200 0000 0200 0000 0001 0026 4242 0300 0000 0000 8000 0200 0000 0001 8000
+    0000 8000 0200 0000 0001 8001 0000 1400 0200 000f 0000 0000 0000 0000
+  `),
+  /** IGMPv2 report for 224.0.0.251 with the Router Alert option (IHL 6, TTL 1) */
+  ethIpv4IgmpRouterAlert: hex(`
+    0100 5e00 00fb 0200 0000 0001 0800 46c0 0020 0000 4000 0102 3d09 c612 0001 e000
+    00fb 9404 0000 1600 0904 e000 00fb
+  `),
+  /** ping -R: Record Route option (length 39, pointer 4, 9 empty slots) + EOL, IHL 15 */
+  ethIpv4RecordRoute: hex(`
+    0200 0000 0002 0200 0000 0001 0800 4f00 0074 a3c2 4000 4001 f577 c612 0001 c612
+    0002 0727 0400 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000
+    0000 0000 0000 0000 0000 0800 1e66 4d2b 0001 6a3b 635f 0000 0000 1011 1213 1415
+    1617 1819 1a1b 1c1d 1e1f 2021 2223 2425 2627 2829 2a2b 2c2d 2e2f 3031 3233 3435
+    3637
+  `),
+  /** port unreachable quoting the whole UDP datagram 198.18.0.2:20001 -> 198.18.0.1:40000 */
+  ethIpv4IcmpPortUnreachable: hex(`
+    0200 0000 0001 0200 0000 0002 0800 45c0 0041 5101 0000 4001 9cd3 c612 0001 c612
+    0002 0303 8947 0000 0000 4500 0025 77aa 4000 4011 36f6 c612 0002 c612 0001 4e21
+    9c40 0011 300d 7469 636b 2030 3030 31
+  `),
+  /** fragmentation needed, next-hop MTU 1400, quoting 20+8 bytes of a 1500-byte TCP segment */
+  ethIpv4IcmpFragNeeded: hex(`
+    0200 0000 0001 0200 0000 0002 0800 4500 0038 0101 0000 ff01 2d9f c612 00fe c612
+    0002 0304 0d93 0000 0578 4500 05dc 1234 4000 4006 8fb9 c612 0002 c613 0707 c350
+    22b8 0000 03e8
+  `),
+  /** TTL exceeded in transit for a traceroute probe (UDP 33434 -> 33435), quote 28 bytes */
+  ethIpv4IcmpTimeExceeded: hex(`
+    0200 0000 0001 0200 0000 0002 0800 4500 0038 0202 0000 ff01 2c9e c612 00fe c612
+    0002 0b00 8868 0000 0000 4500 003c 9999 0000 0111 8ce9 c612 0002 c613 0707 829a
+    829b 0028 6739
+  `),
+  /** redirect for host to gateway 198.18.0.253, quote 28 bytes */
+  ethIpv4IcmpRedirect: hex(`
+    0200 0000 0001 0200 0000 0002 0800 4500 0038 0303 0000 ff01 2b9d c612 00fe c612
+    0002 0501 c757 c612 00fd 4500 003c 9999 0000 0111 8ce9 c612 0002 c613 0707 829a
+    829b 0028 6739
+  `),
+  /** ping 2001:db8::2 from 2001:db8::1, flow label 0x8a3f2 */
+  ethIpv6Icmpv6Echo: hex(`
+    0200 0000 0002 0200 0000 0001 86dd 6008 a3f2 0038 3a40 2001 0db8 0000 0000 0000
+    0000 0000 0001 2001 0db8 0000 0000 0000 0000 0000 0002 8000 7d78 1a2b 0007 6a3b
+    635f 0000 0000 1011 1213 1415 1617 1819 1a1b 1c1d 1e1f 2021 2223 2425 2627 2829
+    2a2b 2c2d 2e2f 3031 3233 3435 3637
+  `),
+  /** neighbor solicitation for fe80::2 to ff02::1:ff00:2 with a source link-layer address option */
+  ethIpv6Ns: hex(`
+    3333 ff00 0002 0200 0000 0001 86dd 6000 0000 0020 3aff fe80 0000 0000 0000 0000
+    0000 0000 0001 ff02 0000 0000 0000 0000 0001 ff00 0002 8700 7a97 0000 0000 fe80
+    0000 0000 0000 0000 0000 0000 0002 0101 0200 0000 0001
+  `),
+  /** solicited, override neighbor advertisement for fe80::2 with a target link-layer address option */
+  ethIpv6Na: hex(`
+    0200 0000 0001 0200 0000 0002 86dd 6000 0000 0020 3aff fe80 0000 0000 0000 0000
+    0000 0000 0002 fe80 0000 0000 0000 0000 0000 0000 0001 8800 181a 6000 0000 fe80
+    0000 0000 0000 0000 0000 0000 0002 0201 0200 0000 0002
+  `),
+  /** router advertisement: hop limit 64, lifetime 1800 s, source LLA, MTU 1500, prefix 2001:db8:0:1::/64 L+A */
+  ethIpv6Ra: hex(`
+    3333 0000 0001 0200 0000 0002 86dd 6000 0000 0040 3aff fe80 0000 0000 0000 0000
+    0000 0000 0002 ff02 0000 0000 0000 0000 0000 0000 0001 8600 ede6 4000 0708 0000
+    0000 0000 0000 0101 0200 0000 0002 0501 0000 0000 05dc 0304 40c0 0027 8d00 0009
+    3a80 0000 0000 2001 0db8 0000 0001 0000 0000 0000 0000
+  `),
+  /** router solicitation with a source link-layer address option */
+  ethIpv6Rs: hex(`
+    3333 0000 0002 0200 0000 0001 86dd 6000 0000 0010 3aff fe80 0000 0000 0000 0000
+    0000 0000 0001 ff02 0000 0000 0000 0000 0000 0000 0002 8500 7a2c 0000 0000 0101
+    0200 0000 0001
+  `),
+  /** MLDv2 report behind a Hop-by-Hop header carrying Router Alert and PadN */
+  ethIpv6HbhMld: hex(`
+    3333 0000 0016 0200 0000 0001 86dd 6000 0000 0024 0001 fe80 0000 0000 0000 0000
+    0000 0000 0001 ff02 0000 0000 0000 0000 0000 0000 0016 3a00 0502 0000 0100 8f00
+    6f0f 0000 0001 0400 0000 ff02 0000 0000 0000 0000 0000 0000 00fb
+  `),
+  /** first fragment (offset 0, M) of a UDP datagram, id 0xdeadbeef */
+  ethIpv6FragUdp: hex(`
+    0200 0000 0002 0200 0000 0001 86dd 6000 0000 0028 2c40 2001 0db8 0000 0000 0000
+    0000 0000 0001 2001 0db8 0000 0000 0000 0000 0000 0002 1100 0001 dead beef 9c40
+    4e21 0580 1234 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000
+  `),
+  /** a later fragment (offset 1232, last) of the same datagram */
+  ethIpv6FragLater: hex(`
+    0200 0000 0002 0200 0000 0001 86dd 6000 0000 0018 2c40 2001 0db8 0000 0000 0000
+    0000 0000 0001 2001 0db8 0000 0000 0000 0000 0000 0002 1100 04d0 dead beef 0000
+    0000 0000 0000 0000 0000 0000 0000
+  `),
+  /** packet too big, MTU 1280, quoting 60 bytes of a TCP packet to 2001:db8:9::9 */
+  ethIpv6Ptb: hex(`
+    0200 0000 0001 0200 0000 0002 86dd 6000 0000 0044 3a40 2001 0db8 0000 0000 0000
+    0000 0000 00fe 2001 0db8 0000 0000 0000 0000 0000 0002 0200 d4a8 0000 0500 6000
+    0000 05a0 0640 2001 0db8 0000 0000 0000 0000 0000 0002 2001 0db8 0009 0000 0000
+    0000 0000 0009 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000
+  `),
+  /** port unreachable (code 4), quoting 48 bytes */
+  ethIpv6Unreach: hex(`
+    0200 0000 0001 0200 0000 0002 86dd 6000 0000 0038 3a40 2001 0db8 0000 0000 0000
+    0000 0000 00fe 2001 0db8 0000 0000 0000 0000 0000 0002 0104 dab0 0000 0000 6000
+    0000 05a0 0640 2001 0db8 0000 0000 0000 0000 0000 0002 2001 0db8 0009 0000 0000
+    0000 0000 0009 0000 0000 0000 0000
+  `),
+} as const;
+
+export type FrameName = keyof typeof FRAMES;
