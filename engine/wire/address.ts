@@ -117,9 +117,11 @@ export function ipv6ToString(addr: Uint8Array, offset = 0): string {
       curBase = -1;
     }
   }
-  if (bestLen < 2) bestBase = -1;
-  const dotted =
-    bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w(5) === 0xffff));
+  if (bestLen < 2) {
+    bestBase = -1;
+    bestLen = 0;
+  }
+  const dotted = bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w(5) === 0xffff));
   let s = '';
   for (let i = 0; i < 8; i++) {
     if (i === bestBase) {
@@ -143,44 +145,44 @@ export function ipv6ToString(addr: Uint8Array, offset = 0): string {
  */
 export function ipv6FromString(text: string): Ipv6Address | undefined {
   if (text.length < 2 || text.length > 45) return undefined;
-  const words: number[] = [];
-  let tail: number[] = [];
-  let gap = -1;
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const parseGroups = (part: string, out: number[], allowV4Tail: boolean): boolean => {
-    if (part === '') return true;
-    const groups = part.split(':');
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i];
-      if (allowV4Tail && i === groups.length - 1 && g.includes('.')) {
-        const v4 = ipv4FromString(g);
-        if (v4 === undefined) return false;
-        out.push(v4 >>> 16, v4 & 0xffff);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return false;
-        out.push(parseInt(g, 16));
-      }
-    }
-    return true;
-  };
+  const head: number[] = [];
+  const tail: number[] = [];
   if (halves.length === 2) {
-    gap = 0;
-    if (!parseGroups(halves[0], words, false) || !parseGroups(halves[1], tail, true)) return undefined;
+    if (!parseGroups(halves[0], head, false) || !parseGroups(halves[1], tail, true)) return undefined;
     // `::` stands for at least one zero group (RFC 4291 §2.2 item 2).
-    if (words.length + tail.length > 7) return undefined;
-  } else {
-    if (!parseGroups(text, words, true)) return undefined;
-    if (words.length !== 8) return undefined;
-    tail = [];
+    if (head.length + tail.length > 7) return undefined;
+  } else if (!parseGroups(text, head, true) || head.length !== 8) {
+    return undefined;
   }
-  const all = gap < 0 ? words : [...words, ...new Array<number>(8 - words.length - tail.length).fill(0), ...tail];
   const out = new Uint8Array(IPV6_LEN);
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = all[i] >>> 8;
-    out[2 * i + 1] = all[i] & 0xff;
-  }
+  const put = (i: number, w: number): void => {
+    out[2 * i] = w >>> 8;
+    out[2 * i + 1] = w & 0xff;
+  };
+  head.forEach((w, i) => put(i, w));
+  tail.forEach((w, i) => put(8 - tail.length + i, w));
   return out;
+}
+
+/** Appends the 16-bit groups of `part` (`a:b:c`, empty for none) to `out`; false when a group is not hex or a tail not dotted IPv4. */
+function parseGroups(part: string, out: number[], allowIpv4Tail: boolean): boolean {
+  if (part === '') return true;
+  const groups = part.split(':');
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i];
+    if (allowIpv4Tail && i === groups.length - 1 && g.includes('.')) {
+      const v4 = ipv4FromString(g);
+      if (v4 === undefined) return false;
+      out.push(v4 >>> 16, v4 & 0xffff);
+    } else if (/^[0-9a-fA-F]{1,4}$/.test(g)) {
+      out.push(parseInt(g, 16));
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** A copy of the 16 bytes at `offset`. */

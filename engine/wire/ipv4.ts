@@ -78,7 +78,7 @@ export interface Ipv4Repr {
   readonly moreFragments: boolean;
   /** In bytes: the wire value times 8. */
   readonly fragmentOffset: number;
-  /** Raw option bytes. Emit pads them with zeros (EOL) to a multiple of 4; parse gives the whole option area. */
+  /** Raw option bytes. Emit pads them with zeros (EOL) to a multiple of 4; parse gives the whole option area as a view into the buffer. */
   readonly options: Uint8Array;
   /** Bytes after the header, as the total length field claims. */
   readonly payloadLength: number;

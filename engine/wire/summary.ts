@@ -49,23 +49,22 @@ export function summarize(d: Dissection, origLen: number, ctx: SummaryContext = 
     if (ip.fragmentOffset !== 0) return `IP ${src} > ${dst}: ip-proto-${ip.protocol}`;
     const ipPayloadLen = ip.totalLength - ip.headerLen;
     const key = ip.src > ip.dst ? `${ip.dst}|${ip.src}` : `${ip.src}|${ip.dst}`;
-    return 'IP ' + transport(d, src, dst, ipPayloadLen, ip.protocol, ctx, key, ip.src > ip.dst ? 1 : ip.src < ip.dst ? -1 : 0);
+    const order = ip.src > ip.dst ? 1 : ip.src < ip.dst ? -1 : 0;
+    return 'IP ' + transport(d, { src, dst, payloadLen: ipPayloadLen, protocol: ip.protocol, bytes: ip.payload, addrKey: key, addrOrder: order, addressesPrinted: false }, ctx);
   }
   if (d.ipv6) {
     const ip = d.ipv6;
     const src = ipv6ToString(ip.src);
     const dst = ipv6ToString(ip.dst);
     const prefix = 'IP6 ';
-    const ext = ip.extensionHeaders.map(extName).filter((n) => n !== '').join(' ');
+    const ext = ip.extensionHeaders.map((h) => extName(h, ip.payloadLength)).join(' ');
     if (ip.laterFragment) return `${prefix}${src} > ${dst}: ${ext}`;
     const upperLen = ip.payloadLength - (ip.upperOffset - 40);
     const cmp = compareBytes(ip.src, ip.dst);
     const key = cmp > 0 ? `${dst}|${src}` : `${src}|${dst}`;
-    const body = transport(d, src, dst, upperLen, ip.upperProtocol, ctx, key, cmp);
-    if (ext === '') return prefix + body;
-    // tcpdump names the extension headers between the addresses and the transport summary.
-    const colon = body.indexOf(': ', body.indexOf(' > '));
-    return prefix + body.slice(0, colon + 2) + ext + ' ' + body.slice(colon + 2);
+    // With extension headers tcpdump prints the addresses first, then the headers, then ports alone.
+    const t = { src, dst, payloadLen: upperLen, protocol: ip.upperProtocol, bytes: ip.upperPayload, addrKey: key, addrOrder: cmp, addressesPrinted: ext !== '' };
+    return ext === '' ? prefix + transport(d, t, ctx) : `${prefix}${src} > ${dst}: ${ext} ${transport(d, t, ctx)}`;
   }
   if (d.eth) {
     const e = d.eth;
@@ -75,7 +74,7 @@ export function summarize(d: Dissection, origLen: number, ctx: SummaryContext = 
   return `[|link], length ${origLen}`;
 }
 
-function extName(h: Ipv6ExtensionHeader): string {
+function extName(h: Ipv6ExtensionHeader, payloadLength: number): string {
   switch (h.kind) {
     case 'hopByHop':
       return 'HBH';
@@ -84,11 +83,12 @@ function extName(h: Ipv6ExtensionHeader): string {
     case 'routing':
       return `srcrt (type ${h.routingType}, segleft=${h.segmentsLeft})`;
     case 'fragment':
-      return `frag (${h.fragmentOffset}|${h.length})`;
+      // print-frag6.c: the offset and the length of the fragment's data after this header.
+      return `frag (${h.fragmentOffset}|${payloadLength - (h.offset + h.length - 40)})`;
     case 'authentication':
       return `AH(spi=0x${h.spi.toString(16).padStart(8, '0')},seq=0x${h.sequence.toString(16)})`;
     default:
-      return '';
+      return h.kind;
   }
 }
 
@@ -97,37 +97,53 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-function transport(
-  d: Dissection,
-  src: string,
-  dst: string,
-  payloadLen: number,
-  protocol: number,
-  ctx: SummaryContext,
-  addrKey: string,
-  addrOrder: number,
-): string {
+interface TransportInfo {
+  readonly src: string;
+  readonly dst: string;
+  /** Bytes after the network headers, as the IP header says. */
+  readonly payloadLen: number;
+  readonly protocol: number;
+  /** The captured transport bytes. */
+  readonly bytes: Uint8Array;
+  readonly addrKey: string;
+  readonly addrOrder: number;
+  /** The addresses are already printed (IPv6 with extension headers): print ports alone. */
+  readonly addressesPrinted: boolean;
+}
+
+function transport(d: Dissection, x: TransportInfo, ctx: SummaryContext): string {
+  const ends = (sp: number, dp: number) => (x.addressesPrinted ? `${sp} > ${dp}` : `${x.src}.${sp} > ${x.dst}.${dp}`);
+  const here = x.addressesPrinted ? '' : `${x.src} > ${x.dst}: `;
   if (d.tcp) {
     const t = d.tcp;
-    const rev = addrOrder > 0 || (addrOrder === 0 && t.srcPort > t.dstPort);
-    const key = rev ? `${addrKey}|${t.dstPort}|${t.srcPort}` : `${addrKey}|${t.srcPort}|${t.dstPort}`;
-    return `${src}.${t.srcPort} > ${dst}.${t.dstPort}: ${tcpSummary(t, payloadLen - t.headerLen, ctx, key, rev)}`;
+    const rev = x.addrOrder > 0 || (x.addrOrder === 0 && t.srcPort > t.dstPort);
+    const key = rev ? `${x.addrKey}|${t.dstPort}|${t.srcPort}` : `${x.addrKey}|${t.srcPort}|${t.dstPort}`;
+    return `${ends(t.srcPort, t.dstPort)}: ${tcpSummary(t, x.payloadLen - t.headerLen, ctx, key, rev)}`;
   }
-  if (d.udp) {
-    const u = d.udp;
-    return `${src}.${u.srcPort} > ${dst}.${u.dstPort}: UDP, length ${u.length - 8}`;
-  }
-  if (d.icmp) return `${src} > ${dst}: ICMP ${icmpSummary(d.icmp)}, length ${payloadLen}`;
-  if (d.icmpv6) return `${src} > ${dst}: ICMP6, ${icmpv6Summary(d.icmpv6)}, length ${payloadLen}`;
-  switch (protocol) {
-    case IP_PROTOCOL.TCP:
-      return `${src} > ${dst}: tcp ${payloadLen} [bad hdr length]`;
+  if (d.udp) return `${ends(d.udp.srcPort, d.udp.dstPort)}: UDP, length ${d.udp.length - 8}`;
+  if (d.icmp) return `${here}ICMP ${icmpSummary(d.icmp)}, length ${x.payloadLen}`;
+  if (d.icmpv6) return `${here}ICMP6, ${icmpv6Summary(d.icmpv6)}, length ${x.payloadLen}`;
+  const b = x.bytes;
+  const ports = b.length >= 4;
+  switch (x.protocol) {
+    case IP_PROTOCOL.TCP: {
+      if (b.length >= 13) {
+        const hl = (b[12] >>> 4) * 4;
+        if (hl < 20) return `${ends((b[0] << 8) | b[1], (b[2] << 8) | b[3])}: tcp ${x.payloadLen} [bad hdr length ${hl} - too short, < 20]`;
+        if (hl > x.payloadLen) return `${ends((b[0] << 8) | b[1], (b[2] << 8) | b[3])}: tcp ${x.payloadLen} [bad hdr length ${hl} - too long, > ${x.payloadLen}]`;
+      }
+      return ports ? `${ends((b[0] << 8) | b[1], (b[2] << 8) | b[3])}:  [|tcp]` : `${here}[|tcp]`;
+    }
     case IP_PROTOCOL.UDP:
-      return `${src} > ${dst}: UDP, bad length ${payloadLen}`;
+      return ports ? `${ends((b[0] << 8) | b[1], (b[2] << 8) | b[3])}:  [|udp]` : `${here}[|udp]`;
+    case IP_PROTOCOL.ICMP:
+      return `${here}[|icmp]`;
+    case IP_PROTOCOL.ICMPV6:
+      return `${here}[|icmp6]`;
     case IP_PROTOCOL.IPV6_NONXT:
-      return `${src} > ${dst}: no next header`;
+      return `${here}no next header`;
   }
-  return `${src} > ${dst}: ip-proto-${protocol} ${payloadLen}`;
+  return `${here}ip-proto-${x.protocol} ${x.payloadLen}`;
 }
 
 function tcpSummary(t: TcpPacket, length: number, ctx: SummaryContext, key: string, rev: boolean): string {

@@ -67,3 +67,10 @@ export function record<T extends Record<string, fc.Arbitrary<unknown>>>(
 ): fc.Arbitrary<{ [K in keyof T]: T[K] extends fc.Arbitrary<infer U> ? U : never }> {
   return fc.record(model).map((o) => ({ ...o }) as { [K in keyof T]: T[K] extends fc.Arbitrary<infer U> ? U : never });
 }
+
+/** The fields of `got` named by the keys of `want`, to compare a parsed packet with the representation it came from. */
+export function pick<T extends object>(got: object, want: T): T {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(want)) out[k] = (got as Record<string, unknown>)[k];
+  return out as T;
+}

@@ -1,0 +1,95 @@
+// bench/decode: decoding a 1M-packet capture with our decoder, `tshark -r FILE -n` and `tcpdump -r FILE -n`
+// (all printing to /dev/null, in the same run), and writing pcapng. Prints one JSON line.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { createCaptureWriter } from '../engine/trace/capture-file';
+import { ByteBuffer, PcapngWriter } from '../engine/trace/capture-format';
+import { ethernet, icmp, ip4, ipv4, tcp4Frame, udp4Frame } from '../test/support/packet-builder';
+
+const root = join(__dirname, '..');
+const PACKETS = Number(process.env.BENCH_DECODE_PACKETS ?? 1_000_000);
+const dataDir = join(root, 'bench', '.data');
+const file = join(dataDir, `decode-${PACKETS}.pcap`);
+
+/** A realistic mix: bulk TCP data with timestamps, ACKs (some with SACK), UDP feed, pings, ARP. */
+function makeCapture(): void {
+  mkdirSync(dataDir, { recursive: true });
+  const w = createCaptureWriter(file, 'pcap', { nanosecond: true });
+  const ts = [{ kind: 'nop' as const }, { kind: 'nop' as const }, { kind: 'timestamps' as const, tsVal: 1000, tsEcr: 2000 }];
+  let seq = 1000;
+  let t = 0;
+  for (let i = 0; i < PACKETS; i++) {
+    const flow = i % 64;
+    const a = `198.18.0.${1 + (flow % 8)}`;
+    const b = `198.18.1.${1 + (flow >> 3)}`;
+    const kind = i % 20;
+    let data: Uint8Array;
+    if (kind < 12) {
+      data = tcp4Frame(a, b, { srcPort: 40000 + flow, dstPort: 9000, seq, ack: 5000, flags: 0x18, window: 501, options: ts, payload: new Uint8Array(kind < 6 ? 1448 : 200) });
+      seq = (seq + 1448) >>> 0;
+    } else if (kind < 17) {
+      const sack = kind === 16 ? [{ kind: 'sack' as const, blocks: [{ left: seq + 2896, right: seq + 4344 }] }] : [];
+      data = tcp4Frame(b, a, { srcPort: 9000, dstPort: 40000 + flow, seq: 5000, ack: seq, flags: 0x10, window: 1024, options: [...ts, ...sack, ...(sack.length ? [{ kind: 'nop' as const }, { kind: 'nop' as const }] : [])] });
+    } else if (kind < 19) {
+      data = udp4Frame(a, b, 20000 + flow, 30000, new Uint8Array(64));
+    } else if (i % 40 === 19) {
+      data = ethernet(0x0800, ipv4({ src: ip4(a), dst: ip4(b), protocol: 1 }, icmp({ kind: 'echoRequest', identifier: flow, sequence: i & 0xffff, data: new Uint8Array(56) })));
+    } else {
+      const arp = new Uint8Array(28);
+      arp.set([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 1, flow & 0xff]);
+      data = ethernet(0x0806, arp, { dst: new Uint8Array(6).fill(0xff) });
+    }
+    t += 1234;
+    w.writePacket({ tsSec: 1_700_000_000 + Math.floor(t / 1e9), tsNsec: t % 1e9, data });
+  }
+  w.close();
+}
+
+function timeCommand(cmd: string, args: string[]): number {
+  const out = openSync('/dev/null', 'w');
+  const start = process.hrtime.bigint();
+  const res = spawnSync(cmd, args, { stdio: ['ignore', out, 'ignore'], maxBuffer: 1 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  closeSync(out);
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${res.status}`);
+  return seconds;
+}
+
+/** pcapng writing: 1M EPBs of 64..1514 bytes into a file, measured in-process. */
+function measurePcapngWrite(): number {
+  const frames = [64, 128, 590, 1514].map((n) => new Uint8Array(n).fill(0x5a));
+  const fd = openSync('/dev/null', 'w');
+  const out = new ByteBuffer({ capacity: 1 << 20, sink: (chunk) => writeSync(fd, chunk) });
+  const w = new PcapngWriter(out, { userAppl: 'bench' });
+  const iface = w.addInterface({ linkType: 1, tsResolution: 1e9 });
+  const n = 1_000_000;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) w.writePacket({ interfaceId: iface, tsSec: 1_700_000_000, tsNsec: i, data: frames[i & 3] });
+  out.flush();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  closeSync(fd);
+  return n / seconds;
+}
+
+if (!existsSync(file)) makeCapture();
+if (!existsSync(join(root, 'out', 'engine', 'cli.js'))) spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+
+const ours = timeCommand(process.execPath, [join(root, 'out', 'engine', 'cli.js'), 'decode', file]);
+const tcpdump = timeCommand('tcpdump', ['-r', file, '-n']);
+const tshark = timeCommand('tshark', ['-r', file, '-n']);
+const pps = (s: number) => Math.round(PACKETS / s);
+
+console.log(
+  JSON.stringify({
+    bench: 'decode',
+    packets: PACKETS,
+    ours_pps: pps(ours),
+    tcpdump_pps: pps(tcpdump),
+    tshark_pps: pps(tshark),
+    ratio_vs_tcpdump: +(tcpdump / ours).toFixed(2),
+    ratio_vs_tshark: +(tshark / ours).toFixed(2),
+    pcapng_write_pps: Math.round(measurePcapngWrite()),
+    command: 'npm run bench -- decode',
+  }),
+);
