@@ -48,6 +48,11 @@ function runTypecheck() {
   return counts;
 }
 
+if (files.length === 0) {
+  console.log(`no test files match ${only.join(' ')}`);
+  console.log('\n0 passed, 1 failed');
+  process.exit(1);
+}
 const totals = runNodeSuite(files);
 if (!only.length) {
   const tc = runTypecheck();
