@@ -13,7 +13,8 @@
 //   8    u32   packetId       1, 2, 3… in the order the engine saw the frames
 //   12   u32   flowId         flow-table id; 0 when the frame has no flow
 //   16   u32   connId         TCP connection id; 0 when none
-//   20   i16   rule           index of the rule that steered it; -1 default rule, -2 pinned by the local stack, -3 not steered
+//   20   i16   rule           index of the rule that steered it; -1 default rule, -2 pinned by the local stack,
+//                              -3 not steered, -4 pinned to a flow decided under rules since reloaded
 //   22   u16   interface      backend interface index
 //   24   f64   timeNs         nanoseconds since capture start (monotonic)
 //   32   u32   wireLen        frame length on the wire
@@ -110,6 +111,7 @@ export type TcpStateName = (typeof TCP_STATE_NAMES)[number];
 export const RULE_DEFAULT = -1;
 export const RULE_LOCAL_PIN = -2;
 export const RULE_NOT_STEERED = -3;
+export const RULE_EARLIER_RULES = -4;
 
 /** One hop of a decoded packet record. */
 export interface Hop {

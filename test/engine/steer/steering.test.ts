@@ -1,0 +1,95 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRules } from '../../../engine/steer/rules';
+import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN, Steering } from '../../../engine/steer/steering';
+import { ethernet, tcp4Frame, udp4Frame } from '../../support/packet-builder';
+
+const RULES = `default kernel
+bypass udp and dst portrange 20000-20999
+bypass tcp dst port 9000
+drop   tcp port 23
+`;
+
+const L = '198.18.0.2';
+const R = '198.18.0.1';
+const syn = (sport: number, dport: number) => tcp4Frame(R, L, { srcPort: sport, dstPort: dport, flags: 0x02 });
+const data = (sport: number, dport: number) => tcp4Frame(R, L, { srcPort: sport, dstPort: dport, flags: 0x18, payload: new Uint8Array(100) });
+const reply = (sport: number, dport: number) => tcp4Frame(L, R, { srcPort: dport, dstPort: sport, flags: 0x10 });
+
+describe('Steering', () => {
+  it('classifies the first packet of a flow by the first matching rule and pins the decision', () => {
+    const s = new Steering(parseRules(RULES));
+    assert.equal(s.steer(syn(40000, 9000), 60, 0).action, 'bypass');
+    assert.equal(s.result.rule, 1);
+    assert.equal(s.result.newFlow, true);
+    const flow = s.result.flowId;
+    s.steer(reply(40000, 9000), 60, 1);
+    assert.deepEqual({ ...s.result }, { action: 'bypass', rule: 1, flowId: flow, newFlow: false });
+    assert.equal(s.steer(syn(40001, 22), 60, 2).action, 'kernel');
+    assert.equal(s.result.rule, RULE_DEFAULT);
+    assert.equal(s.steer(syn(40002, 23), 60, 3).action, 'drop');
+  });
+
+  it('counts packets, bytes and flows per rule and for the default', () => {
+    const s = new Steering(parseRules(RULES));
+    s.steer(syn(40000, 9000), 60, 0);
+    s.steer(data(40000, 9000), 154, 1);
+    s.steer(udp4Frame(R, L, 5000, 20001, new Uint8Array(10)), 52, 2);
+    s.steer(syn(40001, 80), 60, 3);
+    const last = s.counters.packets.length - 1;
+    assert.deepEqual([...s.counters.packets], [1, 2, 0, 1]);
+    assert.deepEqual([...s.counters.bytes], [52, 214, 0, 60]);
+    assert.deepEqual([...s.counters.flows], [1, 1, 0, 1]);
+    assert.equal(last, 3);
+  });
+
+  it('keeps existing flows on their old decision after a reload, sends new flows by the new rules, and reports the pinned ones', () => {
+    const s = new Steering(parseRules(RULES));
+    s.steer(syn(40000, 9000), 60, 0);
+    s.steer(syn(40001, 9000), 60, 0);
+    const r = s.reload(parseRules('default kernel\nkernel tcp dst port 9000\n'));
+    assert.deepEqual(r, { applied: true, pinnedToEarlierRules: 2 });
+    assert.equal(s.steer(data(40000, 9000), 154, 1).action, 'bypass', 'the old flow stays on bypass');
+    assert.equal(s.result.rule, RULE_EARLIER_RULES);
+    assert.equal(s.steer(syn(40002, 9000), 60, 2).action, 'kernel', 'a new flow follows the new rules');
+    assert.equal(s.result.rule, 0);
+    assert.equal(s.earlierRules.packets, 1);
+  });
+
+  it('refuses rules with errors and keeps the old ones', () => {
+    const s = new Steering(parseRules(RULES));
+    const r = s.reload(parseRules('default kernel\nbypass tcp port 99999\n'));
+    assert.equal(r.applied, false);
+    assert.equal(s.steer(syn(40000, 9000), 60, 0).action, 'bypass');
+  });
+
+  it('pins flows the local bypass stack opens to bypass whatever the rules say', () => {
+    const s = new Steering(parseRules('default kernel\n'));
+    const out = tcp4Frame(L, R, { srcPort: 50000, dstPort: 80, flags: 0x02 });
+    const flow = s.pinLocal(out, 0);
+    assert.ok(flow > 0);
+    const back = tcp4Frame(R, L, { srcPort: 80, dstPort: 50000, flags: 0x12 });
+    assert.equal(s.steer(back, 60, 1).action, 'bypass');
+    assert.equal(s.result.rule, RULE_LOCAL_PIN);
+    assert.equal(s.result.flowId, flow);
+    s.reload(parseRules('default drop\n'));
+    assert.equal(s.pinnedToEarlierRules(), 0, 'a local pin is not a flow of earlier rules');
+  });
+
+  it('classifies frames without a flow one by one', () => {
+    const s = new Steering(parseRules('default kernel\ndrop ether proto 0x88cc\n'));
+    assert.equal(s.steer(ethernet(0x88cc, new Uint8Array(46)), 60, 0).action, 'drop');
+    assert.equal(s.result.flowId, 0);
+    assert.equal(s.flows.size, 0);
+  });
+
+  it('forgets a closed TCP flow so that a new connection on the same ports is classified afresh', () => {
+    const s = new Steering(parseRules(RULES), { timeouts: { tcpCloseLingerMs: 10 } });
+    s.steer(syn(40000, 9000), 60, 0);
+    s.steer(tcp4Frame(R, L, { srcPort: 40000, dstPort: 9000, flags: 0x04 }), 60, 1);
+    s.poll(100, 1 << 20);
+    assert.equal(s.flows.size, 0);
+    s.reload(parseRules('default kernel\n'));
+    assert.equal(s.steer(syn(40000, 9000), 60, 200).action, 'kernel');
+  });
+});
