@@ -1,6 +1,7 @@
 // engine: the `bypass-scope` command line — one subcommand per job, each in engine/cli/.
 import { CliError } from './cli/args';
 import { decodeCommand } from './cli/decode';
+import { filterCommand, rulesCommand, steerCommand } from './cli/rules';
 
 export interface Command {
   readonly name: string;
@@ -9,7 +10,7 @@ export interface Command {
   run(argv: string[]): Promise<number> | number;
 }
 
-const commands: readonly Command[] = [decodeCommand];
+const commands: readonly Command[] = [decodeCommand, filterCommand, rulesCommand, steerCommand];
 
 const usage = `bypass-scope — the Bypass Scope engine on the command line
 

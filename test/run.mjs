@@ -48,6 +48,13 @@ function runTypecheck() {
   return counts;
 }
 
+// The CLI tests run the built command line: build first (esbuild takes a second or two).
+const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('\nbuild failed\n0 passed, 1 failed');
+  process.exit(1);
+}
+
 if (files.length === 0) {
   console.log(`no test files match ${only.join(' ')}`);
   console.log('\n0 passed, 1 failed');

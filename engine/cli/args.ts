@@ -24,33 +24,47 @@ export function integerFlag(name: string, value: string | undefined, min = 0): n
   return Number(value);
 }
 
-/** Text written to stdout in large chunks: per-line process.stdout.write is far too slow for millions of lines. */
+/**
+ * Output written to stdout in large chunks: per-line process.stdout.write is far too slow for
+ * millions of lines. Text goes in with `line`; byte writers fill `bytes` from `pos` directly, after
+ * asking for `room`.
+ */
 export class OutputBuffer {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly fd = 1, private readonly limit = 1 << 16) {}
+  /** Bytes not yet written out are bytes[0, pos). */
+  bytes: Buffer;
+  pos = 0;
 
+  constructor(private readonly fd = 1, capacity = 1 << 18) {
+    this.bytes = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Makes room for `n` more bytes at `pos`, writing out what is buffered when it must. */
+  room(n: number): void {
+    if (this.pos + n <= this.bytes.length) return;
+    this.flush();
+    if (n > this.bytes.length) this.bytes = Buffer.allocUnsafe(n);
+  }
+
+  /** Appends `text` (UTF-8) and a newline. */
   line(text: string): void {
-    this.parts.push(text);
-    this.size += text.length + 1;
-    if (this.size >= this.limit) this.flush();
+    // UTF-8 takes at most 3 bytes for each UTF-16 code unit.
+    this.room(3 * text.length + 1);
+    this.pos += this.bytes.write(text, this.pos, 'utf8');
+    this.bytes[this.pos++] = 10;
   }
 
   flush(): void {
-    if (this.parts.length === 0) return;
-    const text = this.parts.join('\n') + '\n';
-    this.parts = [];
-    this.size = 0;
-    writeAllSync(this.fd, text);
+    if (this.pos === 0) return;
+    writeAllSync(this.fd, this.bytes, this.pos);
+    this.pos = 0;
   }
 }
 
-function writeAllSync(fd: number, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
+function writeAllSync(fd: number, bytes: Uint8Array, length: number): void {
   let off = 0;
-  while (off < bytes.length) {
+  while (off < length) {
     try {
-      off += writeSync(fd, bytes, off);
+      off += writeSync(fd, bytes, off, length - off);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') continue; // stdout is a non-blocking pipe

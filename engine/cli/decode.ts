@@ -3,6 +3,7 @@ import { CaptureFormatError } from '../trace/capture-format';
 import { openCaptureFile } from '../trace/capture-file';
 import { dissect } from '../wire/dissect';
 import { dissectionToJson } from '../wire/dissect-json';
+import { FAST_SUMMARY_ROOM, FastSummary, writeDecimal, writeSixDigits } from '../wire/fast-summary';
 import { SummaryContext, summarize } from '../wire/summary';
 import { CliError, OutputBuffer, integerFlag, parseCommandArgs } from './args';
 import type { Command } from '../cli';
@@ -69,6 +70,8 @@ function decodeFile(path: string, o: DecodeOptions): number {
   }
   const out = new OutputBuffer();
   const ctx = new SummaryContext(o.absoluteSeq);
+  // Plain lines come from the byte-level fast path where it can; --json and --problems need the dissection.
+  const fast = o.json || o.problems ? undefined : new FastSummary(ctx);
   let n = 0;
   let firstSec = 0;
   let firstNsec = 0;
@@ -82,6 +85,31 @@ function decodeFile(path: string, o: DecodeOptions): number {
         firstNsec = prevNsec = pkt.tsNsec;
       }
       const linkType = reader.interfaces[pkt.interfaceId]?.linkType ?? 1;
+      if (fast) {
+        out.room(LINE_ROOM);
+        const b = out.bytes;
+        let p = writeDecimal(b, out.pos, n);
+        b[p++] = 32;
+        p =
+          o.timeMode === 'abs'
+            ? writeTime(b, p, pkt.tsSec, pkt.tsNsec)
+            : o.timeMode === 'rel'
+              ? writeDiff(b, p, pkt.tsSec, pkt.tsNsec, firstSec, firstNsec)
+              : writeDiff(b, p, pkt.tsSec, pkt.tsNsec, prevSec, prevNsec);
+        b[p++] = 32;
+        prevSec = pkt.tsSec;
+        prevNsec = pkt.tsNsec;
+        const end = fast.write(pkt.data, linkType, pkt.origLen, b, p);
+        if (end >= 0) {
+          b[end] = 10;
+          out.pos = end + 1;
+        } else {
+          out.pos = p;
+          out.line(summarize(dissect(pkt.data, linkType), pkt.origLen, ctx));
+        }
+        if (n >= o.count) break;
+        continue;
+      }
       const d = dissect(pkt.data, linkType);
       const time =
         o.timeMode === 'abs'
@@ -135,6 +163,35 @@ function fileError(path: string, err: unknown): string {
   if (e.code === 'EACCES') return `${path}: permission denied`;
   if (e.code === 'EISDIR') return `${path}: is a directory`;
   return `${path}: ${e.message}`;
+}
+
+/** Room for a line number, a time and a fast-path summary. */
+const LINE_ROOM = FAST_SUMMARY_ROOM + 64;
+
+/** formatTime, written as bytes. */
+function writeTime(b: Uint8Array, p: number, sec: number, nsec: number): number {
+  p = writeDecimal(b, p, sec);
+  b[p++] = 46;
+  const us = Math.floor(nsec / 1000);
+  if (us >= 0 && us <= 999_999) return writeSixDigits(b, p, us);
+  const text = String(us).padStart(6, '0');
+  for (let i = 0; i < text.length; i++) b[p + i] = text.charCodeAt(i);
+  return p + text.length;
+}
+
+/** formatDiff, written as bytes. */
+function writeDiff(b: Uint8Array, p: number, sec: number, nsec: number, baseSec: number, baseNsec: number): number {
+  let s = sec - baseSec;
+  let ns = nsec - baseNsec;
+  if (ns < 0) {
+    s -= 1;
+    ns += 1e9;
+  }
+  if (s < 0) {
+    b[p] = 45;
+    return writeDiff(b, p + 1, baseSec, baseNsec, sec, nsec);
+  }
+  return writeTime(b, p, s, ns);
 }
 
 function formatTime(sec: number, nsec: number): string {

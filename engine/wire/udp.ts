@@ -1,5 +1,6 @@
 // wire: UDP header — a view over bytes and a plain representation (RFC 768; IPv6 rules from RFC 8200 §8.1).
 
+import { read16, write16 } from './byteorder';
 import { fail, ok, type Result } from './result';
 import type { ChecksumContext } from './ip-context';
 import { foldSum, internetChecksum, ipv4PseudoSum, ipv6PseudoSum, onesSum } from './checksum';
@@ -38,15 +39,6 @@ export interface UdpPacket extends UdpRepr {
   readonly truncated: boolean;
 }
 
-function be16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
 function pseudoSum(ctx: ChecksumContext, length: number): number {
   return ctx.version === 4
     ? ipv4PseudoSum(ctx.src, ctx.dst, IPPROTO_UDP, length)
@@ -73,12 +65,12 @@ export function parseUdp(buf: Uint8Array, ctx?: ChecksumContext): Result<UdpPack
   if (buf.length < UDP_HEADER_LEN) {
     return fail('truncated', buf.length, `UDP header needs ${UDP_HEADER_LEN} bytes, got ${buf.length}`);
   }
-  const length = be16(buf, UDP_FIELD.LENGTH);
+  const length = read16(buf, UDP_FIELD.LENGTH);
   if (length < UDP_HEADER_LEN) {
     // Includes 0, which only an IPv6 jumbogram may carry (RFC 2675) — not supported here.
     return fail('bad-length', UDP_FIELD.LENGTH, `UDP length ${length} is less than the ${UDP_HEADER_LEN}-byte header`);
   }
-  const checksum = be16(buf, UDP_FIELD.CHECKSUM);
+  const checksum = read16(buf, UDP_FIELD.CHECKSUM);
   const truncated = length > buf.length;
   const end = truncated ? buf.length : length;
 
@@ -93,8 +85,8 @@ export function parseUdp(buf: Uint8Array, ctx?: ChecksumContext): Result<UdpPack
     }
   }
   const packet: UdpPacket = {
-    srcPort: be16(buf, UDP_FIELD.SRC_PORT),
-    dstPort: be16(buf, UDP_FIELD.DST_PORT),
+    srcPort: read16(buf, UDP_FIELD.SRC_PORT),
+    dstPort: read16(buf, UDP_FIELD.DST_PORT),
     payload: buf.subarray(UDP_HEADER_LEN, end),
     length,
     checksum,
@@ -120,9 +112,9 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   }
   const b = buf;
   const o = offset;
-  put16(b, o + UDP_FIELD.SRC_PORT, repr.srcPort);
-  put16(b, o + UDP_FIELD.DST_PORT, repr.dstPort);
-  put16(b, o + UDP_FIELD.LENGTH, total);
+  write16(b, o + UDP_FIELD.SRC_PORT, repr.srcPort);
+  write16(b, o + UDP_FIELD.DST_PORT, repr.dstPort);
+  write16(b, o + UDP_FIELD.LENGTH, total);
   b[o + UDP_FIELD.CHECKSUM] = 0;
   b[o + UDP_FIELD.CHECKSUM + 1] = 0;
   const start = o + UDP_HEADER_LEN;
@@ -131,7 +123,7 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   }
   if (ctx !== undefined) {
     const sum = internetChecksum(b, o, total, pseudoSum(ctx, total));
-    put16(b, o + UDP_FIELD.CHECKSUM, sum === 0 ? 0xffff : sum);
+    write16(b, o + UDP_FIELD.CHECKSUM, sum === 0 ? 0xffff : sum);
   }
   return total;
 }
@@ -152,35 +144,35 @@ export class UdpHeaderView {
     if (offset < 0 || avail < UDP_HEADER_LEN) {
       return fail('truncated', Math.max(avail, 0), `UDP header needs ${UDP_HEADER_LEN} bytes, got ${Math.max(avail, 0)}`);
     }
-    const length = be16(buf, offset + UDP_FIELD.LENGTH);
+    const length = read16(buf, offset + UDP_FIELD.LENGTH);
     if (length < UDP_HEADER_LEN) return fail('bad-length', UDP_FIELD.LENGTH, `UDP length ${length} is less than 8`);
     return ok(new UdpHeaderView(buf, offset));
   }
 
   get srcPort(): number {
-    return be16(this.buf, this.offset + UDP_FIELD.SRC_PORT);
+    return read16(this.buf, this.offset + UDP_FIELD.SRC_PORT);
   }
   set srcPort(v: number) {
-    put16(this.buf, this.offset + UDP_FIELD.SRC_PORT, v);
+    write16(this.buf, this.offset + UDP_FIELD.SRC_PORT, v);
   }
   get dstPort(): number {
-    return be16(this.buf, this.offset + UDP_FIELD.DST_PORT);
+    return read16(this.buf, this.offset + UDP_FIELD.DST_PORT);
   }
   set dstPort(v: number) {
-    put16(this.buf, this.offset + UDP_FIELD.DST_PORT, v);
+    write16(this.buf, this.offset + UDP_FIELD.DST_PORT, v);
   }
   get length(): number {
-    return be16(this.buf, this.offset + UDP_FIELD.LENGTH);
+    return read16(this.buf, this.offset + UDP_FIELD.LENGTH);
   }
   set length(v: number) {
-    put16(this.buf, this.offset + UDP_FIELD.LENGTH, v);
+    write16(this.buf, this.offset + UDP_FIELD.LENGTH, v);
   }
   get checksum(): number {
-    return be16(this.buf, this.offset + UDP_FIELD.CHECKSUM);
+    return read16(this.buf, this.offset + UDP_FIELD.CHECKSUM);
   }
   /** Patch the checksum, e.g. with `updateChecksum16/32` after changing a field (RFC 1624). */
   set checksum(v: number) {
-    put16(this.buf, this.offset + UDP_FIELD.CHECKSUM, v);
+    write16(this.buf, this.offset + UDP_FIELD.CHECKSUM, v);
   }
 
   /** Compute and store the checksum over the `length` field's bytes; a computed 0 is sent as 0xffff (RFC 768). */

@@ -1,17 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cli, root } from '../../support/cli';
 
-const root = join(__dirname, '..', '..', '..');
 const sample = join(root, 'examples', 'sample.pcapng');
 
-function cli(...args: string[]) {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'engine', 'cli.ts'), ...args], { cwd: root, encoding: 'utf8' });
-  return { code: res.status, out: res.stdout, err: res.stderr };
-}
 
 describe('bypass-scope decode', () => {
   let dir: string;

@@ -12,7 +12,7 @@ import {
   updateChecksum16,
   updateChecksum32,
 } from '../../../engine/wire/checksum';
-import { hex } from './guarded-bytes';
+import { hex } from './support';
 
 /** The definition, one 16-bit word at a time with end-around carry: slow and obviously right. */
 function referenceSum(b: Uint8Array, offset: number, len: number): number {

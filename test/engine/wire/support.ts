@@ -51,9 +51,16 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Bytes as spaced hex, for readable got/want diffs. */
+export { hex } from './frames';
+
+/** Bytes as hex, for readable got/want diffs. */
 export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** 198.18.0.1 and friends as uint32 (test addresses, RFC 2544 benchmarking range). */
+export function ip4(a: number, b: number, c: number, d: number): number {
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
 /** Asserts two byte arrays are equal, showing both in hex. */

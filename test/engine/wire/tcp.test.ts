@@ -27,7 +27,7 @@ import {
 } from '../../../engine/wire/tcp';
 import { updateChecksum16, updateChecksum32 } from '../../../engine/wire/checksum';
 import type { ChecksumContext } from '../../../engine/wire/ip-context';
-import { guarded, hex, ip4, toHex } from './guarded-bytes';
+import { guarded, hex, ip4, toHex } from './support';
 
 const A = ip4(198, 18, 0, 1);
 const B = ip4(198, 18, 0, 2);

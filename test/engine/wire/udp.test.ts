@@ -15,7 +15,7 @@ import {
 } from '../../../engine/wire/udp';
 import { onesSum, foldSum, ipv4PseudoSum } from '../../../engine/wire/checksum';
 import type { ChecksumContext } from '../../../engine/wire/ip-context';
-import { guarded, hex, ip4, toHex } from './guarded-bytes';
+import { guarded, hex, ip4, toHex } from './support';
 
 const A = ip4(198, 18, 0, 1);
 const B = ip4(198, 18, 0, 2);

@@ -1,0 +1,56 @@
+// tcp: reading and writing the options TCP negotiates — MSS (RFC 9293 §3.7.1), window scale and
+// timestamps (RFC 7323), SACK (RFC 2018). Unknown options are ignored; MD5 (RFC 2385) and TCP-AO
+// (RFC 5925) are not supported.
+
+import type { SackBlock, TcpOption } from '../wire/tcp';
+
+export interface SynOptions {
+  mss: number | undefined;
+  wscale: number | undefined;
+  sackPermitted: boolean;
+  tsVal: number | undefined;
+}
+
+export function readSynOptions(options: readonly TcpOption[]): SynOptions {
+  const out: SynOptions = { mss: undefined, wscale: undefined, sackPermitted: false, tsVal: undefined };
+  for (const o of options) {
+    switch (o.kind) {
+      case 'mss':
+        out.mss = o.value;
+        break;
+      case 'wscale':
+        // RFC 7323 §2.3: a shift above 14 is treated as 14.
+        out.wscale = Math.min(o.shift, 14);
+        break;
+      case 'sackPermitted':
+        out.sackPermitted = true;
+        break;
+      case 'timestamps':
+        out.tsVal = o.tsVal;
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/** The timestamps option of a segment, if any. */
+export function findTimestamps(options: readonly TcpOption[]): { tsVal: number; tsEcr: number } | undefined {
+  for (const o of options) if (o.kind === 'timestamps') return o;
+  return undefined;
+}
+
+export function findSackBlocks(options: readonly TcpOption[]): readonly SackBlock[] | undefined {
+  for (const o of options) if (o.kind === 'sack') return o.blocks;
+  return undefined;
+}
+
+export const NOP: TcpOption = Object.freeze({ kind: 'nop' });
+
+/** RFC 7323 §2.2: the shift that lets a buffer of `size` bytes be advertised (at most 14). */
+export function windowShiftFor(size: number): number {
+  let s = 0;
+  while (s < 14 && size >> s > 0xffff) s++;
+  return s;
+}

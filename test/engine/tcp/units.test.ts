@@ -1,0 +1,173 @@
+// engine/tcp: the parts on their own — sequence arithmetic, the receive ring, the SACK scoreboard,
+// the RTO estimator and the congestion controllers.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createCongestion, initialWindow } from '../../../engine/tcp/congestion';
+import { ReceiveQueue } from '../../../engine/tcp/receive-queue';
+import { SeededRng } from '../../../engine/tcp/rng';
+import { RttEstimator } from '../../../engine/tcp/rtt';
+import { SackScoreboard } from '../../../engine/tcp/sack';
+import { SendQueue } from '../../../engine/tcp/send-queue';
+import { seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqMax, seqSub } from '../../../engine/tcp/seq';
+import { windowShiftFor } from '../../../engine/tcp/options';
+
+describe('sequence numbers', () => {
+  it('compare across the 2^32 wrap', () => {
+    const a = seq(0xfffffff0);
+    const b = seqAdd(a, 0x20);
+    assert.equal(b, 0x10);
+    assert.ok(seqLt(a, b) && seqLe(a, b) && seqGt(b, a) && seqGe(b, a), 'a < b across the wrap');
+    assert.equal(seqSub(b, a), 0x20);
+    assert.equal(seqSub(a, b), -0x20);
+    assert.equal(seqMax(a, b), b);
+  });
+});
+
+describe('receive queue', () => {
+  it('reassembles random out-of-order writes with interleaved reads into the original stream', () => {
+    const rng = new SeededRng(3);
+    const total = 200_000;
+    const data = new Uint8Array(total);
+    for (let i = 0; i < total; i++) data[i] = (i * 7 + (i >> 8)) & 0xff;
+    const rq = new ReceiveQueue(8192, 64);
+    const base = seq(0xfffff000);
+    let rcvNxt = base;
+    let readOff = 0;
+    let bad = 0;
+    const out = new Uint8Array(8192);
+    for (let step = 0; step < 200_000 && readOff < total; step++) {
+      const delivered = seqSub(rcvNxt, base);
+      const off = delivered + Math.floor(rng.next() * 6000);
+      const len = Math.min(1 + Math.floor(rng.next() * 1500), total - off, rq.free - (off - delivered));
+      if (len > 0) {
+        const adv = rq.write(rcvNxt, seqAdd(base, off), data, off, len);
+        if (adv > 0) rcvNxt = seqAdd(rcvNxt, adv);
+      }
+      if (rng.next() < 0.3) {
+        const k = rq.read(out.subarray(0, Math.floor(rng.next() * 4000)));
+        for (let i = 0; i < k; i++) if (out[i] !== data[readOff + i]) bad++;
+        readOff += k;
+      }
+    }
+    assert.equal(bad, 0, `corrupt bytes: got ${bad}, want 0`);
+    assert.ok(readOff > total / 2, `bytes read: got ${readOff}`);
+  });
+
+  it('keeps out-of-order data in place when the application drains the in-order part', () => {
+    const rq = new ReceiveQueue(100, 8);
+    const d = new Uint8Array(30).map((_, i) => i);
+    assert.equal(rq.write(seq(0), seq(0), d, 0, 10), 10);
+    assert.equal(rq.write(seq(10), seq(20), d, 20, 10), 0);
+    rq.read(new Uint8Array(10));
+    assert.equal(rq.write(seq(10), seq(10), d, 10, 10), 20);
+    const got = new Uint8Array(20);
+    rq.read(got);
+    assert.deepEqual([...got], [...d.subarray(10, 30)]);
+  });
+
+  it('refuses a new out-of-order range beyond its bound', () => {
+    const rq = new ReceiveQueue(1000, 2);
+    const d = new Uint8Array(100);
+    assert.equal(rq.write(seq(0), seq(10), d, 0, 5), 0);
+    assert.equal(rq.write(seq(0), seq(30), d, 0, 5), 0);
+    assert.equal(rq.write(seq(0), seq(50), d, 0, 5), -1);
+    assert.equal(rq.write(seq(0), seq(15), d, 0, 5), 0, 'extending an existing range is still allowed');
+  });
+});
+
+describe('send queue', () => {
+  it('copies out across the ring boundary and consumes acknowledged bytes', () => {
+    const sq = new SendQueue(8);
+    assert.equal(sq.push(new Uint8Array([1, 2, 3, 4, 5, 6])), 6);
+    sq.consume(5);
+    assert.equal(sq.push(new Uint8Array([7, 8, 9, 10, 11, 12, 13, 14])), 7);
+    assert.deepEqual([...sq.copyOut(0, 8)], [6, 7, 8, 9, 10, 11, 12, 13]);
+  });
+});
+
+describe('SACK scoreboard', () => {
+  it('computes IsLost and pipe per RFC 6675', () => {
+    const sb = new SackScoreboard();
+    const una = seq(0);
+    sb.update(una, seq(10_000), [{ left: 3000, right: 5000 }, { left: 6000, right: 8000 }, { left: 9000, right: 10_000 }]);
+    assert.equal(sb.isLost(seq(2000), 1000), true, 'three blocks above');
+    assert.equal(sb.isLost(seq(5000), 1000), true, 'three thousand bytes above');
+    assert.equal(sb.isLost(seq(8000), 1000), false, 'one block of 1000 bytes above');
+    // Holes: [0,3000) lost, [5000,6000) lost, [8000,9000) not lost → pipe 1000; nothing retransmitted.
+    assert.equal(sb.pipe(una, seq(10_000), una, 1000), 1000);
+    // Retransmitted up to 5500 adds the retransmitted octets of the holes below HighRxt.
+    assert.equal(sb.pipe(una, seq(10_000), seq(5500), 1000), 1000 + 3000 + 500);
+    assert.deepEqual(sb.nextHole(una, seq(1000), 1000, true), { seq: 1000, len: 1000 });
+    assert.deepEqual(sb.nextHole(una, seq(6000), 1000, true), undefined, 'the hole at 8000 is not lost');
+    assert.deepEqual(sb.nextHole(una, seq(6000), 1000, false), { seq: 8000, len: 1000 });
+  });
+
+  it('ignores blocks below SND.UNA or above what was sent, and trims on new ACKs', () => {
+    const sb = new SackScoreboard();
+    assert.equal(sb.update(seq(1000), seq(5000), [{ left: 0, right: 500 }, { left: 6000, right: 7000 }]), 0);
+    assert.equal(sb.update(seq(1000), seq(5000), [{ left: 2000, right: 3000 }]), 1000);
+    sb.trim(seq(2500));
+    assert.deepEqual(sb.snapshot(), [{ left: 2500, right: 3000 }]);
+  });
+});
+
+describe('RTO estimator', () => {
+  it('backs off by doubling up to the maximum', () => {
+    const r = new RttEstimator(1000, 200, 4000);
+    r.backoff();
+    r.backoff();
+    r.backoff();
+    assert.equal(r.rto, 4000);
+    r.sample(100);
+    assert.equal(r.rto, 300, `after a 100 ms sample: got ${r.rto}, want 100 + 4·50`);
+  });
+});
+
+describe('congestion control', () => {
+  it('IW follows RFC 6928', () => {
+    assert.equal(initialWindow(10, 1460), 14600);
+    assert.equal(initialWindow(10, 536), 5360);
+    assert.equal(initialWindow(10, 9000), 18000);
+  });
+
+  it('NewReno grows by one SMSS per window in congestion avoidance and halves on loss', () => {
+    const cc = createCongestion('newreno', 10_000);
+    cc.ssthresh = 10_000;
+    for (let i = 0; i < 10; i++) cc.onAck(1000, 1000, 0, 50);
+    assert.equal(cc.cwnd, 11_000);
+    cc.onLoss(11_000, 1000, 0);
+    assert.equal(cc.ssthresh, 5500);
+    assert.equal(cc.cwnd, 5500);
+  });
+
+  it('CUBIC reduces by β = 0.7 and grows back toward W_max', () => {
+    const cc = createCongestion('cubic', 100_000);
+    cc.ssthresh = 100_000;
+    cc.onLoss(100_000, 1000, 0);
+    assert.equal(cc.cwnd, 70_000);
+    let t = 0;
+    for (let i = 0; i < 2000; i++) {
+      t += 10;
+      cc.onAck(1000, 1000, t, 50);
+    }
+    assert.ok(cc.cwnd > 95_000, `cwnd after 20 s: got ${cc.cwnd}, want close to or above W_max 100000`);
+  });
+
+  it('a timeout collapses cwnd to one segment', () => {
+    for (const k of ['newreno', 'cubic'] as const) {
+      const cc = createCongestion(k, 50_000);
+      cc.onRto(50_000, 1000, 0);
+      assert.equal(cc.cwnd, 1000, `${k}: cwnd got ${cc.cwnd}, want 1000`);
+    }
+  });
+});
+
+describe('window scale', () => {
+  it('chooses the smallest shift that lets the buffer be advertised', () => {
+    assert.equal(windowShiftFor(65535), 0);
+    assert.equal(windowShiftFor(65536), 1);
+    assert.equal(windowShiftFor(1 << 20), 5);
+    assert.equal(windowShiftFor(1 << 30), 14);
+  });
+});
