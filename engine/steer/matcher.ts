@@ -3,14 +3,16 @@
 // A rule's cBPF program is translated instruction for instruction into a JS function (forward jumps
 // become `break` out of nested labelled blocks), so the matcher means exactly what the program
 // means, out-of-bounds rejects included, without an interpreter loop or any allocation per packet.
-// The classifier indexes rules by a field they cannot match without — destination or source port,
-// IPv4 address, IP protocol, Ethernet type — so a packet runs only the rules that could match it,
-// in rule order; rules with no such field are always run.
+// The classifier indexes rules by something they cannot match without — a destination or source
+// port or port range, an IPv4 address or network, an IP protocol, an Ethernet type, or a test of
+// their program that must hold (evaluated once per packet for every rule that needs it) — so a
+// packet runs only the rules that could match it, in rule order; rules with none are always run.
 
 import type { Arith, Filter } from './ast';
 import {
+  filterToCond, type Cond,
   BPF_A, BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_DIV, BPF_H, BPF_IMM, BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE,
-  BPF_JGT, BPF_JMP, BPF_JSET, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MOD, BPF_MSH, BPF_MUL,
+  BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MOD, BPF_MSH, BPF_MUL,
   BPF_NEG, BPF_OR, BPF_RET, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_TXA, BPF_W, BPF_X, BPF_XOR, type BpfInsn,
 } from './bpf';
 
@@ -157,17 +159,60 @@ export function programShape(program: readonly BpfInsn[]): { key: string; consta
 }
 
 type Field = 'sport' | 'dport' | 'src4' | 'dst4' | 'l4' | 'etype';
+/**
+ * A field value (or range of values) a packet must have. Ports take ranges `lo..hi`; IPv4 addresses
+ * are prefixes (`lo` the network, `bits` its length); the others one value (`lo === hi`).
+ */
 interface Atom {
   readonly field: Field;
-  readonly value: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly bits: number;
 }
-const FIELD_RANK: Readonly<Record<Field, number>> = { sport: 0, dport: 0, src4: 1, dst4: 1, l4: 2, etype: 3 };
 const MAX_ATOMS = 64;
+/** Port ranges wider than this are not indexed by port (each port of the range holds the rule). */
+const MAX_PORT_SPAN = 1024;
 
-function score(atoms: readonly Atom[]): number {
-  let worst = 0;
-  for (const a of atoms) worst = Math.max(worst, FIELD_RANK[a.field]);
-  return worst * 1000 + atoms.length;
+/**
+ * Rough share of packets that have the atom's value: what the classifier uses to pick, for each
+ * rule, the index key it is least often a candidate under. Ports and addresses are near-unique,
+ * protocols and Ethernet types are not.
+ */
+function atomShare(a: Atom): number {
+  switch (a.field) {
+    case 'sport':
+    case 'dport':
+      return (a.hi - a.lo + 1) / 8192;
+    case 'src4':
+    case 'dst4':
+      return Math.pow(2, -a.bits / 2);
+    case 'l4':
+      return a.lo === 6 ? 0.6 : a.lo === 17 ? 0.3 : 0.05;
+    case 'etype':
+      return a.lo === 0x0800 ? 0.8 : a.lo === 0x86dd ? 0.15 : 0.05;
+    default:
+      return assertNeverField(a.field);
+  }
+}
+
+function assertNeverField(x: never): never {
+  throw new Error(`unexpected field ${String(x)}`);
+}
+
+function atomsShare(atoms: readonly Atom[]): number {
+  let s = 0;
+  for (const a of atoms) s += atomShare(a);
+  return s;
+}
+
+const L4_NUMBERS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, igmp: 2, icmp6: 58 };
+const ETHER_TYPES: Readonly<Record<string, number>> = { ip: 0x0800, ip6: 0x86dd, arp: 0x0806, rarp: 0x8035 };
+
+function prefixBits(mask: number): number {
+  const m = mask >>> 0;
+  let bits = 0;
+  while (bits < 32 && (m & (0x80000000 >>> bits)) !== 0) bits++;
+  return ((bits === 32 ? 0xffffffff : ~(0xffffffff >>> bits)) >>> 0) === m ? bits : -1;
 }
 
 /**
@@ -181,7 +226,7 @@ export function indexAtoms(f: Filter): Atom[] | null {
       const b = indexAtoms(f.right);
       if (!a) return b;
       if (!b) return a;
-      return score(a) <= score(b) ? a : b;
+      return atomsShare(a) <= atomsShare(b) ? a : b;
     }
     case 'or': {
       const a = indexAtoms(f.left);
@@ -190,42 +235,36 @@ export function indexAtoms(f: Filter): Atom[] | null {
       return [...a, ...b];
     }
     case 'port': {
-      if (f.shift !== 0 || f.hi - f.lo >= 16) return null;
-      const out: Atom[] = [];
-      for (let v = f.lo; v <= f.hi; v++) {
-        if (f.dir === 'src') out.push({ field: 'sport', value: v });
-        else if (f.dir === 'dst' || f.dir === 'and') out.push({ field: 'dport', value: v });
-        else out.push({ field: 'sport', value: v }, { field: 'dport', value: v });
-      }
-      return out;
+      if (f.shift !== 0 || f.hi - f.lo >= MAX_PORT_SPAN) return null;
+      const at = (field: Field): Atom => ({ field, lo: f.lo, hi: f.hi, bits: 16 });
+      if (f.dir === 'src') return [at('sport')];
+      if (f.dir === 'dst' || f.dir === 'and') return [at('dport')];
+      return [at('sport'), at('dport')];
     }
     case 'host4': {
-      if (f.shift !== 0 || f.mask !== 0xffffffff) return null;
-      const v = f.addr | 0;
-      if (f.dir === 'src') return [{ field: 'src4', value: v }];
-      if (f.dir === 'dst' || f.dir === 'and') return [{ field: 'dst4', value: v }];
-      return [{ field: 'src4', value: v }, { field: 'dst4', value: v }];
+      const bits = prefixBits(f.mask);
+      if (f.shift !== 0 || bits <= 0) return null;
+      const at = (field: Field): Atom => ({ field, lo: (f.addr & f.mask) >>> 0, hi: (f.addr & f.mask) >>> 0, bits });
+      if (f.dir === 'src') return [at('src4')];
+      if (f.dir === 'dst' || f.dir === 'and') return [at('dst4')];
+      return [at('src4'), at('dst4')];
     }
     case 'proto-name': {
       if (f.shift !== 0) return null;
-      const l4: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, igmp: 2, icmp6: 58 };
-      const et: Record<string, number> = { ip: 0x0800, ip6: 0x86dd, arp: 0x0806, rarp: 0x8035 };
-      if (f.proto in l4) return [{ field: 'l4', value: l4[f.proto] }];
-      return [{ field: 'etype', value: et[f.proto] }];
+      if (f.proto in L4_NUMBERS) return [{ field: 'l4', lo: L4_NUMBERS[f.proto], hi: L4_NUMBERS[f.proto], bits: 8 }];
+      return [{ field: 'etype', lo: ETHER_TYPES[f.proto], hi: ETHER_TYPES[f.proto], bits: 16 }];
     }
     case 'proto': {
       if (f.shift !== 0) return null;
-      if (f.qual === 'link') return f.value > 1500 && f.value <= 0xffff ? [{ field: 'etype', value: f.value }] : null;
-      return f.value !== 44 && f.value <= 255 ? [{ field: 'l4', value: f.value }] : null;
+      if (f.qual === 'link') return f.value > 1500 && f.value <= 0xffff ? [{ field: 'etype', lo: f.value, hi: f.value, bits: 16 }] : null;
+      return f.value !== 44 && f.value <= 255 ? [{ field: 'l4', lo: f.value, hi: f.value, bits: 8 }] : null;
     }
     case 'relation': {
       // The protocol checks libpcap puts before a `proto[…]` load (of the left operand of arithmetic).
       const load = checkedLoad(f.left) ?? checkedLoad(f.right);
       if (!load || load.shift !== 0) return null;
-      const l4: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, igmp: 2, icmp6: 58 };
-      const et: Record<string, number> = { ip: 0x0800, ip6: 0x86dd, arp: 0x0806, rarp: 0x8035 };
-      if (load.proto in l4) return [{ field: 'l4', value: l4[load.proto] }];
-      if (load.proto in et) return [{ field: 'etype', value: et[load.proto] }];
+      if (load.proto in L4_NUMBERS) return [{ field: 'l4', lo: L4_NUMBERS[load.proto], hi: L4_NUMBERS[load.proto], bits: 8 }];
+      if (load.proto in ETHER_TYPES) return [{ field: 'etype', lo: ETHER_TYPES[load.proto], hi: ETHER_TYPES[load.proto], bits: 16 }];
       return null;
     }
     default:
@@ -246,24 +285,159 @@ function checkedLoad(a: Arith): (Arith & { kind: 'load' }) | null {
   }
 }
 
+// ---- necessary tests
+
+type TestCond = Cond & { kind: 'test' };
+
+/** A test of the filter's test tree that must come out `want` (and load in bounds) for the filter to match. */
+export interface NecessaryTest {
+  readonly test: TestCond;
+  readonly want: boolean;
+}
+
+/**
+ * The tests on every accepting path of the program: the tests of the top-level conjunction (through
+ * `not` of a disjunction too). Each runs on the way to any accept, or libpcap's optimizer skipped
+ * it because an earlier test with the same loads already decided it; a test whose two branches met
+ * was removed only where both lead to reject. So a packet the filter matches makes every one of
+ * them come out as wanted, and one that does not come out so rules the filter out.
+ */
+export function necessaryTests(c: Cond, want = true, out: NecessaryTest[] = []): NecessaryTest[] {
+  switch (c.kind) {
+    case 'test':
+      out.push({ test: c, want });
+      break;
+    case 'not':
+      necessaryTests(c.a, !want, out);
+      break;
+    case 'and':
+      if (want) {
+        necessaryTests(c.a, true, out);
+        necessaryTests(c.b, true, out);
+      }
+      break;
+    case 'or':
+      if (!want) {
+        necessaryTests(c.a, false, out);
+        necessaryTests(c.b, false, out);
+      }
+      break;
+    case 'const':
+      break;
+  }
+  return out;
+}
+
+/** Rough share of packets for which the test comes out as wanted (smaller tests first, as keys and filters). */
+function testShare(t: NecessaryTest): number {
+  const s = t.test.stmts;
+  const j = t.test.jcode & 0xf0;
+  let p: number;
+  if (s.length === 1 && s[0].code === (BPF_LD | BPF_H | BPF_ABS) && s[0].k === 12 && j === BPF_JEQ) {
+    p = t.test.k === 0x0800 ? 0.8 : t.test.k === 0x86dd ? 0.15 : 0.05;
+  } else if (s.some((x) => (x.code & 0xe0) === BPF_LEN && (x.code & 0x07) <= BPF_LDX)) p = 0.5;
+  else if (j === BPF_JEQ) p = s.some((x) => x.code === (BPF_ALU | BPF_AND | BPF_K)) ? 0.5 : 0.1;
+  else if (j === BPF_JSET) p = 0.3;
+  else p = 0.5;
+  return t.want ? p : 1 - p;
+}
+
+function testProgram(t: NecessaryTest): BpfInsn[] {
+  return [
+    ...t.test.stmts.map((x) => ({ code: x.code, jt: 0, jf: 0, k: x.k })),
+    { code: t.test.jcode, jt: t.want ? 0 : 1, jf: t.want ? 1 : 0, k: t.test.k },
+    { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: 1 },
+    { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: 0 },
+  ];
+}
+
+// ---- integer hash for address prefixes
+
+/** Open addressing from a 32-bit key to a small non-negative value; -1 when absent. */
+class IntMap {
+  private readonly keys: Int32Array;
+  private readonly vals: Int32Array;
+  private readonly mask: number;
+  constructor(entries: ReadonlyArray<readonly [number, number]>) {
+    let cap = 8;
+    while (cap < entries.length * 2) cap *= 2;
+    this.mask = cap - 1;
+    this.keys = new Int32Array(cap);
+    this.vals = new Int32Array(cap).fill(-1);
+    for (const [k, v] of entries) {
+      let i = IntMap.hash(k) & this.mask;
+      while (this.vals[i] >= 0) i = (i + 1) & this.mask;
+      this.keys[i] = k;
+      this.vals[i] = v;
+    }
+  }
+  static hash(k: number): number {
+    const h = Math.imul(k ^ (k >>> 16), 0x45d9f3b);
+    return h ^ (h >>> 15);
+  }
+  get(k: number): number {
+    const m = this.mask;
+    for (let i = IntMap.hash(k) & m; ; i = (i + 1) & m) {
+      const v = this.vals[i];
+      if (v < 0 || this.keys[i] === k) return v;
+    }
+  }
+}
+
 export interface Classifier {
   /** Index of the first rule whose filter matches, or -1 when none does (the default applies). */
   classify(frame: Uint8Array, wireLen: number): number;
-  /** Rules indexed by a field, rules tried for every packet, and compiled functions (one per program shape). */
+  /**
+   * Rules reached through an index (a port, address, protocol or Ethernet type table, or a test
+   * evaluated once per packet for all the rules that need it), rules tried for every packet, and
+   * compiled functions (one per program shape, plus one per shared test).
+   */
   readonly stats: { readonly indexed: number; readonly scanned: number; readonly functions: number };
 }
 
 const EMPTY = new Int32Array(0);
+const NONE = 0x7fffffff;
 
-function toLists<K>(m: Map<K, number[]>): Map<K, Int32Array> {
-  const out = new Map<K, Int32Array>();
-  for (const [k, v] of m) out.set(k, Int32Array.from(new Set(v)).sort());
-  return out;
+function sortedList(v: readonly number[]): Int32Array {
+  return Int32Array.from(new Set(v)).sort();
 }
 
-/** Builds a classifier over rules given in order, each as its filter and compiled program. */
+type Key =
+  | { readonly kind: 'atoms'; readonly atoms: readonly Atom[] }
+  | { readonly kind: 'test'; readonly test: number }
+  | { readonly kind: 'field'; readonly field: number; readonly value: number }
+  | { readonly kind: 'none' };
+
+/** A test that compares packet bytes at a fixed offset (under a mask) with a constant: `ld [off]; and #m; jeq #k`. */
+function fieldOf(t: NecessaryTest): { size: number; off: number; mask: number; value: number } | null {
+  const s = t.test.stmts;
+  if (!t.want || t.test.jcode !== (BPF_JMP | BPF_JEQ | BPF_K) || s.length < 1 || s.length > 2) return null;
+  const ld = s[0];
+  if ((ld.code & 0xe7) !== (BPF_LD | BPF_ABS) || ld.k > 0xffff) return null;
+  const size = ld.code & 0x18;
+  let mask = size === BPF_W ? 0xffffffff : size === BPF_H ? 0xffff : 0xff;
+  if (s.length === 2) {
+    if (s[1].code !== (BPF_ALU | BPF_AND | BPF_K)) return null;
+    mask = (mask & s[1].k) >>> 0;
+  }
+  return { size, off: ld.k, mask, value: t.test.k >>> 0 };
+}
+
+/**
+ * Builds a classifier over rules given in order, each as its filter and compiled program.
+ *
+ * Each rule is filed under one key it cannot match without — the field values `indexAtoms` finds
+ * (looked up in per-port tables, per-prefix-length address tables, protocol and Ethernet type
+ * tables), or else one of its necessary tests — chosen as the one fewest packets are expected to
+ * have; rules with neither are tried for every packet. A packet's fields are read once, each table
+ * gives the rules it selects in rule order, and each list is tried only up to the best rule found
+ * so far. Before a rule's program runs, its necessary tests are checked; each test is evaluated at
+ * most once per packet however many rules share it. The rule's program decides in the end, so the
+ * classifier means exactly what trying every rule in order means.
+ */
 export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter; readonly program: readonly BpfInsn[] }>): Classifier {
   type ShapeFn = (p: Uint8Array, len: number, K: Float64Array) => boolean;
+  type TestFn = (p: Uint8Array, len: number) => boolean;
   const shapeFns: ShapeFn[] = [];
   const shapeIndex = new Map<string, number>();
   const ruleShape = new Int32Array(rules.length);
@@ -279,92 +453,273 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     ruleShape[i] = fn;
     ruleConstants.push(Float64Array.from(constants));
   });
-  const generic: number[] = [];
-  const maps: Record<Field, Map<number, number[]>> = {
-    sport: new Map(), dport: new Map(), src4: new Map(), dst4: new Map(), l4: new Map(), etype: new Map(),
-  };
-  rules.forEach((r, i) => {
-    const atoms = indexAtoms(r.filter);
-    if (!atoms) {
-      generic.push(i);
-      return;
+
+  // Necessary tests, shared between rules by their text.
+  const testFns: TestFn[] = [];
+  const testShares: number[] = [];
+  const testIndex = new Map<string, number>();
+  // Fixed-offset comparisons, as fields the packet is looked up by.
+  const fieldIndex = new Map<string, number>();
+  const fieldDefs: Array<{ size: number; off: number; mask: number }> = [];
+  const ruleFields: Array<Array<{ field: number; value: number; share: number }>> = rules.map(() => []);
+  const ruleTests: number[][] = rules.map((r, ri) => {
+    const ids: number[] = [];
+    for (const t of necessaryTests(filterToCond(r.filter))) {
+      const f = fieldOf(t);
+      if (f) {
+        const fk = `${f.size}:${f.off}:${f.mask}`;
+        let fid = fieldIndex.get(fk);
+        if (fid === undefined) {
+          fid = fieldDefs.length;
+          fieldIndex.set(fk, fid);
+          fieldDefs.push(f);
+        }
+        ruleFields[ri].push({ field: fid, value: f.value, share: testShare(t) });
+      }
+      const key = `${t.test.key}|${t.test.jcode}|${t.test.k}|${t.want}`;
+      let id = testIndex.get(key);
+      if (id === undefined) {
+        id = testFns.length;
+        testIndex.set(key, id);
+        testFns.push(new Function('p', 'len', bpfToJsSource(testProgram(t))) as TestFn);
+        testShares.push(testShare(t));
+      }
+      if (!ids.includes(id)) ids.push(id);
     }
-    for (const a of atoms) {
-      const m = maps[a.field];
-      const list = m.get(a.value);
-      if (list) list.push(i);
-      else m.set(a.value, [i]);
+    // The likeliest to fail first.
+    return ids.sort((a, b) => testShares[a] - testShares[b]).slice(0, 4);
+  });
+
+  // Each rule's key: the candidate seen by the fewest packets, counting how many rules share it.
+  const atomsOf = rules.map((r) => indexAtoms(r.filter));
+  const crowd = new Map<string, number>();
+  const atomKey = (a: Atom) => `${a.field}:${a.lo}:${a.hi}:${a.bits}`;
+  atomsOf.forEach((atoms) => atoms?.forEach((a) => crowd.set(atomKey(a), (crowd.get(atomKey(a)) ?? 0) + 1)));
+  const testCrowd = new Map<number, number>();
+  ruleTests.forEach((ids) => ids.forEach((id) => testCrowd.set(id, (testCrowd.get(id) ?? 0) + 1)));
+  const fieldCrowd = new Map<string, number>();
+  ruleFields.forEach((fs) => fs.forEach((f) => fieldCrowd.set(`${f.field}:${f.value}`, (fieldCrowd.get(`${f.field}:${f.value}`) ?? 0) + 1)));
+  const keys: Key[] = rules.map((_, i) => {
+    let best: Key = { kind: 'none' };
+    let bestCost = 1;
+    const atoms = atomsOf[i];
+    if (atoms) {
+      // A crowded value costs more only when many rules share it; a rule alone costs its share.
+      let cost = 0;
+      for (const a of atoms) cost += atomShare(a) * Math.max(1, Math.sqrt(crowd.get(atomKey(a)) ?? 1));
+      if (cost < bestCost) {
+        best = { kind: 'atoms', atoms };
+        bestCost = cost;
+      }
+    }
+    for (const f of ruleFields[i]) {
+      const cost = f.share * Math.max(1, Math.sqrt(fieldCrowd.get(`${f.field}:${f.value}`) ?? 1));
+      if (cost < bestCost) {
+        best = { kind: 'field', field: f.field, value: f.value };
+        bestCost = cost;
+      }
+    }
+    for (const id of ruleTests[i]) {
+      // Evaluating a test once for many rules is cheaper than once per rule.
+      const cost = testShares[id] * 1.5;
+      if (cost < bestCost) {
+        best = { kind: 'test', test: id };
+        bestCost = cost;
+      }
+    }
+    return best;
+  });
+
+  // The tables.
+  const generic: number[] = [];
+  const sport = new Map<number, number[]>();
+  const dport = new Map<number, number[]>();
+  const l4 = new Map<number, number[]>();
+  const etype = new Map<number, number[]>();
+  const addr = { src4: new Map<number, Map<number, number[]>>(), dst4: new Map<number, Map<number, number[]>>() };
+  const byTest = new Map<number, number[]>();
+  const byField = new Map<number, Map<number, number[]>>();
+  const push = <K>(m: Map<K, number[]>, k: K, i: number) => {
+    const l = m.get(k);
+    if (l) l.push(i);
+    else m.set(k, [i]);
+  };
+  keys.forEach((key, i) => {
+    if (key.kind === 'none') generic.push(i);
+    else if (key.kind === 'test') push(byTest, key.test, i);
+    else if (key.kind === 'field') {
+      let m = byField.get(key.field);
+      if (!m) byField.set(key.field, (m = new Map()));
+      push(m, key.value | 0, i);
+    }
+    else {
+      for (const a of key.atoms) {
+        if (a.field === 'sport' || a.field === 'dport') for (let v = a.lo; v <= a.hi; v++) push(a.field === 'sport' ? sport : dport, v, i);
+        else if (a.field === 'l4') push(l4, a.lo, i);
+        else if (a.field === 'etype') push(etype, a.lo, i);
+        else {
+          const byLen = addr[a.field];
+          let m = byLen.get(a.bits);
+          if (!m) byLen.set(a.bits, (m = new Map()));
+          push(m, a.lo | 0, i);
+        }
+      }
     }
   });
   const table = (m: Map<number, number[]>, size: number): Int32Array[] => {
     const t = new Array<Int32Array>(size).fill(EMPTY);
-    for (const [k, v] of toLists(m)) t[k] = v;
+    for (const [k, v] of m) t[k] = sortedList(v);
     return t;
   };
-  const G = Int32Array.from(generic);
-  const SP = table(maps.sport, 65536);
-  const DP = table(maps.dport, 65536);
-  const L4 = table(maps.l4, 256);
-  const ET = table(maps.etype, 65536);
-  const S4 = toLists(maps.src4);
-  const D4 = toLists(maps.dst4);
-  const hasS4 = S4.size > 0;
-  const hasD4 = D4.size > 0;
-  const NONE = 0x7fffffff;
+  const SP = table(sport, 65536);
+  const DP = table(dport, 65536);
+  const L4 = table(l4, 256);
+  const ET = table(etype, 65536);
+  const hasSP = sport.size > 0;
+  const hasDP = dport.size > 0;
+  const hasL4 = l4.size > 0;
+  const hasET = etype.size > 0;
+  const addrLists: Int32Array[] = [];
+  const prefixTables = (byLen: Map<number, Map<number, number[]>>): { masks: Int32Array; maps: IntMap[] } => {
+    const lens = [...byLen.keys()].sort((a, b) => b - a);
+    return {
+      masks: Int32Array.from(lens, (b) => (b === 32 ? -1 : ~(0xffffffff >>> b))),
+      maps: lens.map((b) => new IntMap([...byLen.get(b)!].map(([k, v]) => [k, addrLists.push(sortedList(v)) - 1] as const))),
+    };
+  };
+  const S4 = prefixTables(addr.src4);
+  const D4 = prefixTables(addr.dst4);
+  const usedFields = [...byField.keys()];
+  const FIELD_OFF = Int32Array.from(usedFields, (f) => fieldDefs[f].off);
+  const FIELD_SIZE = Int32Array.from(usedFields, (f) => (fieldDefs[f].size === BPF_W ? 4 : fieldDefs[f].size === BPF_H ? 2 : 1));
+  const FIELD_MASK = Int32Array.from(usedFields, (f) => fieldDefs[f].mask | 0);
+  const FIELD_MAP = usedFields.map((f) => new IntMap([...byField.get(f)!].map(([k, v]) => [k, addrLists.push(sortedList(v)) - 1] as const)));
+  const testKeyIds = Int32Array.from([...byTest.keys()].sort((a, b) => byTest.get(a)![0] - byTest.get(b)![0]));
+  const testKeyLists = Array.from(testKeyIds, (id) => sortedList(byTest.get(id)!));
+  const G = sortedList(generic);
 
-  function classify(p: Uint8Array, wireLen: number): number {
-    const n = p.length;
-    let et = -1, sport = -1, dport = -1, l4 = -1;
-    let s4: Int32Array = EMPTY, d4: Int32Array = EMPTY;
-    if (n >= 14) {
-      et = (p[12] << 8) | p[13];
-      if (et === 0x0800) {
-        if (n >= 24) l4 = p[23];
-        if (hasS4 && n >= 30) s4 = S4.get((p[26] << 24) | (p[27] << 16) | (p[28] << 8) | p[29]) ?? EMPTY;
-        if (hasD4 && n >= 34) d4 = D4.get((p[30] << 24) | (p[31] << 16) | (p[32] << 8) | p[33]) ?? EMPTY;
-        if (n > 14) {
-          const t = 14 + ((p[14] & 15) << 2);
-          if (t + 2 <= n) sport = (p[t] << 8) | p[t + 1];
-          if (t + 4 <= n) dport = (p[t + 2] << 8) | p[t + 3];
-        }
-      } else if (et === 0x86dd) {
-        if (n >= 21) {
-          l4 = p[20];
-          if (l4 === 44) l4 = n >= 55 ? p[54] : -1;
-        }
-        if (n >= 56) sport = (p[54] << 8) | p[55];
-        if (n >= 58) dport = (p[56] << 8) | p[57];
-      } else if (et === 0x0806 || et === 0x8035) {
-        if (hasS4 && n >= 32) s4 = S4.get((p[28] << 24) | (p[29] << 16) | (p[30] << 8) | p[31]) ?? EMPTY;
-        if (hasD4 && n >= 42) d4 = D4.get((p[38] << 24) | (p[39] << 16) | (p[40] << 8) | p[41]) ?? EMPTY;
-      }
+  // Per-rule necessary tests, flattened.
+  const preStart = new Int32Array(rules.length + 1);
+  const preIds: number[] = [];
+  ruleTests.forEach((ids, i) => {
+    preStart[i] = preIds.length;
+    preIds.push(...ids);
+  });
+  preStart[rules.length] = preIds.length;
+  const PRE = Int32Array.from(preIds);
+  const memoStamp = new Int32Array(testFns.length);
+  const memoValue = new Uint8Array(testFns.length);
+  let stamp = 0;
+  let curP: Uint8Array = new Uint8Array(0);
+  let curLen = 0;
+  let best = NONE;
+
+  function testHolds(id: number): boolean {
+    if (memoStamp[id] !== stamp) {
+      memoStamp[id] = stamp;
+      memoValue[id] = testFns[id](curP, curLen) ? 1 : 0;
     }
-    const a = sport >= 0 ? SP[sport] : EMPTY;
-    const b = dport >= 0 ? DP[dport] : EMPTY;
-    const c = l4 >= 0 ? L4[l4] : EMPTY;
-    const d = et >= 0 ? ET[et] : EMPTY;
-    // Candidates in rule order: rules without an index field, and those the packet's fields select.
-    let ig = 0, ia = 0, ib = 0, ic = 0, id = 0, is = 0, iD = 0;
-    for (;;) {
-      let best = NONE;
-      if (ig < G.length && G[ig] < best) best = G[ig];
-      if (ia < a.length && a[ia] < best) best = a[ia];
-      if (ib < b.length && b[ib] < best) best = b[ib];
-      if (ic < c.length && c[ic] < best) best = c[ic];
-      if (id < d.length && d[id] < best) best = d[id];
-      if (is < s4.length && s4[is] < best) best = s4[is];
-      if (iD < d4.length && d4[iD] < best) best = d4[iD];
-      if (best === NONE) return -1;
-      if (ig < G.length && G[ig] === best) ig++;
-      if (ia < a.length && a[ia] === best) ia++;
-      if (ib < b.length && b[ib] === best) ib++;
-      if (ic < c.length && c[ic] === best) ic++;
-      if (id < d.length && d[id] === best) id++;
-      if (is < s4.length && s4[is] === best) is++;
-      if (iD < d4.length && d4[iD] === best) iD++;
-      if (shapeFns[ruleShape[best]](p, wireLen, ruleConstants[best])) return best;
+    return memoValue[id] === 1;
+  }
+
+  function matches(r: number): boolean {
+    for (let j = preStart[r], e = preStart[r + 1]; j < e; j++) if (!testHolds(PRE[j])) return false;
+    return shapeFns[ruleShape[r]](curP, curLen, ruleConstants[r]);
+  }
+
+  /** Tries the rules of a list in order, up to the best rule found so far. */
+  function scan(list: Int32Array): void {
+    for (let k = 0; k < list.length; k++) {
+      const r = list[k];
+      if (r >= best) return;
+      if (matches(r)) {
+        best = r;
+        return;
+      }
     }
   }
 
-  return { classify, stats: { indexed: rules.length - generic.length, scanned: generic.length, functions: shapeFns.length } };
+  function scanPrefixes(t: { masks: Int32Array; maps: IntMap[] }, a: number): void {
+    for (let i = 0; i < t.masks.length; i++) {
+      const l = t.maps[i].get(a & t.masks[i]);
+      if (l >= 0) scan(addrLists[l]);
+    }
+  }
+
+  function classify(p: Uint8Array, wireLen: number): number {
+    stamp = (stamp + 1) | 0;
+    if (stamp === 0) {
+      memoStamp.fill(0);
+      stamp = 1;
+    }
+    curP = p;
+    curLen = wireLen;
+    best = NONE;
+    const n = p.length;
+    let et = -1, sp = -1, dp = -1, proto = -1, s4 = 0, d4 = 0, hasS4 = false, hasD4 = false;
+    // The fields as the index atoms read them: ports at the IHL offset (IPv4) or right after the
+    // fixed header (IPv6), the protocol behind an IPv6 fragment header, ARP addresses as IPv4 ones.
+    if (n >= 14) {
+      et = (p[12] << 8) | p[13];
+      if (et === 0x0800) {
+        if (n >= 24) proto = p[23];
+        if (n >= 30) {
+          s4 = (p[26] << 24) | (p[27] << 16) | (p[28] << 8) | p[29];
+          hasS4 = true;
+        }
+        if (n >= 34) {
+          d4 = (p[30] << 24) | (p[31] << 16) | (p[32] << 8) | p[33];
+          hasD4 = true;
+        }
+        if (n > 14) {
+          const t = 14 + ((p[14] & 15) << 2);
+          if (t + 2 <= n) sp = (p[t] << 8) | p[t + 1];
+          if (t + 4 <= n) dp = (p[t + 2] << 8) | p[t + 3];
+        }
+      } else if (et === 0x86dd) {
+        if (n >= 21) {
+          proto = p[20];
+          if (proto === 44) proto = n >= 55 ? p[54] : -1;
+        }
+        if (n >= 56) sp = (p[54] << 8) | p[55];
+        if (n >= 58) dp = (p[56] << 8) | p[57];
+      } else if (et === 0x0806 || et === 0x8035) {
+        if (n >= 32) {
+          s4 = (p[28] << 24) | (p[29] << 16) | (p[30] << 8) | p[31];
+          hasS4 = true;
+        }
+        if (n >= 42) {
+          d4 = (p[38] << 24) | (p[39] << 16) | (p[40] << 8) | p[41];
+          hasD4 = true;
+        }
+      }
+    }
+    // Selective tables first, so that the broad lists after them stop early.
+    if (hasDP && dp >= 0) scan(DP[dp]);
+    if (hasSP && sp >= 0) scan(SP[sp]);
+    if (hasD4) scanPrefixes(D4, d4);
+    if (hasS4) scanPrefixes(S4, s4);
+    for (let i = 0; i < FIELD_OFF.length; i++) {
+      const off = FIELD_OFF[i];
+      const size = FIELD_SIZE[i];
+      if (off + size > n) continue;
+      const v = size === 4 ? (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3] : size === 2 ? (p[off] << 8) | p[off + 1] : p[off];
+      const l = FIELD_MAP[i].get(v & FIELD_MASK[i]);
+      if (l >= 0) scan(addrLists[l]);
+    }
+    for (let i = 0; i < testKeyIds.length; i++) {
+      const list = testKeyLists[i];
+      if (list[0] >= best) continue;
+      if (testHolds(testKeyIds[i])) scan(list);
+    }
+    if (hasL4 && proto >= 0) scan(L4[proto]);
+    if (hasET && et >= 0) scan(ET[et]);
+    scan(G);
+    return best === NONE ? -1 : best;
+  }
+
+  return {
+    classify,
+    stats: { indexed: rules.length - generic.length, scanned: generic.length, functions: shapeFns.length + testFns.length },
+  };
 }

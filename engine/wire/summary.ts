@@ -14,28 +14,142 @@ import { IP_PROTOCOL } from './ipv4';
 import type { Ipv6ExtensionHeader } from './ipv6';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TCP_URG, tcpFlagsToString, type TcpOption, type TcpPacket } from './tcp';
 
-interface SeqBase {
-  seq: number;
-  ack: number;
-}
-
-/** Per-capture state for relative TCP sequence numbers, as tcpdump keeps it. */
+/**
+ * Per-capture state for relative TCP sequence numbers, as tcpdump keeps it (print-tcp.c, unless -S).
+ * Shared by `summarize` and the byte-level fast path (fast-summary.ts), so that a connection's
+ * segments get the same bases whichever path prints them.
+ */
 export class SummaryContext {
-  private readonly bases = new Map<string, SeqBase>();
+  /** What to subtract from the segment's seq and ack (and SACK edges), set by the last `relative4`/`relative6`. */
+  seqBase = 0;
+  ackBase = 0;
+  private readonly v4 = new ConnectionTable(3);
+  private readonly v6 = new ConnectionTable(9);
 
   /** @param absolute print absolute sequence numbers (tcpdump -S). */
   constructor(readonly absolute = false) {}
 
-  /** The base to subtract and whether this segment runs in the connection's reverse direction. */
-  seqBase(key: string, rev: boolean, seg: TcpPacket): { seq: number; ack: number; fresh: boolean } {
-    let base = this.bases.get(key);
-    if (base === undefined || seg.flags & TCP_SYN) {
-      // print-tcp.c: a new conversation (or a SYN) records the bases and prints this segment absolute.
-      base = rev ? { seq: (seg.ack - 1) >>> 0, ack: seg.seq } : { seq: seg.seq, ack: (seg.ack - 1) >>> 0 };
-      this.bases.set(key, base);
-      return { seq: 0, ack: 0, fresh: true };
+  /** Sets `seqBase`/`ackBase` for an ACK-bearing segment over IPv4 (addresses as unsigned 32-bit numbers). */
+  relative4(src: number, dst: number, srcPort: number, dstPort: number, seq: number, ack: number, syn: boolean): void {
+    // tcpdump keys a conversation by its addresses and ports in a canonical order: lower address first.
+    const rev = src > dst || (src === dst && srcPort > dstPort);
+    const k = this.v4.key;
+    k[0] = rev ? dst : src;
+    k[1] = rev ? src : dst;
+    k[2] = rev ? (dstPort << 16) | srcPort : (srcPort << 16) | dstPort;
+    this.lookup(this.v4, rev, seq, ack, syn);
+  }
+
+  /** Sets `seqBase`/`ackBase` for an ACK-bearing segment over IPv6; the addresses are the 16 bytes at `srcAt` and `dstAt`. */
+  relative6(src: Uint8Array, srcAt: number, dst: Uint8Array, dstAt: number, srcPort: number, dstPort: number, seq: number, ack: number, syn: boolean): void {
+    let cmp = 0;
+    for (let i = 0; i < 16 && cmp === 0; i++) cmp = src[srcAt + i] - dst[dstAt + i];
+    const rev = cmp > 0 || (cmp === 0 && srcPort > dstPort);
+    const k = this.v6.key;
+    const lo = rev ? dst : src;
+    const loAt = rev ? dstAt : srcAt;
+    const hi = rev ? src : dst;
+    const hiAt = rev ? srcAt : dstAt;
+    for (let i = 0; i < 4; i++) {
+      k[i] = (lo[loAt + 4 * i] << 24) | (lo[loAt + 4 * i + 1] << 16) | (lo[loAt + 4 * i + 2] << 8) | lo[loAt + 4 * i + 3];
+      k[4 + i] = (hi[hiAt + 4 * i] << 24) | (hi[hiAt + 4 * i + 1] << 16) | (hi[hiAt + 4 * i + 2] << 8) | hi[hiAt + 4 * i + 3];
     }
-    return rev ? { seq: base.ack, ack: base.seq, fresh: false } : { seq: base.seq, ack: base.ack, fresh: false };
+    k[8] = rev ? (dstPort << 16) | srcPort : (srcPort << 16) | dstPort;
+    this.lookup(this.v6, rev, seq, ack, syn);
+  }
+
+  private lookup(t: ConnectionTable, rev: boolean, seq: number, ack: number, syn: boolean): void {
+    const slot = t.find();
+    if (!t.found || syn) {
+      // print-tcp.c: a new conversation (or a SYN) records the bases and prints this segment absolute.
+      t.seq[slot] = rev ? (ack - 1) >>> 0 : seq;
+      t.ack[slot] = rev ? seq : (ack - 1) >>> 0;
+      if (!t.found) t.insert(slot);
+      this.seqBase = 0;
+      this.ackBase = 0;
+      return;
+    }
+    this.seqBase = rev ? t.ack[slot] : t.seq[slot];
+    this.ackBase = rev ? t.seq[slot] : t.ack[slot];
+  }
+}
+
+/**
+ * Open addressing with linear probing over typed arrays, keyed by `width` 32-bit words: no string
+ * keys and no allocation per lookup. Callers fill `key`, then `find()`.
+ */
+class ConnectionTable {
+  readonly key: Int32Array;
+  /** Whether the last find() met the key; if not, its slot is where to insert it. */
+  found = false;
+  seq: Uint32Array;
+  ack: Uint32Array;
+  private keys: Int32Array;
+  private used: Uint8Array;
+  private mask: number;
+  private count = 0;
+
+  constructor(private readonly width: number) {
+    this.key = new Int32Array(width);
+    const capacity = 256;
+    this.mask = capacity - 1;
+    this.keys = new Int32Array(capacity * width);
+    this.used = new Uint8Array(capacity);
+    this.seq = new Uint32Array(capacity);
+    this.ack = new Uint32Array(capacity);
+  }
+
+  /** The slot holding `key`, or the free slot where it belongs (then `found` is false). */
+  find(): number {
+    const k = this.key;
+    const w = this.width;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < w; i++) h = Math.imul(h ^ k[i], 0x01000193) ^ (h >>> 15);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0x5bd1e995);
+    h ^= h >>> 15;
+    const keys = this.keys;
+    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
+      if (this.used[slot] === 0) {
+        this.found = false;
+        return slot;
+      }
+      let i = 0;
+      const at = slot * w;
+      while (i < w && keys[at + i] === k[i]) i++;
+      if (i === w) {
+        this.found = true;
+        return slot;
+      }
+    }
+  }
+
+  /** Stores `key` in `slot` (from a find() that did not meet it); its seq and ack are already written there. */
+  insert(slot: number): void {
+    this.keys.set(this.key, slot * this.width);
+    this.used[slot] = 1;
+    if (++this.count * 2 > this.mask + 1) this.grow();
+  }
+
+  private grow(): void {
+    const { keys, used, seq, ack, width: w } = this;
+    const key = this.key.slice();
+    const capacity = (this.mask + 1) * 2;
+    this.mask = capacity - 1;
+    this.keys = new Int32Array(capacity * w);
+    this.used = new Uint8Array(capacity);
+    this.seq = new Uint32Array(capacity);
+    this.ack = new Uint32Array(capacity);
+    for (let old = 0; old < used.length; old++) {
+      if (used[old] === 0) continue;
+      this.key.set(keys.subarray(old * w, old * w + w));
+      const slot = this.find();
+      this.keys.set(this.key, slot * w);
+      this.used[slot] = 1;
+      this.seq[slot] = seq[old];
+      this.ack[slot] = ack[old];
+    }
+    this.key.set(key);
   }
 }
 
@@ -48,9 +162,7 @@ export function summarize(d: Dissection, origLen: number, ctx: SummaryContext = 
     const dst = ipv4ToString(ip.dst);
     if (ip.fragmentOffset !== 0) return `IP ${src} > ${dst}: ip-proto-${ip.protocol}`;
     const ipPayloadLen = ip.totalLength - ip.headerLen;
-    const key = ip.src > ip.dst ? `${ip.dst}|${ip.src}` : `${ip.src}|${ip.dst}`;
-    const order = ip.src > ip.dst ? 1 : ip.src < ip.dst ? -1 : 0;
-    return 'IP ' + transport(d, { src, dst, payloadLen: ipPayloadLen, protocol: ip.protocol, bytes: ip.payload, addrKey: key, addrOrder: order, addressesPrinted: false }, ctx);
+    return 'IP ' + transport(d, { src, dst, payloadLen: ipPayloadLen, protocol: ip.protocol, bytes: ip.payload, addressesPrinted: false }, ctx);
   }
   if (d.ipv6) {
     const ip = d.ipv6;
@@ -60,10 +172,8 @@ export function summarize(d: Dissection, origLen: number, ctx: SummaryContext = 
     const ext = ip.extensionHeaders.map((h) => extName(h, ip.payloadLength)).join(' ');
     if (ip.laterFragment) return `${prefix}${src} > ${dst}: ${ext}`;
     const upperLen = ip.payloadLength - (ip.upperOffset - 40);
-    const cmp = compareBytes(ip.src, ip.dst);
-    const key = cmp > 0 ? `${dst}|${src}` : `${src}|${dst}`;
     // With extension headers tcpdump prints the addresses first, then the headers, then ports alone.
-    const t = { src, dst, payloadLen: upperLen, protocol: ip.upperProtocol, bytes: ip.upperPayload, addrKey: key, addrOrder: cmp, addressesPrinted: ext !== '' };
+    const t = { src, dst, payloadLen: upperLen, protocol: ip.upperProtocol, bytes: ip.upperPayload, addressesPrinted: ext !== '' };
     return ext === '' ? prefix + transport(d, t, ctx) : `${prefix}${src} > ${dst}: ${ext} ${transport(d, t, ctx)}`;
   }
   if (d.eth) {
@@ -92,11 +202,6 @@ function extName(h: Ipv6ExtensionHeader, payloadLength: number): string {
   }
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return 0;
-}
-
 interface TransportInfo {
   readonly src: string;
   readonly dst: string;
@@ -105,8 +210,6 @@ interface TransportInfo {
   readonly protocol: number;
   /** The captured transport bytes. */
   readonly bytes: Uint8Array;
-  readonly addrKey: string;
-  readonly addrOrder: number;
   /** The addresses are already printed (IPv6 with extension headers): print ports alone. */
   readonly addressesPrinted: boolean;
 }
@@ -116,9 +219,7 @@ function transport(d: Dissection, x: TransportInfo, ctx: SummaryContext): string
   const here = x.addressesPrinted ? '' : `${x.src} > ${x.dst}: `;
   if (d.tcp) {
     const t = d.tcp;
-    const rev = x.addrOrder > 0 || (x.addrOrder === 0 && t.srcPort > t.dstPort);
-    const key = rev ? `${x.addrKey}|${t.dstPort}|${t.srcPort}` : `${x.addrKey}|${t.srcPort}|${t.dstPort}`;
-    return `${ends(t.srcPort, t.dstPort)}: ${tcpSummary(t, x.payloadLen - t.headerLen, ctx, key, rev)}`;
+    return `${ends(t.srcPort, t.dstPort)}: ${tcpSummary(d, t, x.payloadLen - t.headerLen, ctx)}`;
   }
   if (d.udp) return `${ends(d.udp.srcPort, d.udp.dstPort)}: UDP, length ${d.udp.length - 8}`;
   if (d.icmp) return `${here}ICMP ${icmpSummary(d.icmp)}, length ${x.payloadLen}`;
@@ -146,14 +247,18 @@ function transport(d: Dissection, x: TransportInfo, ctx: SummaryContext): string
   return `${here}ip-proto-${x.protocol} ${x.payloadLen}`;
 }
 
-function tcpSummary(t: TcpPacket, length: number, ctx: SummaryContext, key: string, rev: boolean): string {
+function tcpSummary(d: Dissection, t: TcpPacket, length: number, ctx: SummaryContext): string {
   let seq = t.seq;
   let ack = t.ack;
-  let base = { seq: 0, ack: 0, fresh: true };
+  let sackBase = 0;
   if (!ctx.absolute && t.flags & TCP_ACK) {
-    base = ctx.seqBase(key, rev, t);
-    seq = (seq - base.seq) >>> 0;
-    ack = (ack - base.ack) >>> 0;
+    const syn = (t.flags & TCP_SYN) !== 0;
+    if (d.ipv4) ctx.relative4(d.ipv4.src, d.ipv4.dst, t.srcPort, t.dstPort, t.seq, t.ack, syn);
+    else if (d.ipv6) ctx.relative6(d.ipv6.src, 0, d.ipv6.dst, 0, t.srcPort, t.dstPort, t.seq, t.ack, syn);
+    seq = (seq - ctx.seqBase) >>> 0;
+    ack = (ack - ctx.ackBase) >>> 0;
+    // SACK edges are relative like the ack field: to the peer's base in this direction.
+    sackBase = ctx.ackBase;
   }
   let s = `Flags [${tcpFlagsToString(t.flags)}]`;
   if (length > 0 || t.flags & (TCP_SYN | TCP_FIN | TCP_RST)) {
@@ -164,8 +269,6 @@ function tcpSummary(t: TcpPacket, length: number, ctx: SummaryContext, key: stri
   s += `, win ${t.window}`;
   if (t.flags & TCP_URG) s += `, urg ${t.urgent}`;
   if (t.options.length > 0) {
-    // SACK edges are relative like the ack field: to the peer's base in this direction.
-    const sackBase = base.ack;
     s += `, options [${t.options.map((o) => tcpOptionText(o, sackBase)).join(',')}]`;
   }
   return `${s}, length ${length}`;

@@ -13,7 +13,8 @@ import { dissect, type Dissection } from '../../engine/wire/dissect';
 import { summarize, SummaryContext } from '../../engine/wire/summary';
 import { ipv4ToString, ipv6ToString, macToString } from '../../engine/wire/address';
 import { FRAMES } from '../engine/wire/frames';
-import { ethernet, icmp, icmp6, ip4, ip6, ipv4, ipv6, tcp4Frame, tcp6Frame, udp, udp4Frame } from '../support/packet-builder';
+import type { TcpOption } from '../../engine/wire/tcp';
+import { ethernet, icmp, icmp6, ip4, ip6, ipv4, ipv6, tcp4Frame, tcp6Frame, udp, udp4Frame, type TcpOptions } from '../support/packet-builder';
 
 const root = join(__dirname, '..', '..');
 const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -157,11 +158,23 @@ function compareWithTshark(file: string): number {
   return compared;
 }
 
-/** Our summaries against `tcpdump -n -tt` line by line: tcpdump's line starts with ours (it may add an application decode). */
-function compareWithTcpdump(file: string): number {
+/** What `bypass-scope decode --time abs FILE` prints (the byte-level fast path and its fallback), without the packet numbers. */
+function cliLines(file: string): string[] {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'engine', 'cli.ts'), 'decode', '--time', 'abs', file], { cwd: root, encoding: 'utf8', maxBuffer: 256 << 20 });
+  assert.equal(res.status, 0, res.stderr);
+  return res.stdout.split('\n').filter((l) => l !== '').map((l) => l.slice(l.indexOf(' ') + 1));
+}
+
+/**
+ * Our lines against `tcpdump -n -tt` line by line: tcpdump's line starts with ours (it may add an
+ * application decode). Ours come from `summarize` (with dissect), or from the CLI as it prints them.
+ */
+function compareWithTcpdump(file: string, via: 'summarize' | 'cli' = 'summarize'): number {
   const res = spawnSync('tcpdump', ['-r', file, '-n', '-tt'], { encoding: 'utf8', maxBuffer: 256 << 20 });
   assert.equal(res.status, 0, res.stderr);
   const theirs = res.stdout.split('\n').filter((l) => l !== '');
+  const printed = via === 'cli' ? cliLines(file) : undefined;
+  if (printed) assert.equal(printed.length, theirs.length, `we printed ${printed.length} lines, tcpdump ${theirs.length}`);
   const reader = openCaptureFile(file);
   const ctx = new SummaryContext();
   const mismatches: string[] = [];
@@ -174,7 +187,7 @@ function compareWithTcpdump(file: string): number {
       n++;
       continue;
     }
-    const ours = `${pkt.tsSec}.${String(Math.floor(pkt.tsNsec / 1000)).padStart(6, '0')} ${summarize(d, pkt.origLen, ctx)}`;
+    const ours = printed ? printed[n] : `${pkt.tsSec}.${String(Math.floor(pkt.tsNsec / 1000)).padStart(6, '0')} ${summarize(d, pkt.origLen, ctx)}`;
     const line = theirs[n++] ?? '';
     if (!line.startsWith(ours)) mismatches.push(`packet ${n}:\n  ours    ${ours}\n  tcpdump ${line}`);
   }
@@ -232,6 +245,60 @@ function craftedFrames(): { data: Uint8Array; origLen?: number; comment: string 
   return frames;
 }
 
+/**
+ * Many TCP connections over IPv4 and IPv6 (some in VLANs, some between an address and itself),
+ * interleaved: handshakes with options, data both ways with timestamps, ACKs with SACK, FINs. For
+ * tcpdump's relative sequence numbers, kept per conversation.
+ */
+function connectionFrames(): Uint8Array[] {
+  let seed = 7;
+  const r = (n: number) => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return Math.floor((seed / 2 ** 32) * n);
+  };
+  const ts = (): TcpOption[] => [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: r(2 ** 32), tsEcr: r(2 ** 32) }];
+  const v6 = ['2001:db8::1', '2001:db8::2', 'fe80::1:0:0:7', '::ffff:198.18.0.9', '2001:db8:0:0:1:0:0:1'];
+  const scripts: Uint8Array[][] = [];
+  for (let c = 0; c < 60; c++) {
+    const six = c % 3 === 0;
+    const a = six ? v6[r(v6.length)] : `198.18.${r(2)}.${1 + r(4)}`;
+    const b = c % 11 === 0 ? a : six ? v6[r(v6.length)] : `198.18.${r(2)}.${1 + r(4)}`;
+    const pa = 30000 + r(30000);
+    const pb = [80, 443, 9000][r(3)];
+    const vlans = c % 4 === 1 ? [{ tpid: 0x8100, pcp: 0, dei: false, vid: 10 + c }] : [];
+    const seg = (fromA: boolean, o: Omit<TcpOptions, 'srcPort' | 'dstPort'>) =>
+      (six ? tcp6Frame : tcp4Frame)(fromA ? a : b, fromA ? b : a, { srcPort: fromA ? pa : pb, dstPort: fromA ? pb : pa, window: 500 + r(60000), ...o }, { vlans });
+    let sa = r(2 ** 32);
+    let sb = r(2 ** 32);
+    const frames: Uint8Array[] = [];
+    frames.push(seg(true, { seq: sa, flags: 0x02, options: [{ kind: 'mss', value: 1460 }, { kind: 'sackPermitted' }, ...ts().slice(2), { kind: 'nop' }, { kind: 'wscale', shift: 7 }] }));
+    frames.push(seg(false, { seq: sb, ack: (sa + 1) >>> 0, flags: 0x12, options: [{ kind: 'mss', value: 1400 }, { kind: 'nop' }, { kind: 'wscale', shift: 9 }] }));
+    sa = (sa + 1) >>> 0;
+    sb = (sb + 1) >>> 0;
+    frames.push(seg(true, { seq: sa, ack: sb, flags: 0x10, options: ts() }));
+    for (let k = 0; k < 4; k++) {
+      const len = 100 * (k + 1);
+      frames.push(seg(true, { seq: sa, ack: sb, flags: 0x18, options: ts(), payload: new Uint8Array(len) }));
+      const sack: TcpOption[] = k === 2 ? [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [{ left: (sa + len + 300) >>> 0, right: (sa + len + 700) >>> 0 }] }] : [];
+      sa = (sa + len) >>> 0;
+      frames.push(seg(false, { seq: sb, ack: sa, flags: 0x10, options: [...ts(), ...sack] }));
+    }
+    frames.push(seg(false, { seq: sb, ack: sa, flags: 0x18, options: ts(), payload: new Uint8Array(50) }));
+    sb = (sb + 50) >>> 0;
+    frames.push(seg(true, { seq: sa, ack: sb, flags: 0x10, options: ts() }));
+    frames.push(seg(true, { seq: sa, ack: sb, flags: 0x11 }));
+    frames.push(seg(false, { seq: sb, ack: (sa + 1) >>> 0, flags: 0x11 }));
+    frames.push(seg(true, { seq: (sa + 1) >>> 0, ack: (sb + 1) >>> 0, flags: 0x10 }));
+    scripts.push(frames);
+  }
+  const out: Uint8Array[] = [];
+  for (let left = scripts.reduce((n, f) => n + f.length, 0); left > 0; left--) {
+    const live = scripts.filter((f) => f.length > 0);
+    out.push(live[r(live.length)].shift()!);
+  }
+  return out;
+}
+
 describe('decode agrees with tcpdump and tshark', { skip: toolsMissing }, () => {
   let dir: string;
   let recorded = false;
@@ -249,6 +316,9 @@ describe('decode agrees with tcpdump and tshark', { skip: toolsMissing }, () => 
       w.writePacket({ interfaceId: eth, tsSec: 1_700_000_000 + i, tsNsec: i * 1000 + 7, data: f.data, origLen: f.origLen, comment: f.comment, direction: i % 2 ? 'inbound' : 'outbound' }),
     );
     w.close();
+    const c = createCaptureWriter(join(dir, 'connections.pcap'), 'pcap', { nanosecond: false });
+    connectionFrames().forEach((data, i) => c.writePacket({ tsSec: 1_700_000_100 + (i >> 4), tsNsec: (i & 15) * 61_000_000, data }));
+    c.close();
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -276,6 +346,19 @@ describe('decode agrees with tcpdump and tshark', { skip: toolsMissing }, () => 
 
   it('prints the line tcpdump prints for every crafted frame', () => {
     compareWithTcpdump(join(dir, 'crafted.pcapng'));
+  });
+
+  it('prints, from the CLI, the line tcpdump prints for every packet of real traffic and crafted frames', (t) => {
+    compareWithTcpdump(join(dir, 'crafted.pcapng'), 'cli');
+    if (!recorded) return t.skip('could not record traffic in a private network namespace here');
+    compareWithTcpdump(join(dir, 'traffic.pcap'), 'cli');
+    compareWithTcpdump(join(dir, 'traffic.pcapng'), 'cli');
+  });
+
+  it('prints the relative sequence numbers tcpdump prints across many interleaved connections, from summarize and from the CLI', () => {
+    const file = join(dir, 'connections.pcap');
+    assert.ok(compareWithTcpdump(file) > 900);
+    compareWithTcpdump(file, 'cli');
   });
 
   it('writes a pcapng that tshark reads with no malformed packet, our comments and our directions', () => {
