@@ -421,7 +421,7 @@ export class FastSummary {
       else ctx.relative4(be32(f, src), be32(f, dst), srcPort, dstPort, seq, ack, syn);
       seq = (seq - ctx.seqBase) >>> 0;
       ack = (ack - ctx.ackBase) >>> 0;
-      sackBase = ctx.ackBase;
+      sackBase = ctx.sackBase;
     }
 
     p = writeEnds(f, v6, src, srcPort, dst, dstPort, out, p);

@@ -23,6 +23,8 @@ export class SummaryContext {
   /** What to subtract from the segment's seq and ack (and SACK edges), set by the last `relative4`/`relative6`. */
   seqBase = 0;
   ackBase = 0;
+  /** SACK edges are printed relative to this even on the segment that records the bases (print-tcp.c). */
+  sackBase = 0;
   private readonly v4 = new ConnectionTable(3);
   private readonly v6 = new ConnectionTable(9);
 
@@ -67,10 +69,12 @@ export class SummaryContext {
       if (!t.found) t.insert(slot);
       this.seqBase = 0;
       this.ackBase = 0;
+      this.sackBase = rev ? t.seq[slot] : t.ack[slot];
       return;
     }
     this.seqBase = rev ? t.ack[slot] : t.seq[slot];
     this.ackBase = rev ? t.seq[slot] : t.ack[slot];
+    this.sackBase = this.ackBase;
   }
 }
 
@@ -257,8 +261,7 @@ function tcpSummary(d: Dissection, t: TcpPacket, length: number, ctx: SummaryCon
     else if (d.ipv6) ctx.relative6(d.ipv6.src, 0, d.ipv6.dst, 0, t.srcPort, t.dstPort, t.seq, t.ack, syn);
     seq = (seq - ctx.seqBase) >>> 0;
     ack = (ack - ctx.ackBase) >>> 0;
-    // SACK edges are relative like the ack field: to the peer's base in this direction.
-    sackBase = ctx.ackBase;
+    sackBase = ctx.sackBase;
   }
   let s = `Flags [${tcpFlagsToString(t.flags)}]`;
   if (length > 0 || t.flags & (TCP_SYN | TCP_FIN | TCP_RST)) {

@@ -210,6 +210,8 @@ function craftedFrames(): { data: Uint8Array; origLen?: number; comment: string 
     options: [{ kind: 'mss', value: 1400 }, { kind: 'nop' }, { kind: 'wscale', shift: 9 }] }));
   add('ACK with three SACK blocks', tcp4Frame(B, A, { srcPort: 9000, dstPort: 40000, seq: 5001, ack: 2461, flags: 0x10, window: 501,
     options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [{ left: 3921, right: 5381 }, { left: 6841, right: 8301 }, { left: 9761, right: 11221 }] }] }));
+  add('first ACK seen of a connection carries SACK (tcpdump prints its edges relative already)', tcp4Frame(B, A, { srcPort: 9001, dstPort: 41234, seq: 77_000, ack: 500_000, flags: 0x10, window: 501,
+    options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [{ left: 501_448, right: 502_896 }] }] }));
   add('data with PSH over 802.1Q VLAN 100', tcp4Frame(A, B, { srcPort: 40000, dstPort: 9000, seq: 1001, ack: 5001, flags: 0x18, payload: new TextEncoder().encode('hello') },
     { vlans: [{ tpid: 0x8100, pcp: 3, dei: false, vid: 100 }] }));
   add('UDP in QinQ 200/300', udp4Frame(A, B, 5000, 20001, new Uint8Array(100), { vlans: [{ tpid: 0x88a8, pcp: 0, dei: false, vid: 200 }, { tpid: 0x8100, pcp: 0, dei: false, vid: 300 }] }));
