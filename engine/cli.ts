@@ -1,5 +1,6 @@
 // engine: the `bypass-scope` command line — one subcommand per job, each in engine/cli/.
 import { CliError } from './cli/args';
+import { captureCommand } from './cli/capture';
 import { decodeCommand } from './cli/decode';
 import { filterCommand, rulesCommand, steerCommand } from './cli/rules';
 
@@ -10,7 +11,7 @@ export interface Command {
   run(argv: string[]): Promise<number> | number;
 }
 
-const commands: readonly Command[] = [decodeCommand, filterCommand, rulesCommand, steerCommand];
+const commands: readonly Command[] = [captureCommand, decodeCommand, filterCommand, rulesCommand, steerCommand];
 
 const usage = `bypass-scope — the Bypass Scope engine on the command line
 

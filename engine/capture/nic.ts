@@ -1,0 +1,625 @@
+// capture: the host side of a capture. This folder exists because neither stack nor backend owns it:
+// `nic.ts` is the "NIC" with its filter table between a backend device and the two stacks (bypass
+// and kernel), and `session.ts` wires backend, NIC, stacks, recorder, workloads and clock together.
+//
+// The NIC: frames from the device → `nic.rx` hop → `steer` hop → the chosen stack's receive; frames
+// either stack transmits → its tx hops → `nic.tx` → the device. Both stacks share one IPv4 address
+// and one MAC, as an accelerated NIC and the kernel do under OpenOnload: ARP replies go to both
+// stacks so that both learn neighbours; ARP requests and everything else follow steering. Flows the
+// bypass stack sends on are pinned to it (`pinLocal`), so their replies come back to it.
+//
+// Each packet's hops are gathered here, keyed by packet id, and written to the recorder as one
+// record when the packet is done (delivered, dropped, or handed to the device): a received segment
+// makes the stack send before its own record closes, and a packet waiting for ARP stays open across
+// polls, so hops do not nest the way the recorder's scratch areas do. Hop times are the virtual (or
+// monotonic) time at which each layer ran; the stacks run in zero virtual time, so all hops of one
+// packet often share one time — that is the honest answer, not a missing cost model.
+import type { Device, FrameHandler } from '../backends/device';
+import type { ImpairmentEvent } from '../backends/impair';
+import { BYPASS_LAYER, KERNEL_LAYER } from '../kernel/emulated';
+import type { Direction as StackDirection, Ipv4Stack, Layer as StackLayer, PacketIdSource, StackObserver, Verdict as StackVerdict } from '../stack/index';
+import type { Steering } from '../steer/steering';
+import type { TcpTransition } from '../tcp/index';
+import type { TraceRecorder } from '../trace/recorder';
+import {
+  PacketFlag,
+  RULE_NOT_STEERED,
+  type ConnectionInfo,
+  type Direction,
+  type HopKind,
+  type LayerName,
+  type PathName,
+  type TcpStateName,
+  type Verdict,
+} from '../trace/schema';
+import { ipv4ToString } from '../wire/address';
+
+export type StackPath = 'bypass' | 'kernel';
+
+const MAX_HOPS = 32;
+const EMPTY = new Uint8Array(0);
+
+/** A packet's trace while it is gathered, and as listeners see it when it is done (valid during the call). */
+export class PacketTrace {
+  id = 0;
+  direction: Direction = 'rx';
+  path: PathName = 'none';
+  rule = RULE_NOT_STEERED;
+  flowId = 0;
+  connId = 0;
+  /** Nanoseconds since capture start. */
+  timeNs = 0;
+  wireLen = 0;
+  flags = 0;
+  /** The whole frame (valid only while listeners run); empty when the packet never reached the wire. */
+  frame: Uint8Array = EMPTY;
+  hopCount = 0;
+  readonly layers: LayerName[] = new Array<LayerName>(MAX_HOPS).fill('nic.rx');
+  readonly kinds: HopKind[] = new Array<HopKind>(MAX_HOPS).fill('measured');
+  readonly verdicts: Verdict[] = new Array<Verdict>(MAX_HOPS).fill('pass');
+  readonly reasons: (string | undefined)[] = new Array<string | undefined>(MAX_HOPS).fill(undefined);
+  readonly times = new Float64Array(MAX_HOPS);
+  /** The stack the last hop came from (an ARP reply visits both). */
+  lastPath: PathName = 'none';
+
+  reset(id: number, direction: Direction, timeNs: number): void {
+    this.id = id;
+    this.direction = direction;
+    this.path = 'none';
+    this.rule = RULE_NOT_STEERED;
+    this.flowId = 0;
+    this.connId = 0;
+    this.timeNs = timeNs;
+    this.wireLen = 0;
+    this.flags = 0;
+    this.frame = EMPTY;
+    this.hopCount = 0;
+    this.lastPath = 'none';
+  }
+
+  addHop(layer: LayerName, kind: HopKind, verdict: Verdict, timeNs: number, reason?: string): void {
+    const n = this.hopCount;
+    if (n >= MAX_HOPS) return;
+    this.layers[n] = layer;
+    this.kinds[n] = kind;
+    this.verdicts[n] = verdict;
+    this.reasons[n] = reason;
+    this.times[n] = timeNs;
+    this.hopCount = n + 1;
+  }
+
+  /** The last hop's verdict and reason. */
+  get finalVerdict(): Verdict {
+    return this.hopCount === 0 ? 'pass' : this.verdicts[this.hopCount - 1];
+  }
+
+  /** Time from the first hop to the last, in nanoseconds. */
+  get latencyNs(): number {
+    return this.hopCount === 0 ? 0 : this.times[this.hopCount - 1] - this.times[0];
+  }
+}
+
+/** A packet id source the NIC controls: a received frame's id is chosen at `nic.rx` and handed to the stack. */
+class NicPacketIds implements PacketIdSource {
+  private counter = 1;
+  /** The id the next `next()` call returns (a stack's receive), or 0. */
+  handoff = 0;
+
+  next(): number {
+    const h = this.handoff;
+    if (h !== 0) {
+      this.handoff = 0;
+      return h;
+    }
+    return this.counter++;
+  }
+
+  fresh(): number {
+    return this.counter++;
+  }
+}
+
+/** The device a stack sees: its frames go to the NIC, and the NIC hands it frames. */
+class StackPort implements Device {
+  onReceive: FrameHandler | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly nic: Nic,
+    private readonly path: StackPath,
+  ) {}
+
+  get mtu(): number {
+    return this.nic.device.mtu;
+  }
+
+  transmit(frame: Uint8Array, now: number): void {
+    this.nic.transmitFrom(this.path, frame, now);
+  }
+
+  poll(): void {}
+
+  pollAt(): number | undefined {
+    return undefined;
+  }
+}
+
+export interface NicOptions {
+  /** Where frames come from and go to (wrapped in impairments, or not). */
+  readonly device: Device;
+  readonly steering: Steering;
+  readonly recorder: TraceRecorder;
+  /** The backend interface index records carry. */
+  readonly interfaceIndex?: number;
+  /** Kind of the kernel path's hops: `emulated` in sim (the default); a real kernel behind the NIC is measured or a span. */
+  readonly kernelHopKind?: HopKind;
+}
+
+/** A TCP transition as the trace carries it (connection ids unique across both stacks). */
+export interface TraceTransition {
+  readonly stack: StackPath;
+  readonly connId: number;
+  readonly from: TcpStateName;
+  readonly to: TcpStateName;
+  readonly event: string;
+  readonly packetId: number;
+  readonly timeNs: number;
+}
+
+interface ConnBinding {
+  readonly traceId: number;
+  /** Transitions waiting for the connection to be tied to its packets (an active open before its SYN leaves). */
+  waiting: TcpTransition[] | undefined;
+}
+
+export class Nic {
+  readonly device: Device;
+  readonly steering: Steering;
+  readonly recorder: TraceRecorder;
+  readonly packetIds = new NicPacketIds();
+  readonly bypassPort: StackPort;
+  readonly kernelPort: StackPort;
+  readonly bypassObserver: StackObserver;
+  readonly kernelObserver: StackObserver;
+  /** Called for every finished packet (the trace is valid during the call). */
+  readonly onPacket: ((p: PacketTrace) => void)[] = [];
+  readonly onTransition: ((t: TraceTransition) => void)[] = [];
+  readonly onConnection: ((c: ConnectionInfo) => void)[] = [];
+  readonly counters = { rx: 0, tx: 0, steerDrops: 0, wireDrops: 0, impairedNotTraced: 0 };
+  /** The latest state of each trace connection. */
+  readonly liveState = new Map<number, TcpStateName>();
+
+  private bypass: Ipv4Stack | undefined;
+  private kernel: Ipv4Stack | undefined;
+  private readonly iface: number;
+  private readonly kernelKind: HopKind;
+  private readonly pending = new Map<number, PacketTrace>();
+  private readonly pool: PacketTrace[] = [];
+  private readonly lastTxId = { bypass: 0, kernel: 0 };
+  /** The tx record being handed to the device (impairments applied during the call add a `wire` hop to it). */
+  private txOpen: PacketTrace | undefined;
+  /** Stack connection (path:id) → trace connection; TCP tuple (path|lport|raddr|rport) → trace connection. */
+  private readonly conns = new Map<string, ConnBinding>();
+  private readonly tupleConn = new Map<string, number>();
+  private readonly unboundActive = { bypass: [] as number[], kernel: [] as number[] };
+  private nextConnId = 1;
+  private readonly ruleReason = new Map<number, string>();
+  /**
+   * While true, finished packets and transitions wait in order instead of reaching the recorder and
+   * listeners; `releaseNext` lets them out one at a time. Setting it false does not release them:
+   * call `releaseAll`.
+   */
+  held = false;
+  private readonly queue: (PacketTrace | HeldTransition)[] = [];
+
+  constructor(options: NicOptions) {
+    this.device = options.device;
+    this.steering = options.steering;
+    this.recorder = options.recorder;
+    this.iface = options.interfaceIndex ?? 0;
+    this.kernelKind = options.kernelHopKind ?? 'emulated';
+    this.bypassPort = new StackPort('bypass', this, 'bypass');
+    this.kernelPort = new StackPort('kernel', this, 'kernel');
+    this.bypassObserver = {
+      hop: (layer, dir, verdict, id, now) => this.stackHop('bypass', layer, dir, verdict, id, now),
+      transition: (t) => this.stackTransition('bypass', t),
+    };
+    this.kernelObserver = {
+      hop: (layer, dir, verdict, id, now) => this.stackHop('kernel', layer, dir, verdict, id, now),
+      transition: (t) => this.stackTransition('kernel', t),
+    };
+    this.device.onReceive = (frame, now) => this.receive(frame, now);
+  }
+
+  /** Attaches the two stacks (made with `bypassPort`/`kernelPort` as devices and the matching observers). */
+  attach(bypass: Ipv4Stack, kernel: Ipv4Stack): void {
+    this.bypass = bypass;
+    this.kernel = kernel;
+  }
+
+  /** The NIC is driven by the clock like a device: polling it polls the backend device. */
+  poll(now: number): void {
+    this.device.poll(now);
+  }
+
+  pollAt(): number | undefined {
+    return this.device.pollAt();
+  }
+
+  /** Packets still being gathered (waiting for ARP, or on loopback). */
+  get openPackets(): number {
+    return this.pending.size;
+  }
+
+  // ───────────────────────── receive ─────────────────────────
+
+  private receive(frame: Uint8Array, now: number): void {
+    const t = now * 1e6;
+    const id = this.packetIds.fresh();
+    const p = this.open(id, 'rx', t);
+    p.frame = frame;
+    p.wireLen = frame.length;
+    p.addHop('nic.rx', 'measured', 'pass', t);
+    this.counters.rx++;
+    if (isArpReply(frame)) {
+      // Not steered: both stacks learn the neighbour (they share the address and the MAC).
+      p.addHop('steer', 'measured', 'forward', t, 'arp reply: both stacks');
+      this.deliver('bypass', frame, id, now);
+      this.deliver('kernel', frame, id, now);
+    } else {
+      const r = this.steering.steer(frame, frame.length, now);
+      p.rule = r.rule;
+      p.flowId = r.flowId;
+      if (r.action === 'drop') {
+        p.path = 'drop';
+        this.counters.steerDrops++;
+        p.addHop('steer', 'measured', 'drop', t, this.ruleDropReason(r.rule));
+      } else {
+        p.path = r.action;
+        p.addHop('steer', 'measured', 'pass', t);
+        this.deliver(r.action, frame, id, now);
+      }
+    }
+    this.commit(p);
+  }
+
+  private deliver(path: StackPath, frame: Uint8Array, id: number, now: number): void {
+    const stack = path === 'bypass' ? this.bypass : this.kernel;
+    if (stack === undefined) return;
+    this.packetIds.handoff = id;
+    stack.receive(frame, now);
+    this.packetIds.handoff = 0;
+  }
+
+  private ruleDropReason(rule: number): string {
+    let s = this.ruleReason.get(rule);
+    if (s === undefined) {
+      s = rule < 0 ? 'default rule' : `rule ${rule}`;
+      this.ruleReason.set(rule, s);
+    }
+    return s;
+  }
+
+  // ───────────────────────── transmit ─────────────────────────
+
+  /** A frame a stack sends (called through its StackPort, right after its link-layer tx hop). */
+  transmitFrom(path: StackPath, frame: Uint8Array, now: number): void {
+    const t = now * 1e6;
+    const id = this.lastTxId[path];
+    this.lastTxId[path] = 0;
+    let p = id === 0 ? undefined : this.pending.get(id);
+    if (p === undefined) {
+      p = this.open(id === 0 ? this.packetIds.fresh() : id, 'tx', t);
+      p.path = path;
+    }
+    p.frame = frame;
+    p.wireLen = frame.length;
+    // Flows the bypass stack sends on stay with it whatever the rules say (their replies come back).
+    if (path === 'bypass') p.flowId = this.steering.pinLocal(frame, now);
+    if (isTcpSynOnly(frame)) this.bindActiveOpen(path, frame);
+    p.addHop('nic.tx', 'measured', 'pass', t);
+    this.counters.tx++;
+    this.txOpen = p;
+    try {
+      this.device.transmit(frame, now);
+    } finally {
+      this.txOpen = undefined;
+    }
+    this.commit(p);
+  }
+
+  /** For an ImpairedDevice around `device`: records what the impairment did. */
+  impairment(event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+    const t = now * 1e6;
+    const dropped = event === 'loss' || event === 'mtu' || event === 'queue-full';
+    if (direction === 'tx' && this.txOpen !== undefined) {
+      const p = this.txOpen;
+      if (dropped) {
+        this.counters.wireDrops++;
+        p.addHop('wire', 'measured', 'drop', t, event);
+      } else {
+        p.addHop('wire', 'measured', 'pass', t, event);
+        if (event !== 'reorder') p.flags |= PacketFlag.IMPAIRED;
+      }
+      return;
+    }
+    if (direction === 'rx' && dropped) {
+      // Lost before the NIC: a record of its own, so the loss shows where it happened.
+      this.counters.wireDrops++;
+      const p = this.open(this.packetIds.fresh(), 'rx', t);
+      p.frame = frame;
+      p.wireLen = frame.length;
+      p.addHop('wire', 'measured', 'drop', t, event);
+      this.commit(p);
+      return;
+    }
+    // A received frame that was duplicated, corrupted or held back reaches the NIC later (perhaps
+    // as a copy) with nothing tying it to this event: counted, not attached to a record.
+    this.counters.impairedNotTraced++;
+  }
+
+  // ───────────────────────── stack hops ─────────────────────────
+
+  private stackHop(path: StackPath, layer: StackLayer, dir: StackDirection, stackVerdict: StackVerdict, id: number, now: number): void {
+    const t = now * 1e6;
+    let p = this.pending.get(id);
+    const kind: HopKind = path === 'kernel' ? this.kernelKind : 'measured';
+    const names = path === 'kernel' ? KERNEL_LAYER : BYPASS_LAYER;
+    if (p === undefined) {
+      // A packet the stack makes (or one it loops back to itself).
+      p = this.open(id, dir, t);
+      p.path = path;
+      if (dir === 'tx' && layer === 'bypass.socket') {
+        p.addHop('app', kind, 'pass', t);
+        if (path === 'kernel') p.addHop('kernel.syscall', kind, 'pass', t);
+      }
+    }
+    // Only the last hop of a packet says `deliver`: a layer that consumed it and handed it up passed it.
+    const n = p.hopCount;
+    if (n > 0 && p.lastPath === path && p.verdicts[n - 1] === 'deliver') p.verdicts[n - 1] = 'pass';
+    p.lastPath = path;
+    let verdict: Verdict;
+    let reason: string | undefined;
+    if (stackVerdict === 'pass' || stackVerdict === 'deliver') verdict = stackVerdict;
+    else {
+      verdict = 'drop';
+      reason = stackVerdict.slice(5);
+    }
+    if (dir === 'rx' && layer === 'bypass.socket' && verdict === 'deliver') {
+      // Queued for the application, whose callbacks run at the end of the same poll (same instant).
+      p.addHop(names[layer], kind, 'pass', t);
+      if (path === 'kernel') p.addHop('kernel.syscall', kind, 'pass', t);
+      p.addHop('app', kind, 'deliver', t);
+      return;
+    }
+    p.addHop(names[layer], kind, verdict, t, reason);
+    if (dir === 'tx') {
+      if (verdict === 'drop') this.commit(p);
+      else if (layer === 'bypass.eth') this.lastTxId[path] = id;
+    }
+  }
+
+  // ───────────────────────── TCP connections ─────────────────────────
+
+  private stackTransition(path: StackPath, t: TcpTransition): void {
+    const key = `${path}:${t.connId}`;
+    let b = this.conns.get(key);
+    if (b === undefined || b.waiting !== undefined) {
+      const p = t.packetId === undefined ? undefined : this.pending.get(t.packetId);
+      if (p !== undefined && p.frame.length > 0 && tcpTuple(p.frame, p.direction) !== undefined) {
+        // The packet that caused it names the connection's tuple.
+        const waiting = b?.waiting ?? [];
+        const passive = t.from === 'LISTEN' || waiting.some((w) => w.to === 'LISTEN');
+        this.dropUnbound(path, t.connId);
+        b = this.bind(path, t.connId, p.frame, p.direction, passive ? 'passive' : 'active');
+        for (const w of waiting) this.recordTransition(path, b.traceId, w);
+      } else if (b === undefined) {
+        if (t.to === 'SYN-SENT' || t.to === 'LISTEN') {
+          // An active open before its SYN leaves, or a listener's child before its SYN: tied to packets later.
+          b = { traceId: 0, waiting: [] };
+          this.conns.set(key, b);
+          if (t.to === 'SYN-SENT') this.unboundActive[path].push(t.connId);
+        } else {
+          b = { traceId: this.nextConnId++, waiting: undefined };
+          this.conns.set(key, b);
+        }
+      }
+    }
+    if (b.waiting !== undefined) {
+      if (t.to === 'SYN-SENT' && !this.unboundActive[path].includes(t.connId)) this.unboundActive[path].push(t.connId);
+      b.waiting.push(t);
+      if (t.to !== 'CLOSED') return;
+      // Closed before any packet named it (a listener, or a connect that never sent): an id of its own.
+      const fresh = { traceId: this.nextConnId++, waiting: undefined };
+      this.conns.set(key, fresh);
+      this.dropUnbound(path, t.connId);
+      for (const w of b.waiting) this.recordTransition(path, fresh.traceId, w);
+      return;
+    }
+    this.recordTransition(path, b.traceId, t);
+  }
+
+  private dropUnbound(path: StackPath, stackConnId: number): void {
+    const list = this.unboundActive[path];
+    const i = list.indexOf(stackConnId);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  private bind(path: StackPath, stackConnId: number, frame: Uint8Array, dir: Direction, open: 'active' | 'passive'): ConnBinding {
+    const tuple = tcpTuple(frame, dir)!;
+    const traceId = this.nextConnId++;
+    const b: ConnBinding = { traceId, waiting: undefined };
+    this.conns.set(`${path}:${stackConnId}`, b);
+    this.tupleConn.set(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`, traceId);
+    const info: ConnectionInfo = {
+      connId: traceId,
+      stack: path,
+      localAddress: ipv4ToString(tuple.localAddr),
+      localPort: tuple.localPort,
+      remoteAddress: ipv4ToString(tuple.remoteAddr),
+      remotePort: tuple.remotePort,
+      open,
+    };
+    for (const f of this.onConnection) f(info);
+    return b;
+  }
+
+  /** A SYN (no ACK) a stack sends for a tuple not yet known: it belongs to that stack's oldest unbound active open. */
+  private bindActiveOpen(path: StackPath, frame: Uint8Array): void {
+    const list = this.unboundActive[path];
+    if (list.length === 0) return;
+    const tuple = tcpTuple(frame, 'tx')!;
+    if (this.tupleConn.has(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`)) {
+      // A retransmitted SYN of a bound connection, unless the tuple is being reused.
+      const bound = this.tupleConn.get(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`)!;
+      if (this.liveState.get(bound) === 'SYN-SENT') return;
+    }
+    const stackConnId = list.shift()!;
+    const old = this.conns.get(`${path}:${stackConnId}`);
+    const b = this.bind(path, stackConnId, frame, 'tx', 'active');
+    for (const w of old?.waiting ?? []) this.recordTransition(path, b.traceId, w);
+  }
+
+  private recordTransition(path: StackPath, traceId: number, t: TcpTransition): void {
+    this.liveState.set(traceId, t.to);
+    if (this.held || this.queue.length > 0) this.queue.push({ path, traceId, t });
+    else this.emitTransition(path, traceId, t);
+  }
+
+  private emitTransition(path: StackPath, traceId: number, t: TcpTransition): void {
+    const timeNs = t.time * 1e6;
+    const packetId = t.packetId ?? 0;
+    this.recorder.transition(path, traceId, t.from, t.to, t.event, packetId, timeNs, t.vars);
+    const rec: TraceTransition = { stack: path, connId: traceId, from: t.from, to: t.to, event: t.event, packetId, timeNs };
+    for (const f of this.onTransition) f(rec);
+  }
+
+  // ───────────────────────── records ─────────────────────────
+
+  private open(id: number, dir: Direction, timeNs: number): PacketTrace {
+    const p = this.pool.pop() ?? new PacketTrace();
+    p.reset(id, dir, timeNs);
+    this.pending.set(id, p);
+    return p;
+  }
+
+  private commit(p: PacketTrace): void {
+    this.pending.delete(p.id);
+    if (p.frame.length > 0) {
+      const tuple = tcpTuple(p.frame, p.direction);
+      if (tuple !== undefined) {
+        const path = p.direction === 'rx' ? p.path : p.lastPath === 'none' ? p.path : p.lastPath;
+        p.connId = this.tupleConn.get(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`) ?? 0;
+      }
+    }
+    if (this.held || this.queue.length > 0) {
+      // Held back (a paused session steps one record at a time): the frame must outlive the call.
+      p.frame = p.frame.slice();
+      this.queue.push(p);
+      return;
+    }
+    this.emitPacket(p);
+  }
+
+  /** Records waiting to be released. */
+  get heldRecords(): number {
+    return this.queue.length;
+  }
+
+  /** Releases held records up to and including the first of `kind`; false (nothing released) when there is none. */
+  releaseNext(kind: 'packet' | 'transition'): boolean {
+    const i = this.queue.findIndex((e) => (kind === 'packet' ? e instanceof PacketTrace : !(e instanceof PacketTrace)));
+    if (i < 0) return false;
+    for (const e of this.queue.splice(0, i + 1)) this.emit(e);
+    return true;
+  }
+
+  releaseAll(): void {
+    while (this.queue.length > 0) this.emit(this.queue.shift()!);
+  }
+
+  private emit(e: PacketTrace | HeldTransition): void {
+    if (e instanceof PacketTrace) this.emitPacket(e);
+    else this.emitTransition(e.path, e.traceId, e.t);
+  }
+
+  private emitPacket(p: PacketTrace): void {
+    const r = this.recorder;
+    if (r.level !== 'off') {
+      setNextPacketId(r, p.id);
+      r.beginPacket(p.direction, this.iface, p.timeNs, p.frame, p.wireLen);
+      for (let i = 0; i < p.hopCount; i++) r.hop(p.layers[i], p.kinds[i], p.verdicts[i], p.times[i], p.reasons[i]);
+      r.steered(p.path, p.rule, p.flowId);
+      if (p.connId !== 0) r.connection(p.connId);
+      if (p.flags !== 0) r.flag(p.flags);
+      r.endPacket();
+    }
+    for (const f of this.onPacket) f(p);
+    p.frame = EMPTY;
+    this.pool.push(p);
+  }
+}
+
+interface HeldTransition {
+  readonly path: StackPath;
+  readonly traceId: number;
+  readonly t: TcpTransition;
+}
+
+/**
+ * The recorder numbers packets in the order records open; the NIC's ids are the stacks' ids (a
+ * packet's id is fixed when it is first seen, and transitions name it), and records close out of that
+ * order. Until the recorder takes an id in beginPacket (a one-line hook), the next id is set here.
+ */
+function setNextPacketId(r: TraceRecorder, id: number): void {
+  (r as unknown as { nextPacketId: number }).nextPacketId = id;
+}
+
+function isArpReply(f: Uint8Array): boolean {
+  return f.length >= 42 && f[12] === 0x08 && f[13] === 0x06 && f[20] === 0 && f[21] === 2;
+}
+
+/** Offset of the TCP header of an option-free Ethernet + IPv4 TCP frame (not a later fragment), or -1. */
+function tcpOffset(f: Uint8Array): number {
+  if (f.length < 34 || f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 6) return -1;
+  if (((f[20] & 0x1f) | f[21]) !== 0) return -1;
+  const l4 = 14 + (f[14] & 0x0f) * 4;
+  return f.length >= l4 + 20 ? l4 : -1;
+}
+
+function isTcpSynOnly(f: Uint8Array): boolean {
+  const l4 = tcpOffset(f);
+  return l4 >= 0 && (f[l4 + 13] & 0x12) === 0x02;
+}
+
+interface Tuple {
+  localAddr: number;
+  localPort: number;
+  remoteAddr: number;
+  remotePort: number;
+}
+
+const tupleScratch: Tuple = { localAddr: 0, localPort: 0, remoteAddr: 0, remotePort: 0 };
+
+/** The host-side view of a TCP frame's tuple (a shared scratch object), or undefined when it is not TCP. */
+function tcpTuple(f: Uint8Array, dir: Direction): Tuple | undefined {
+  const l4 = tcpOffset(f);
+  if (l4 < 0) return undefined;
+  const src = ((f[26] << 24) | (f[27] << 16) | (f[28] << 8) | f[29]) >>> 0;
+  const dst = ((f[30] << 24) | (f[31] << 16) | (f[32] << 8) | f[33]) >>> 0;
+  const sport = (f[l4] << 8) | f[l4 + 1];
+  const dport = (f[l4 + 2] << 8) | f[l4 + 3];
+  const t = tupleScratch;
+  if (dir === 'rx') {
+    t.localAddr = dst;
+    t.localPort = dport;
+    t.remoteAddr = src;
+    t.remotePort = sport;
+  } else {
+    t.localAddr = src;
+    t.localPort = sport;
+    t.remoteAddr = dst;
+    t.remotePort = dport;
+  }
+  return t;
+}

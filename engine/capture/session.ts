@@ -1,0 +1,340 @@
+// capture: a capture session — wires a backend, the NIC, the bypass stack, the kernel path, the trace
+// recorder, the workloads and the clock together, and drives them: run (as fast as possible, or
+// paced against wall time), pause, step one record at a time, resume, reload rules, stop.
+//
+// `sim` topology (DESIGN.md "The lab topology", simulated):
+//   peer stack 198.18.0.1 ── SimWire ── [impairments] ── NIC ─┬─ bypass stack 198.18.0.2
+//   (the remote hosts: workload clients and servers)          └─ emulated kernel 198.18.0.2
+// Impairments wrap the host's port on the wire, both ways: the engine applies them on the wire side
+// of its NIC, as it does on every backend (in the lab the peer is a real kernel it cannot wrap).
+// Other backends (`lab`, `pcap`) plug in as a different device under the same NIC; on `lab` the
+// kernel path becomes the real kernel behind a TAP device.
+import { SimClock, SimWire, type Pollable } from '../backends/sim';
+import type { Device } from '../backends/device';
+import { ImpairedDevice, type Impairments } from '../backends/impair';
+import { SeededRng } from '../backends/rng';
+import { createEmulatedKernel } from '../kernel/emulated';
+import { Ipv4Stack } from '../stack/index';
+import { parseRules, type Diagnostic, type RuleSet } from '../steer/rules';
+import { Steering } from '../steer/steering';
+import { LINUX_TCP_CONFIG, type TcpConfig } from '../tcp/index';
+import { TraceRecorder, type TraceLevel } from '../trace/recorder';
+import type { ConnectionInfo, TraceBatch, TraceStats } from '../trace/schema';
+import { stackHost, VirtualTimers, type WorkloadHost, type WorkloadRun } from '../workloads/api';
+import { findScenario, type Scenario, type ScenarioHosts } from '../workloads/mixed';
+import { Nic, type PacketTrace, type TraceTransition } from './nic';
+import { CaptureStats } from './stats';
+
+export const HOST_ADDRESS = 0xc6120002; // 198.18.0.2
+export const PEER_ADDRESS = 0xc6120001; // 198.18.0.1
+/** One MAC for both host stacks, as under OpenOnload. Locally administered. */
+export const HOST_MAC = new Uint8Array([0x02, 0x42, 0x53, 0x00, 0x00, 0x02]);
+export const PEER_MAC = new Uint8Array([0x02, 0x42, 0x53, 0x00, 0x00, 0x01]);
+
+/**
+ * The bypass stack's TCP: Linux's defaults, but without delayed ACKs and with Nagle off, as
+ * latency-tuned kernel-bypass stacks run. The difference is deliberate: it is what the two lanes compare.
+ */
+export const BYPASS_TCP_CONFIG: Partial<TcpConfig> = { ...LINUX_TCP_CONFIG, delayedAckTimeout: 0, noDelay: true };
+
+export interface SessionOptions {
+  readonly backend?: 'sim';
+  /** Rules (parsed); a rule set with errors is refused. */
+  readonly rules: RuleSet;
+  readonly scenario?: string | Scenario;
+  readonly seed?: number;
+  readonly impairments?: Impairments;
+  readonly traceLevel?: TraceLevel;
+  readonly snapLen?: number;
+  /** Wire propagation delay (ms) and rate (bit/s). */
+  readonly wireLatencyMs?: number;
+  readonly wireRateBps?: number;
+  /** Virtual ms between TraceStats snapshots (and flow-table sweeps). */
+  readonly statsIntervalMs?: number;
+  readonly bypassTcp?: Partial<TcpConfig>;
+  readonly kernelTcp?: Partial<TcpConfig>;
+}
+
+export interface RunLimits {
+  /** Stop after this many packet records. */
+  readonly packets?: number;
+  /** Stop at this virtual time (ms since the start). */
+  readonly durationMs?: number;
+  /** Virtual time per wall time: 1 is real time; Infinity (the default) is as fast as possible. */
+  readonly speed?: number;
+  /** Also stop once every workload is done and nothing but timers is left (default false). */
+  readonly untilWorkloadsDone?: boolean;
+}
+
+export type StopReason = 'packets' | 'duration' | 'workloads-done' | 'idle' | 'stopped';
+
+export class CaptureSession {
+  readonly clock = new SimClock();
+  readonly wire: SimWire;
+  readonly rng: SeededRng;
+  readonly steering: Steering;
+  readonly recorder: TraceRecorder;
+  readonly nic: Nic;
+  readonly bypass: Ipv4Stack;
+  readonly kernel: Ipv4Stack;
+  readonly peer: Ipv4Stack;
+  readonly hostDevice: Device;
+  readonly impaired: ImpairedDevice | undefined;
+  readonly timers: VirtualTimers;
+  readonly hosts: ScenarioHosts;
+  readonly stats = new CaptureStats();
+  readonly scenario: Scenario;
+  workloads: WorkloadRun[] = [];
+  readonly connections: ConnectionInfo[] = [];
+  /** Packet records and transitions released so far. */
+  packets = 0;
+  transitions = 0;
+  readonly onPacket: ((p: PacketTrace) => void)[] = [];
+  readonly onTransition: ((t: TraceTransition) => void)[] = [];
+  readonly onConnection: ((c: ConnectionInfo) => void)[] = [];
+  readonly onStats: ((s: TraceStats) => void)[] = [];
+  /** Finished trace batches (taken at every stats tick and at the end); with no listener they are discarded. */
+  readonly onBatches: ((b: TraceBatch[]) => void)[] = [];
+
+  private started = false;
+  private paused = false;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private readonly statsInterval: number;
+
+  constructor(options: SessionOptions) {
+    if ((options.backend ?? 'sim') !== 'sim') throw new Error(`backend ${options.backend}: only sim is implemented`);
+    if (!options.rules.ok) throw new Error('rules have errors');
+    const scenario = typeof options.scenario === 'object' ? options.scenario : findScenario(options.scenario ?? 'mixed');
+    if (scenario === undefined) throw new Error(`unknown scenario '${options.scenario}'`);
+    this.scenario = scenario;
+    this.statsInterval = options.statsIntervalMs ?? 100;
+    this.rng = new SeededRng(options.seed ?? 1);
+    this.wire = new SimWire({ latencyMs: options.wireLatencyMs ?? 0.01, rateBps: options.wireRateBps ?? 10e9 });
+    const peerPort = this.wire.attach('wire');
+    const hostPort = this.wire.attach('host');
+    // Each part gets its own generator forked from the one seed, in a fixed order.
+    const peerRng = this.rng.fork();
+    const bypassRng = this.rng.fork();
+    const kernelRng = this.rng.fork();
+    const impairRng = this.rng.fork();
+    this.impaired = options.impairments !== undefined ? new ImpairedDevice(hostPort, options.impairments, impairRng) : undefined;
+    this.hostDevice = this.impaired ?? hostPort;
+    this.steering = new Steering(options.rules);
+    this.recorder = new TraceRecorder({ level: options.traceLevel ?? 'full', snapLen: options.snapLen });
+    this.nic = new Nic({ device: this.hostDevice, steering: this.steering, recorder: this.recorder });
+    if (this.impaired !== undefined) this.impaired.observer = (event, frame, dir, now) => this.nic.impairment(event, frame, dir, now);
+    this.bypass = new Ipv4Stack(this.nic.bypassPort, {
+      name: 'bypass',
+      mac: HOST_MAC,
+      address: HOST_ADDRESS,
+      prefixLength: 24,
+      rng: bypassRng,
+      packetIds: this.nic.packetIds,
+      observer: this.nic.bypassObserver,
+      tcp: { ...BYPASS_TCP_CONFIG, ...options.bypassTcp },
+    });
+    this.kernel = createEmulatedKernel(this.nic.kernelPort, {
+      mac: HOST_MAC,
+      address: HOST_ADDRESS,
+      prefixLength: 24,
+      rng: kernelRng,
+      packetIds: this.nic.packetIds,
+      observer: this.nic.kernelObserver,
+      tcp: options.kernelTcp,
+    });
+    this.nic.attach(this.bypass, this.kernel);
+    this.peer = new Ipv4Stack(peerPort, { name: 'peer', mac: PEER_MAC, address: PEER_ADDRESS, prefixLength: 24, rng: peerRng, tcp: LINUX_TCP_CONFIG });
+    this.timers = new VirtualTimers(this.clock);
+    this.hosts = {
+      bypass: stackHost(this.bypass, this.timers, 'bypass'),
+      kernel: stackHost(this.kernel, this.timers, 'kernel'),
+      peer: stackHost(this.peer, this.timers, 'peer'),
+    };
+    this.nic.onPacket.push((p) => {
+      this.packets++;
+      this.stats.add(p);
+      for (const f of this.onPacket) f(p);
+    });
+    this.nic.onTransition.push((t) => {
+      this.transitions++;
+      for (const f of this.onTransition) f(t);
+    });
+    this.nic.onConnection.push((c) => {
+      this.connections.push(c);
+      for (const f of this.onConnection) f(c);
+    });
+    const ticker: Pollable = {
+      pollAt: () => this.nextTick,
+      poll: (now) => {
+        if (now < this.nextTick) return;
+        this.nextTick = now + this.statsInterval;
+        this.steering.poll(now);
+        this.tick();
+      },
+    };
+    this.clock.add(this.nic);
+    this.clock.add(this.bypass);
+    this.clock.add(this.kernel);
+    this.clock.add(this.peer);
+    this.clock.add(this.timers);
+    this.clock.add(ticker);
+  }
+
+  private nextTick = 0;
+
+  /** A host for custom workloads (tests). */
+  host(which: keyof ScenarioHosts): WorkloadHost {
+    return this.hosts[which];
+  }
+
+  /** Virtual milliseconds since the start. */
+  get now(): number {
+    return this.clock.now;
+  }
+
+  /** Starts the scenario's workloads (once; `run` does it if needed). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.workloads = this.scenario.start(this.hosts);
+  }
+
+  get workloadsDone(): boolean {
+    return this.workloads.every((w) => w.done);
+  }
+
+  /**
+   * Runs until a limit is reached, `stop()` is called, or (with `untilWorkloadsDone`) the workloads
+   * finish. While paused it waits (virtual time stands still) until `resume()` or `stop()`.
+   */
+  async run(limits: RunLimits = {}): Promise<StopReason> {
+    this.start();
+    const deadline = limits.durationMs ?? Infinity;
+    const maxPackets = limits.packets ?? Infinity;
+    const speed = limits.speed ?? Infinity;
+    let wallStart = performance.now();
+    let virtStart = this.clock.now;
+    let seen = this.callbackRounds();
+    for (;;) {
+      if (this.stopping) return this.finish('stopped');
+      if (this.paused) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        wallStart = performance.now();
+        virtStart = this.clock.now;
+        continue;
+      }
+      if (this.packets >= maxPackets) return this.finish('packets');
+      if (limits.untilWorkloadsDone && this.workloadsDone) return this.finish('workloads-done');
+      // With no time limit, a network with nothing left to do (only the stats ticker) is finished.
+      if (deadline === Infinity && this.idle()) return this.finish('idle');
+      const next = this.clock.nextDeadline();
+      if (next === undefined || next > deadline) {
+        if (deadline !== Infinity) this.clock.setNow(deadline);
+        return this.finish(next === undefined && deadline === Infinity ? 'idle' : 'duration');
+      }
+      if (speed !== Infinity) {
+        const due = wallStart + (next - virtStart) / speed;
+        const wait = due - performance.now();
+        if (wait > 1) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 50)));
+          continue;
+        }
+      }
+      this.clock.step(deadline);
+      const rounds = this.callbackRounds();
+      if (rounds !== seen) {
+        // Let Node's event loop run what streams defer with process.nextTick, at this virtual instant.
+        await turn();
+        seen = this.callbackRounds();
+      }
+    }
+  }
+
+  /** Stops virtual time: `run` waits, and finished records are held for `step`. */
+  pause(): void {
+    this.paused = true;
+    this.nic.held = true;
+  }
+
+  /** Lets held records out and time run again. */
+  resume(): void {
+    this.paused = false;
+    this.nic.held = false;
+    this.nic.releaseAll();
+    this.wake?.();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * While paused: advances virtual time just far enough for exactly one more packet record (or
+   * transition) to come out. Records produced together (a received segment and the ACK it causes)
+   * are held and come out one per step. False when nothing is left to happen before `limitMs`.
+   */
+  async step(kind: 'packet' | 'transition', limitMs = Infinity): Promise<boolean> {
+    this.start();
+    if (!this.paused) this.pause();
+    for (;;) {
+      if (this.nic.releaseNext(kind)) return true;
+      const next = this.clock.nextDeadline();
+      if (next === undefined || next > limitMs) return false;
+      const before = this.callbackRounds();
+      this.clock.step(limitMs);
+      if (this.callbackRounds() !== before) await turn();
+    }
+  }
+
+  /** Ends `run` at its next step. */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  /** Swaps in new rules for new flows; a rule set with errors is refused (the old rules stay). */
+  reloadRules(text: string): { applied: boolean; diagnostics: readonly Diagnostic[]; pinnedToOldRules: number } {
+    const set = parseRules(text);
+    const r = this.steering.reload(set);
+    return { applied: r.applied, diagnostics: set.diagnostics, pinnedToOldRules: r.pinnedToEarlierRules };
+  }
+
+  /** The statistics now. */
+  snapshot(): TraceStats {
+    return this.stats.snapshot(this.clock.now * 1e6, this.recorder.recordsTooLarge, this.steering);
+  }
+
+  private tick(): void {
+    const s = this.snapshot();
+    for (const f of this.onStats) f(s);
+    const batches = this.recorder.takeBatches();
+    if (batches.length > 0) for (const f of this.onBatches) f(batches);
+  }
+
+  private finish(reason: StopReason): StopReason {
+    this.nic.releaseAll();
+    this.tick();
+    return reason;
+  }
+
+  /** Nothing but the stats ticker has anything to do, ever again (no packets, timers or TCP timers). */
+  private idle(): boolean {
+    return (
+      this.nic.pollAt() === undefined &&
+      this.bypass.pollAt() === undefined &&
+      this.kernel.pollAt() === undefined &&
+      this.peer.pollAt() === undefined &&
+      this.timers.pollAt() === undefined
+    );
+  }
+
+  private callbackRounds(): number {
+    return this.bypass.callbackRounds + this.kernel.callbackRounds + this.peer.callbackRounds + this.timers.fired;
+  }
+}
+
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,318 @@
+// cli: `bypass-scope capture` — runs a capture session (sim backend) and prints a line per packet with
+// its path, rule and latency, a summary at the end, and optionally a pcapng whose packet comments
+// carry each packet's path, rule and hops.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Impairments } from '../backends/impair';
+import { CaptureSession, type StopReason } from '../capture/session';
+import type { PacketTrace } from '../capture/nic';
+import type { LatencyHistogram } from '../capture/stats';
+import { parseRules, type RuleSet } from '../steer/rules';
+import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN } from '../steer/steering';
+import { createCaptureWriter, type PcapngFileWriter } from '../trace/capture-file';
+import { LinkType } from '../trace/capture-format';
+import type { TraceStats } from '../trace/schema';
+import type { TraceLevel } from '../trace/recorder';
+import { dissect } from '../wire/dissect';
+import { SummaryContext, summarize } from '../wire/summary';
+import { SCENARIOS, findScenario } from '../workloads/mixed';
+import { CliError, integerFlag, OutputBuffer, parseCommandArgs } from './args';
+import type { Command } from '../cli';
+
+const DEFAULT_RULES = 'examples/routing.bypass';
+const DEFAULT_DURATION_S = 2;
+
+export const captureCommand: Command = {
+  name: 'capture',
+  summary: 'run a capture on a simulated network and print each packet with its path, rule and latency',
+  help: `usage: bypass-scope capture [options]
+
+Runs the userspace (bypass) stack and the kernel path side by side behind one simulated NIC, steers
+every packet by the rules, runs a workload scenario, and prints one line per packet:
+  N TIME PATH RULE SUMMARY latency Xµs
+(TIME is virtual seconds; PATH bypass, kernel, drop, or none for frames not steered; RULE is
+FILE:LINE of the rule that steered it, 'default', 'local' for flows the bypass stack opened,
+'earlier' for flows pinned under rules since reloaded, '-' for transmitted frames), then a summary:
+packets per path, drops by reason, TCP connections with their final states, latency p50/p99 per
+path and per hop, trace records dropped, and each workload's result.
+
+options:
+  --backend sim          where frames come from (only sim so far)
+  --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed)
+  --rules FILE           routing rules (default ${DEFAULT_RULES})
+  --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S})
+  --packets N            stop after N packets
+  --loss P  --reorder P  --duplicate P  --corrupt P    impairment probabilities (0..1, or N%)
+  --delay MS  --jitter MS                               extra one-way delay and its ± jitter
+  --rate MBIT            bottleneck rate on the wire side
+  --seed N               the one seed of the simulation (default 1)
+  --trace-level L        off, summary or full (default full)
+  --out FILE.pcapng      also write the frames that crossed the wire, with path, rule and hops in
+                         each packet's comment (frames lost on the wire are in the output only)
+  --json                 one JSON object per packet, then one for the summary
+  --quiet                the summary only
+Hops and time: the simulation runs in virtual time and the stacks take none of it, so the hops of
+one packet usually share a time; kernel hops in sim are emulated (a second stack with Linux's
+defaults) and labelled so.`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      backend: { type: 'string' },
+      scenario: { type: 'string' },
+      rules: { type: 'string' },
+      duration: { type: 'string' },
+      packets: { type: 'string' },
+      loss: { type: 'string' },
+      delay: { type: 'string' },
+      jitter: { type: 'string' },
+      reorder: { type: 'string' },
+      duplicate: { type: 'string' },
+      corrupt: { type: 'string' },
+      rate: { type: 'string' },
+      seed: { type: 'string' },
+      'trace-level': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    });
+    if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
+    const backend = values.backend ?? 'sim';
+    if (backend !== 'sim') {
+      if (['lab', 'tap', 'afpacket', 'pcap'].includes(backend)) throw new CliError(`backend '${backend}' is not implemented yet (only sim)`);
+      throw new CliError(`unknown backend '${backend}' (want sim)`);
+    }
+    const scenarioName = values.scenario ?? 'mixed';
+    const scenario = findScenario(scenarioName);
+    if (scenario === undefined) throw new CliError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
+    const rulesPath = values.rules ?? DEFAULT_RULES;
+    const rules = readRules(rulesPath);
+    const durationS = values.duration === undefined ? (values.packets === undefined ? DEFAULT_DURATION_S : undefined) : positiveNumber('duration', values.duration);
+    const packets = integerFlag('packets', values.packets, 1);
+    const seed = integerFlag('seed', values.seed, 0) ?? 1;
+    const level = values['trace-level'] ?? 'full';
+    if (level !== 'off' && level !== 'summary' && level !== 'full') throw new CliError(`--trace-level wants off, summary or full, got '${level}'`);
+    const impairments = readImpairments(values);
+    if (values.out !== undefined && !/\.pcapng$/i.test(values.out)) throw new CliError(`--out wants a .pcapng file name, got '${values.out}'`);
+
+    const session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel });
+    const ruleName = basename(rulesPath);
+    const ruleLabel = (rule: number): string => {
+      if (rule >= 0) return `${ruleName}:${rules.rules[rule]?.range.line ?? '?'}`;
+      if (rule === RULE_DEFAULT) return 'default';
+      if (rule === RULE_LOCAL_PIN) return 'local';
+      if (rule === RULE_EARLIER_RULES) return 'earlier';
+      return '-';
+    };
+
+    let writer: PcapngFileWriter | undefined;
+    if (values.out !== undefined) {
+      try {
+        writer = createCaptureWriter(values.out, 'pcapng', { userAppl: 'bypass-scope capture' });
+      } catch (err) {
+        throw new CliError(`${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      writer.addInterface({ linkType: LinkType.ETHERNET, name: 'sim0', description: 'sim wire, host side (198.18.0.2)', tsResolution: 1e9 });
+    }
+
+    const out = new OutputBuffer();
+    const ctx = new SummaryContext();
+    const json = values.json === true;
+    const quiet = values.quiet === true;
+    session.onPacket.push((p) => {
+      const rule = p.direction === 'rx' && p.path !== 'none' ? ruleLabel(p.rule) : '-';
+      // The file holds what crossed the wire: a frame lost there is in the trace and the live lines
+      // only (with it, tshark's TCP reassembly reports the retransmission that follows as overlapping).
+      const lostOnWire = p.finalVerdict === 'drop' && p.layers[p.hopCount - 1] === 'wire';
+      if (writer !== undefined && p.frame.length > 0 && !lostOnWire) {
+        const t = Math.round(p.timeNs);
+        writer.writePacket({
+          interfaceId: 0,
+          tsSec: Math.floor(t / 1e9),
+          tsNsec: t % 1e9,
+          data: p.frame,
+          direction: p.direction === 'rx' ? 'inbound' : 'outbound',
+          comment: `path=${p.path} rule=${rule} dir=${p.direction}${p.connId ? ` conn=${p.connId}` : ''} hops=${hopsText(p)}`,
+        });
+      }
+      if (quiet) return;
+      const summary = p.frame.length > 0 ? summarize(dissect(p.frame), p.wireLen, ctx) : '(never reached the wire)';
+      const latency = p.latencyNs / 1000;
+      if (json) {
+        const hops = [];
+        for (let i = 0; i < p.hopCount; i++) hops.push({ layer: p.layers[i], kind: p.kinds[i], verdict: p.verdicts[i], reason: p.reasons[i], offsetNs: p.times[i] - p.timeNs });
+        out.line(JSON.stringify({ id: p.id, timeNs: p.timeNs, direction: p.direction, path: p.path, rule, flowId: p.flowId, connId: p.connId, len: p.wireLen, summary, latencyUs: latency, hops }));
+        return;
+      }
+      let line = `${p.id} ${(p.timeNs / 1e9).toFixed(6)} ${p.direction} ${p.path} ${rule} ${summary} latency ${fmtUs(latency)}`;
+      if (p.finalVerdict === 'drop') line += ` [drop at ${p.layers[p.hopCount - 1]}: ${p.reasons[p.hopCount - 1] ?? '?'}]`;
+      out.line(line);
+    });
+
+    const progress = process.stderr.isTTY === true && !json;
+    let lastProgress = 0;
+    if (progress) {
+      session.onStats.push((s) => {
+        const now = performance.now();
+        if (now - lastProgress < 100) return;
+        lastProgress = now;
+        process.stderr.write(`\r\x1b[K${(s.timeNs / 1e9).toFixed(3)} s virtual  packets ${session.packets} (bypass ${s.packets.bypass}, kernel ${s.packets.kernel}, drop ${s.packets.drop})`);
+      });
+    }
+
+    let reason: StopReason;
+    try {
+      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets });
+    } finally {
+      if (progress) process.stderr.write('\r\x1b[K');
+      writer?.close();
+    }
+    const stats = session.snapshot();
+    if (json) {
+      out.line(JSON.stringify({ summary: summaryJson(session, stats, reason, ruleLabel) }));
+    } else {
+      if (!quiet) out.line('');
+      for (const l of summaryLines(session, stats, reason, { scenario: scenario.name, rulesPath, seed, ruleLabel })) out.line(l);
+    }
+    out.flush();
+    return 0;
+  },
+};
+
+function readRules(path: string): RuleSet {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`rules file ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
+  }
+  const set = parseRules(text);
+  const errors = set.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    const d = errors[0];
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''}; see 'bypass-scope rules check')` : '';
+    throw new CliError(`${path}:${d.range.line}:${d.range.column}: error: ${d.message}${more}`);
+  }
+  return set;
+}
+
+function positiveNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new CliError(`--${name} wants a number > 0, got '${value}'`);
+  return n;
+}
+
+function nonNegative(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new CliError(`--${name} wants a number ≥ 0, got '${value}'`);
+  return n;
+}
+
+function probability(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const pct = value.endsWith('%');
+  const n = Number(pct ? value.slice(0, -1) : value);
+  const p = pct ? n / 100 : n;
+  if (value.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) throw new CliError(`--${name} wants a probability from 0 to 1 (or 0% to 100%), got '${value}'`);
+  return p;
+}
+
+function readImpairments(v: Record<string, string | boolean | undefined>): Impairments | undefined {
+  const s = (k: string): string | undefined => v[k] as string | undefined;
+  const im: Impairments = {
+    loss: probability('loss', s('loss')),
+    reorder: probability('reorder', s('reorder')),
+    duplicate: probability('duplicate', s('duplicate')),
+    corrupt: probability('corrupt', s('corrupt')),
+    delayMs: nonNegative('delay', s('delay')),
+    jitterMs: nonNegative('jitter', s('jitter')),
+    rateMbit: s('rate') === undefined ? undefined : positiveNumber('rate', s('rate')!),
+  };
+  const given = Object.entries(im).filter(([, x]) => x !== undefined);
+  return given.length === 0 ? undefined : (Object.fromEntries(given) as Impairments);
+}
+
+/** `nic.rx@0 steer@0 bypass.eth@0 … app@1200ns`: each hop's offset from the packet's first hop; drops say why. */
+export function hopsText(p: PacketTrace): string {
+  const parts: string[] = [];
+  for (let i = 0; i < p.hopCount; i++) {
+    const off = Math.round(p.times[i] - p.timeNs);
+    let s = `${p.layers[i]}@${off}${i === p.hopCount - 1 ? 'ns' : ''}`;
+    if (p.verdicts[i] === 'drop') s += `!drop:${p.reasons[i] ?? ''}`;
+    else if (p.reasons[i] !== undefined) s += `(${p.reasons[i]})`;
+    parts.push(s);
+  }
+  return parts.join(' ');
+}
+
+function fmtUs(us: number): string {
+  return `${us < 10 ? us.toFixed(3) : us.toFixed(1)}µs`;
+}
+
+function fmtNs(ns: number): string {
+  if (ns < 1000) return `${ns}ns`;
+  if (ns < 1e6) return `${(ns / 1000).toFixed(1)}µs`;
+  return `${(ns / 1e6).toFixed(2)}ms`;
+}
+
+function hist(h: LatencyHistogram | undefined): string {
+  if (h === undefined || h.count === 0) return '-';
+  return `p50 ${fmtNs(h.quantile(0.5))} p99 ${fmtNs(h.quantile(0.99))} (n=${h.count})`;
+}
+
+function summaryLines(
+  session: CaptureSession,
+  stats: TraceStats,
+  reason: StopReason,
+  o: { scenario: string; rulesPath: string; seed: number; ruleLabel: (r: number) => string },
+): string[] {
+  const L: string[] = [];
+  const st = session.stats;
+  L.push(`capture: sim, scenario ${o.scenario}, rules ${o.rulesPath}, seed ${o.seed}; ${(session.now / 1000).toFixed(3)} s virtual (${reason})`);
+  L.push(
+    `packets: ${st.total} (rx ${st.perDirection.rx}, tx ${st.perDirection.tx}) — bypass ${stats.packets.bypass} (${stats.bytes.bypass} B), kernel ${stats.packets.kernel} (${stats.bytes.kernel} B), drop ${stats.packets.drop}, not steered ${stats.packets.none}`,
+  );
+  const drops = Object.entries(stats.drops).sort((a, b) => b[1] - a[1]);
+  L.push(`drops: ${drops.length === 0 ? 'none' : drops.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const rules = session.steering.rules.rules;
+  const c = session.steering.counters;
+  L.push('rules (packets, flows):');
+  for (const r of rules) L.push(`  ${o.ruleLabel(r.index).padEnd(20)} ${r.action.padEnd(6)} ${r.filterText.padEnd(44)} ${c.packets[r.index]} packets, ${c.flows[r.index]} flows`);
+  const d = c.packets.length - 1;
+  L.push(`  ${'default'.padEnd(20)} ${session.steering.rules.defaultAction.padEnd(6)} ${''.padEnd(44)} ${c.packets[d]} packets, ${c.flows[d]} flows`);
+  L.push(`flows: ${stats.flows.live} live, ${stats.flows.pinnedToOldRules} pinned to earlier rules, ${stats.flows.evicted} evicted`);
+  L.push(`tcp connections: ${session.connections.length}`);
+  for (const conn of session.connections) {
+    const state = session.nic.liveState.get(conn.connId) ?? '?';
+    L.push(`  #${conn.connId} ${conn.stack.padEnd(6)} ${conn.localAddress}:${conn.localPort} ↔ ${conn.remoteAddress}:${conn.remotePort} ${conn.open.padEnd(7)} ${state}`);
+  }
+  L.push('latency (first hop to last, virtual time):');
+  for (const path of ['bypass', 'kernel', 'drop', 'none'] as const) {
+    const h = st.pathLatency.get(path);
+    if (h !== undefined) L.push(`  ${path.padEnd(16)} ${hist(h)}`);
+  }
+  L.push('per hop (time to the next hop):');
+  for (const [layer, n] of st.layerPackets) L.push(`  ${layer.padEnd(16)} ${String(n).padStart(7)} packets  ${hist(st.layerLatency.get(layer))}`);
+  L.push(`trace: level ${session.recorder.level}, records dropped ${stats.recordsDropped}, hops dropped ${session.recorder.hopsDropped}, transitions ${session.transitions}`);
+  if (session.impaired !== undefined) {
+    const ic = session.impaired.counters;
+    L.push(`impairments: lost ${ic.loss}, duplicated ${ic.duplicated}, corrupted ${ic.corrupted}, reordered ${ic.reordered}, delayed ${ic.delayed}, queue-full ${ic.queueFull}`);
+  }
+  L.push('workloads:');
+  for (const w of session.workloads) L.push(`  ${w.summary()}`);
+  return L;
+}
+
+function summaryJson(session: CaptureSession, stats: TraceStats, reason: StopReason, ruleLabel: (r: number) => string): unknown {
+  const c = session.steering.counters;
+  return {
+    virtualMs: session.now,
+    stopped: reason,
+    packets: session.packets,
+    stats,
+    rules: session.steering.rules.rules.map((r) => ({ rule: ruleLabel(r.index), action: r.action, filter: r.filterText, packets: c.packets[r.index], flows: c.flows[r.index] })),
+    connections: session.connections.map((conn) => ({ ...conn, state: session.nic.liveState.get(conn.connId) })),
+    transitions: session.transitions,
+    workloads: session.workloads.map((w) => ({ name: w.name, done: w.done, verified: w.verified, errors: w.errors, summary: w.summary() })),
+  };
+}
