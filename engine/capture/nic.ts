@@ -546,8 +546,7 @@ export class Nic {
   private emitPacket(p: PacketTrace): void {
     const r = this.recorder;
     if (r.level !== 'off') {
-      setNextPacketId(r, p.id);
-      r.beginPacket(p.direction, this.iface, p.timeNs, p.frame, p.wireLen);
+      r.beginPacket(p.direction, this.iface, p.timeNs, p.frame, p.wireLen, p.id);
       for (let i = 0; i < p.hopCount; i++) r.hop(p.layers[i], p.kinds[i], p.verdicts[i], p.times[i], p.reasons[i]);
       r.steered(p.path, p.rule, p.flowId);
       if (p.connId !== 0) r.connection(p.connId);
@@ -564,15 +563,6 @@ interface HeldTransition {
   readonly path: StackPath;
   readonly traceId: number;
   readonly t: TcpTransition;
-}
-
-/**
- * The recorder numbers packets in the order records open; the NIC's ids are the stacks' ids (a
- * packet's id is fixed when it is first seen, and transitions name it), and records close out of that
- * order. Until the recorder takes an id in beginPacket (a one-line hook), the next id is set here.
- */
-function setNextPacketId(r: TraceRecorder, id: number): void {
-  (r as unknown as { nextPacketId: number }).nextPacketId = id;
 }
 
 function isArpReply(f: Uint8Array): boolean {

@@ -1,6 +1,7 @@
 // steer: the flow table — per-flow pinning of a steering decision, as a NIC's filter table does it.
 //
-// Open addressing with linear probing over typed arrays (no objects, no string keys per packet),
+// Open addressing with linear probing over typed arrays (no objects, no string keys per packet; one
+// record per slot so that a packet touches one or two cache lines),
 // backward-shift deletion (no tombstones), idle timeouts per kind of flow swept a few slots per
 // poll, removal of TCP flows once they close (RST, or FIN both ways plus a linger for the last
 // ACK and retransmissions), and a bounded size: when full, the least recently seen of a few
@@ -48,6 +49,18 @@ export interface FlowTableCounters {
   evicted: number;
 }
 
+/** Words of a slot's record: hash, state, the key, rule, generation, flow id. */
+const REC = 16;
+const R_HASH = 0;
+/** bit 0 used; bits 8-15 kind; bits 16-23 action; bits 24-31 TCP close bookkeeping. */
+const R_STATE = 1;
+const R_KEY = 2;
+const R_RULE = 12;
+const R_GEN = 13;
+const R_ID = 14;
+/** Numbers of a slot: last seen, packets, bytes, closed at. */
+const NUM = 4;
+
 export class FlowTable {
   readonly maxFlows: number;
   readonly timeouts: FlowTimeouts;
@@ -56,22 +69,12 @@ export class FlowTable {
   size = 0;
 
   private readonly mask: number;
-  private readonly keys: Uint32Array;
-  private readonly used: Uint8Array;
-  private readonly hashes: Uint32Array;
-  /** Per slot: the steering action (an opaque small integer the caller chooses). */
-  readonly action: Int8Array;
-  /** Per slot: the rule that decided it (-1 default, other negatives are the caller's). */
-  readonly rule: Int32Array;
-  /** Per slot: the rules generation the decision was made under. */
-  readonly generation: Uint32Array;
-  readonly flowId: Uint32Array;
-  readonly kind: Uint8Array;
-  readonly lastSeen: Float64Array;
-  readonly packets: Float64Array;
-  readonly bytes: Float64Array;
-  private readonly tcpState: Uint8Array;
-  private readonly closedAt: Float64Array;
+  /**
+   * One record per slot, so that a lookup and the update after it touch one or two cache lines
+   * rather than one per field (with tens of thousands of flows, the table does not stay in cache).
+   */
+  private readonly rec: Uint32Array;
+  private readonly num: Float64Array;
   /** How many live flows were decided under each generation, to report flows pinned to old rules. */
   private readonly perGeneration = new Map<number, number>();
   private nextFlowId = 1;
@@ -84,28 +87,51 @@ export class FlowTable {
     let cap = 16;
     while (cap < this.maxFlows * 2) cap *= 2;
     this.mask = cap - 1;
-    this.keys = new Uint32Array(cap * KEY_WORDS);
-    this.used = new Uint8Array(cap);
-    this.hashes = new Uint32Array(cap);
-    this.action = new Int8Array(cap);
-    this.rule = new Int32Array(cap);
-    this.generation = new Uint32Array(cap);
-    this.flowId = new Uint32Array(cap);
-    this.kind = new Uint8Array(cap);
-    this.lastSeen = new Float64Array(cap);
-    this.packets = new Float64Array(cap);
-    this.bytes = new Float64Array(cap);
-    this.tcpState = new Uint8Array(cap);
-    this.closedAt = new Float64Array(cap);
+    this.rec = new Uint32Array(cap * REC);
+    this.num = new Float64Array(cap * NUM);
+  }
+
+  /** The steering action of the flow at `slot` (the small integer the caller chose). */
+  actionAt(slot: number): number {
+    return (this.rec[slot * REC + R_STATE] >>> 16) & 0xff;
+  }
+  /** The rule that decided the flow at `slot` (-1 default, other negatives are the caller's). */
+  ruleAt(slot: number): number {
+    return this.rec[slot * REC + R_RULE] | 0;
+  }
+  /** The rules generation the decision was made under. */
+  generationAt(slot: number): number {
+    return this.rec[slot * REC + R_GEN];
+  }
+  flowIdAt(slot: number): number {
+    return this.rec[slot * REC + R_ID];
+  }
+  kindAt(slot: number): number {
+    return (this.rec[slot * REC + R_STATE] >>> 8) & 0xff;
+  }
+  lastSeenAt(slot: number): number {
+    return this.num[slot * NUM];
+  }
+  packetsAt(slot: number): number {
+    return this.num[slot * NUM + 1];
+  }
+  bytesAt(slot: number): number {
+    return this.num[slot * NUM + 2];
   }
 
   /** The slot holding `key`, or -1. */
   find(key: Uint32Array): number {
     const h = hashKey(key);
-    for (let i = h & this.mask; this.used[i]; i = (i + 1) & this.mask) {
-      if (this.hashes[i] === h && this.keyAt(i, key)) return i;
+    const rec = this.rec;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const b = i * REC;
+      if ((rec[b + R_STATE] & 1) === 0) return -1;
+      if (rec[b + R_HASH] !== h) continue;
+      let w = 0;
+      while (w < KEY_WORDS && rec[b + R_KEY + w] === key[w]) w++;
+      if (w === KEY_WORDS) return i;
     }
-    return -1;
   }
 
   /**
@@ -116,21 +142,20 @@ export class FlowTable {
     if (this.size >= this.maxFlows) this.evictOne();
     const h = hashKey(key);
     let i = h & this.mask;
-    while (this.used[i]) i = (i + 1) & this.mask;
-    this.used[i] = 1;
-    this.hashes[i] = h;
-    this.keys.set(key, i * KEY_WORDS);
-    this.action[i] = action;
-    this.rule[i] = rule;
-    this.generation[i] = generation;
-    this.flowId[i] = this.nextFlowId++;
+    while (this.rec[i * REC + R_STATE] & 1) i = (i + 1) & this.mask;
+    const b = i * REC;
+    this.rec[b + R_HASH] = h;
+    this.rec[b + R_STATE] = 1 | ((kind & 0xff) << 8) | ((action & 0xff) << 16);
+    this.rec.set(key, b + R_KEY);
+    this.rec[b + R_RULE] = rule >>> 0;
+    this.rec[b + R_GEN] = generation >>> 0;
+    this.rec[b + R_ID] = this.nextFlowId++;
     if (this.nextFlowId > 0xffffffff) this.nextFlowId = 1;
-    this.kind[i] = kind;
-    this.lastSeen[i] = now;
-    this.packets[i] = 0;
-    this.bytes[i] = 0;
-    this.tcpState[i] = 0;
-    this.closedAt[i] = 0;
+    const n = i * NUM;
+    this.num[n] = now;
+    this.num[n + 1] = 0;
+    this.num[n + 2] = 0;
+    this.num[n + 3] = 0;
     this.size++;
     this.counters.inserted++;
     this.perGeneration.set(generation, (this.perGeneration.get(generation) ?? 0) + 1);
@@ -139,14 +164,17 @@ export class FlowTable {
 
   /** Accounts one packet of `bytes` to the flow at `slot`, and follows TCP's close. */
   touch(slot: number, bytes: number, info: KeyInfo, now: number): void {
-    this.lastSeen[slot] = now;
-    this.packets[slot]++;
-    this.bytes[slot] += bytes;
+    const n = slot * NUM;
+    this.num[n] = now;
+    this.num[n + 1]++;
+    this.num[n + 2] += bytes;
     if (info.kind !== FlowKind.TCP) return;
     const flags = info.tcpFlags;
     if (flags & TCP_RST) this.markClosed(slot, now);
     else if (flags & TCP_FIN) {
-      const st = (this.tcpState[slot] |= info.forward ? FIN_FORWARD : FIN_REVERSE);
+      const b = slot * REC + R_STATE;
+      this.rec[b] |= (info.forward ? FIN_FORWARD : FIN_REVERSE) << 24;
+      const st = this.rec[b] >>> 24;
       if ((st & (FIN_FORWARD | FIN_REVERSE)) === (FIN_FORWARD | FIN_REVERSE)) this.markClosed(slot, now);
     }
   }
@@ -163,8 +191,8 @@ export class FlowTable {
     const cap = this.mask + 1;
     for (let n = 0; n < budget && this.size > 0; n++) {
       const i = this.sweepCursor;
-      if (this.used[i] && this.expired(i, now)) {
-        if (this.tcpState[i] & CLOSED) this.counters.closed++;
+      if (this.used(i) && this.expired(i, now)) {
+        if (this.tcpState(i) & CLOSED) this.counters.closed++;
         else this.counters.expired++;
         this.removeAt(i);
         continue; // the slot may now hold a shifted entry: look at it again
@@ -175,7 +203,7 @@ export class FlowTable {
 
   /** Removes every flow. */
   clear(): void {
-    this.used.fill(0);
+    for (let i = 0; i <= this.mask; i++) this.rec[i * REC + R_STATE] = 0;
     this.size = 0;
     this.perGeneration.clear();
   }
@@ -188,9 +216,17 @@ export class FlowTable {
     return true;
   }
 
+  private used(i: number): boolean {
+    return (this.rec[i * REC + R_STATE] & 1) !== 0;
+  }
+
+  private tcpState(i: number): number {
+    return this.rec[i * REC + R_STATE] >>> 24;
+  }
+
   private expired(i: number, now: number): boolean {
-    if (this.tcpState[i] & CLOSED) return now - this.closedAt[i] >= this.timeouts.tcpCloseLingerMs;
-    return now - this.lastSeen[i] >= this.idleTimeout(this.kind[i]);
+    if (this.tcpState(i) & CLOSED) return now - this.num[i * NUM + 3] >= this.timeouts.tcpCloseLingerMs;
+    return now - this.num[i * NUM] >= this.idleTimeout(this.kindAt(i));
   }
 
   private idleTimeout(kind: number): number {
@@ -209,9 +245,9 @@ export class FlowTable {
   }
 
   private markClosed(slot: number, now: number): void {
-    if (this.tcpState[slot] & CLOSED) return;
-    this.tcpState[slot] |= CLOSED;
-    this.closedAt[slot] = now;
+    if (this.tcpState(slot) & CLOSED) return;
+    this.rec[slot * REC + R_STATE] |= CLOSED << 24;
+    this.num[slot * NUM + 3] = now;
   }
 
   /** Evicts the least recently seen of the next 8 live flows under the clock hand. */
@@ -222,9 +258,9 @@ export class FlowTable {
     for (let n = 0; n < cap && seen < 8; n++) {
       const i = this.evictHand;
       this.evictHand = (i + 1) & this.mask;
-      if (!this.used[i]) continue;
+      if (!this.used(i)) continue;
       seen++;
-      if (victim < 0 || this.lastSeen[i] < this.lastSeen[victim]) victim = i;
+      if (victim < 0 || this.num[i * NUM] < this.num[victim * NUM]) victim = i;
     }
     if (victim >= 0) {
       this.removeAt(victim);
@@ -234,15 +270,15 @@ export class FlowTable {
 
   /** Backward-shift deletion: later entries of the probe run move up so that lookups still find them. */
   private removeAt(i: number): void {
-    const gen = this.generation[i];
+    const gen = this.generationAt(i);
     const left = (this.perGeneration.get(gen) ?? 1) - 1;
     if (left > 0) this.perGeneration.set(gen, left);
     else this.perGeneration.delete(gen);
-    this.used[i] = 0;
+    this.rec[i * REC + R_STATE] = 0;
     this.size--;
     let hole = i;
-    for (let j = (i + 1) & this.mask; this.used[j]; j = (j + 1) & this.mask) {
-      const home = this.hashes[j] & this.mask;
+    for (let j = (i + 1) & this.mask; this.used(j); j = (j + 1) & this.mask) {
+      const home = this.rec[j * REC + R_HASH] & this.mask;
       // Move j into the hole unless its home lies cyclically in (hole, j].
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (inRange) continue;
@@ -252,25 +288,8 @@ export class FlowTable {
   }
 
   private moveSlot(from: number, to: number): void {
-    this.used[to] = 1;
-    this.used[from] = 0;
-    this.hashes[to] = this.hashes[from];
-    this.keys.copyWithin(to * KEY_WORDS, from * KEY_WORDS, from * KEY_WORDS + KEY_WORDS);
-    this.action[to] = this.action[from];
-    this.rule[to] = this.rule[from];
-    this.generation[to] = this.generation[from];
-    this.flowId[to] = this.flowId[from];
-    this.kind[to] = this.kind[from];
-    this.lastSeen[to] = this.lastSeen[from];
-    this.packets[to] = this.packets[from];
-    this.bytes[to] = this.bytes[from];
-    this.tcpState[to] = this.tcpState[from];
-    this.closedAt[to] = this.closedAt[from];
-  }
-
-  private keyAt(i: number, key: Uint32Array): boolean {
-    const base = i * KEY_WORDS;
-    for (let w = 0; w < KEY_WORDS; w++) if (this.keys[base + w] !== key[w]) return false;
-    return true;
+    this.rec.copyWithin(to * REC, from * REC, from * REC + REC);
+    this.rec[from * REC + R_STATE] = 0;
+    this.num.copyWithin(to * NUM, from * NUM, from * NUM + NUM);
   }
 }

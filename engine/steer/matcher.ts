@@ -351,6 +351,46 @@ function testProgram(t: NecessaryTest): BpfInsn[] {
   ];
 }
 
+// Local copies: imported bindings may be property reads through getters once bundled.
+const JEQ = 0x10;
+const JGT = 0x20;
+const JGE = 0x30;
+const SIMPLE_NONE = 0;
+const SIMPLE_ABS = 1;
+const SIMPLE_IP_PAYLOAD = 2;
+const SIMPLE_LEN = 3;
+
+/** How to evaluate a test without its program: one load, an optional `and #mask`, one comparison with a constant. */
+function simpleTest(t: NecessaryTest): { kind: number; off: number; size: number; mask: number; jop: number } | null {
+  const s = t.test.stmts;
+  if ((t.test.jcode & 0x0f) !== (BPF_JMP | BPF_K)) return null;
+  const jop = t.test.jcode & 0xf0;
+  let i = 0;
+  let kind = SIMPLE_ABS;
+  let off = 0;
+  let size = 4;
+  if (s.length > 0 && s[0].code === (BPF_LD | BPF_W | BPF_LEN)) {
+    kind = SIMPLE_LEN;
+    i = 1;
+  } else {
+    if (s.length > 0 && s[0].code === (BPF_LDX | BPF_B | BPF_MSH) && s[0].k === 14) {
+      kind = SIMPLE_IP_PAYLOAD;
+      i = 1;
+    }
+    const ld = s[i];
+    if (!ld || (ld.code & 0xe7) !== (BPF_LD | (kind === SIMPLE_ABS ? BPF_ABS : BPF_IND)) || ld.k > 0xffff) return null;
+    size = (ld.code & 0x18) === BPF_W ? 4 : (ld.code & 0x18) === BPF_H ? 2 : 1;
+    off = ld.k;
+    i++;
+  }
+  let mask = 0xffffffff;
+  if (i < s.length && s[i].code === (BPF_ALU | BPF_AND | BPF_K)) {
+    mask = s[i].k >>> 0;
+    i++;
+  }
+  return i === s.length ? { kind, off, size, mask, jop } : null;
+}
+
 // ---- integer hash for address prefixes
 
 /** Open addressing from a 32-bit key to a small non-negative value; -1 when absent. */
@@ -396,6 +436,8 @@ export interface Classifier {
 }
 
 const EMPTY = new Int32Array(0);
+/** Up to this many rules, the classifier tries each rule's program in turn. */
+const FEW_RULES = 3;
 const NONE = 0x7fffffff;
 
 function sortedList(v: readonly number[]): Int32Array {
@@ -454,10 +496,21 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     ruleConstants.push(Float64Array.from(constants));
   });
 
+  if (rules.length <= FEW_RULES) {
+    // So few rules that trying each is cheaper than reading the packet's fields first.
+    const fns = rules.map((r) => bpfToMatcher(r.program));
+    const f0 = fns[0], f1 = fns[1], f2 = fns[2];
+    const n = rules.length;
+    const classify = (p: Uint8Array, wireLen: number): number =>
+      n > 0 && f0(p, wireLen) ? 0 : n > 1 && f1(p, wireLen) ? 1 : n > 2 && f2(p, wireLen) ? 2 : -1;
+    return { classify, stats: { indexed: 0, scanned: n, functions: n } };
+  }
+
   // Necessary tests, shared between rules by their text.
   const testFns: TestFn[] = [];
   const testShares: number[] = [];
   const testIndex = new Map<string, number>();
+  const testDefs: NecessaryTest[] = [];
   // Fixed-offset comparisons, as fields the packet is looked up by.
   const fieldIndex = new Map<string, number>();
   const fieldDefs: Array<{ size: number; off: number; mask: number }> = [];
@@ -483,6 +536,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
         testIndex.set(key, id);
         testFns.push(new Function('p', 'len', bpfToJsSource(testProgram(t))) as TestFn);
         testShares.push(testShare(t));
+        testDefs.push(t);
       }
       if (!ids.includes(id)) ids.push(id);
     }
@@ -607,43 +661,65 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   });
   preStart[rules.length] = preIds.length;
   const PRE = Int32Array.from(preIds);
+  // Most tests are one load (at a fixed offset, after the IPv4 header, or the length), a mask and a
+  // comparison: those are evaluated here from a table, without a call.
+  const TK = new Uint8Array(testFns.length);
+  const TOFF = new Int32Array(testFns.length);
+  const TSIZE = new Uint8Array(testFns.length);
+  const TMASK = new Int32Array(testFns.length).fill(-1);
+  const TJOP = new Uint8Array(testFns.length);
+  const TVAL = new Float64Array(testFns.length);
+  const TWANT = new Uint8Array(testFns.length);
+  testDefs.forEach((t, id) => {
+    const plan = simpleTest(t);
+    if (!plan) return;
+    TK[id] = plan.kind;
+    TOFF[id] = plan.off;
+    TSIZE[id] = plan.size;
+    TMASK[id] = plan.mask | 0;
+    TJOP[id] = plan.jop;
+    TVAL[id] = t.test.k >>> 0;
+    TWANT[id] = t.want ? 1 : 0;
+  });
   const memoStamp = new Int32Array(testFns.length);
   const memoValue = new Uint8Array(testFns.length);
   let stamp = 0;
-  let curP: Uint8Array = new Uint8Array(0);
-  let curLen = 0;
-  let best = NONE;
+  // The lists a packet selects, and the test each one needs first (-1 for none): reused per packet.
+  const maxLists = 2 + S4.masks.length + D4.masks.length + FIELD_OFF.length + testKeyIds.length + 3;
+  const lists = new Array<Int32Array>(maxLists).fill(EMPTY);
+  const listTest = new Int32Array(maxLists);
 
-  function testHolds(id: number): boolean {
-    if (memoStamp[id] !== stamp) {
-      memoStamp[id] = stamp;
-      memoValue[id] = testFns[id](curP, curLen) ? 1 : 0;
-    }
-    return memoValue[id] === 1;
-  }
-
-  function matches(r: number): boolean {
-    for (let j = preStart[r], e = preStart[r + 1]; j < e; j++) if (!testHolds(PRE[j])) return false;
-    return shapeFns[ruleShape[r]](curP, curLen, ruleConstants[r]);
-  }
-
-  /** Tries the rules of a list in order, up to the best rule found so far. */
-  function scan(list: Int32Array): void {
-    for (let k = 0; k < list.length; k++) {
-      const r = list[k];
-      if (r >= best) return;
-      if (matches(r)) {
-        best = r;
-        return;
+  function testHolds(id: number, p: Uint8Array, wireLen: number): boolean {
+    if (memoStamp[id] === stamp) return memoValue[id] === 1;
+    memoStamp[id] = stamp;
+    const kind = TK[id];
+    let out: boolean;
+    if (kind === SIMPLE_NONE) out = testFns[id](p, wireLen);
+    else {
+      const n = p.length;
+      let v = 0;
+      let inBounds = true;
+      if (kind === SIMPLE_LEN) v = wireLen >>> 0;
+      else {
+        let off = TOFF[id];
+        if (kind === SIMPLE_IP_PAYLOAD) {
+          if (n <= 14) inBounds = false;
+          else off += (p[14] & 15) << 2;
+        }
+        const size = TSIZE[id];
+        if (off + size > n) inBounds = false;
+        else v = size === 1 ? p[off] : size === 2 ? (p[off] << 8) | p[off + 1] : (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3];
+      }
+      if (!inBounds) out = false;
+      else {
+        v = (v & TMASK[id]) >>> 0;
+        const k = TVAL[id];
+        const j = TJOP[id];
+        out = (j === JEQ ? v === k : j === JGT ? v > k : j === JGE ? v >= k : (v & k) !== 0) === (TWANT[id] === 1);
       }
     }
-  }
-
-  function scanPrefixes(t: { masks: Int32Array; maps: IntMap[] }, a: number): void {
-    for (let i = 0; i < t.masks.length; i++) {
-      const l = t.maps[i].get(a & t.masks[i]);
-      if (l >= 0) scan(addrLists[l]);
-    }
+    memoValue[id] = out ? 1 : 0;
+    return out;
   }
 
   function classify(p: Uint8Array, wireLen: number): number {
@@ -652,9 +728,6 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       memoStamp.fill(0);
       stamp = 1;
     }
-    curP = p;
-    curLen = wireLen;
-    best = NONE;
     const n = p.length;
     let et = -1, sp = -1, dp = -1, proto = -1, s4 = 0, d4 = 0, hasS4 = false, hasD4 = false;
     // The fields as the index atoms read them: ports at the IHL offset (IPv4) or right after the
@@ -695,26 +768,84 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       }
     }
     // Selective tables first, so that the broad lists after them stop early.
-    if (hasDP && dp >= 0) scan(DP[dp]);
-    if (hasSP && sp >= 0) scan(SP[sp]);
-    if (hasD4) scanPrefixes(D4, d4);
-    if (hasS4) scanPrefixes(S4, s4);
+    let m = 0;
+    let l: Int32Array;
+    if (hasDP && dp >= 0 && (l = DP[dp]).length > 0) {
+      listTest[m] = -1;
+      lists[m++] = l;
+    }
+    if (hasSP && sp >= 0 && (l = SP[sp]).length > 0) {
+      listTest[m] = -1;
+      lists[m++] = l;
+    }
+    if (hasD4) {
+      for (let i = 0; i < D4.masks.length; i++) {
+        const x = D4.maps[i].get(d4 & D4.masks[i]);
+        if (x >= 0) {
+          listTest[m] = -1;
+          lists[m++] = addrLists[x];
+        }
+      }
+    }
+    if (hasS4) {
+      for (let i = 0; i < S4.masks.length; i++) {
+        const x = S4.maps[i].get(s4 & S4.masks[i]);
+        if (x >= 0) {
+          listTest[m] = -1;
+          lists[m++] = addrLists[x];
+        }
+      }
+    }
     for (let i = 0; i < FIELD_OFF.length; i++) {
       const off = FIELD_OFF[i];
       const size = FIELD_SIZE[i];
       if (off + size > n) continue;
       const v = size === 4 ? (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3] : size === 2 ? (p[off] << 8) | p[off + 1] : p[off];
-      const l = FIELD_MAP[i].get(v & FIELD_MASK[i]);
-      if (l >= 0) scan(addrLists[l]);
+      const x = FIELD_MAP[i].get(v & FIELD_MASK[i]);
+      if (x >= 0) {
+        listTest[m] = -1;
+        lists[m++] = addrLists[x];
+      }
     }
     for (let i = 0; i < testKeyIds.length; i++) {
-      const list = testKeyLists[i];
-      if (list[0] >= best) continue;
-      if (testHolds(testKeyIds[i])) scan(list);
+      listTest[m] = testKeyIds[i];
+      lists[m++] = testKeyLists[i];
     }
-    if (hasL4 && proto >= 0) scan(L4[proto]);
-    if (hasET && et >= 0) scan(ET[et]);
-    scan(G);
+    if (hasL4 && proto >= 0 && (l = L4[proto]).length > 0) {
+      listTest[m] = -1;
+      lists[m++] = l;
+    }
+    if (hasET && et >= 0 && (l = ET[et]).length > 0) {
+      listTest[m] = -1;
+      lists[m++] = l;
+    }
+    if (G.length > 0) {
+      listTest[m] = -1;
+      lists[m++] = G;
+    }
+    // Each list in rule order, up to the best rule found so far.
+    let best = NONE;
+    for (let j = 0; j < m; j++) {
+      const list = lists[j];
+      if (list[0] >= best) continue;
+      const key = listTest[j];
+      if (key >= 0 && !testHolds(key, p, wireLen)) continue;
+      for (let k = 0; k < list.length; k++) {
+        const r = list[k];
+        if (r >= best) break;
+        let ok = true;
+        for (let q = preStart[r], e = preStart[r + 1]; q < e; q++) {
+          if (!testHolds(PRE[q], p, wireLen)) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok && shapeFns[ruleShape[r]](p, wireLen, ruleConstants[r])) {
+          best = r;
+          break;
+        }
+      }
+    }
     return best === NONE ? -1 : best;
   }
 

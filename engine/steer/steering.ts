@@ -73,11 +73,12 @@ export class Steering {
       r.newFlow = true;
     }
     t.touch(slot, wireLen, this.info, now);
-    r.action = CODE_ACTION[t.action[slot]];
-    r.flowId = t.flowId[slot];
-    if (t.rule[slot] === RULE_LOCAL_PIN) r.rule = RULE_LOCAL_PIN;
-    else if (t.generation[slot] === this.generation) {
-      r.rule = t.rule[slot];
+    r.action = CODE_ACTION[t.actionAt(slot)];
+    r.flowId = t.flowIdAt(slot);
+    const rule = t.ruleAt(slot);
+    if (rule === RULE_LOCAL_PIN) r.rule = RULE_LOCAL_PIN;
+    else if (t.generationAt(slot) === this.generation) {
+      r.rule = rule;
       countPacket(this.counters, r.rule, wireLen);
     } else {
       r.rule = RULE_EARLIER_RULES;
@@ -97,7 +98,7 @@ export class Steering {
     // Local pins belong to no rules generation: a reload never counts them as pinned to earlier rules.
     if (slot < 0) slot = this.flows.insert(this.key, this.info.kind, ACTION_CODE.bypass, RULE_LOCAL_PIN, LOCAL_GENERATION, now);
     this.flows.touch(slot, frame.length, this.info, now);
-    return this.flows.flowId[slot];
+    return this.flows.flowIdAt(slot);
   }
 
   /**

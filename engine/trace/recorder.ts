@@ -99,10 +99,11 @@ export class TraceRecorder {
 
   /**
    * Opens a packet record and returns its packet id (ids are given even when tracing is off, so
-   * that transitions and the UI can name packets). Close it with `endPacket`.
+   * that transitions and the UI can name packets). A caller that numbers packets itself (the NIC,
+   * whose ids the stacks and transitions already use) passes `packetId`. Close it with `endPacket`.
    */
-  beginPacket(direction: Direction, iface: number, timeNs: number, frame: Uint8Array, wireLen: number): number {
-    const id = this.nextPacketId++;
+  beginPacket(direction: Direction, iface: number, timeNs: number, frame: Uint8Array, wireLen: number, packetId?: number): number {
+    const id = packetId ?? this.nextPacketId++;
     if (this.level === 'off') return id;
     if (this.depth >= MAX_DEPTH) throw new Error('trace records nested too deeply: a begin without an end');
     const d = this.depth++;

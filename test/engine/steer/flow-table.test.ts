@@ -78,7 +78,8 @@ describe('FlowTable', () => {
     const { key, info } = udpKey(1000);
     const slot = t.insert(key, info.kind, 1, 3, 0, 0);
     assert.equal(t.find(key), slot);
-    assert.equal(t.rule[slot], 3);
+    assert.equal(t.ruleAt(slot), 3);
+    assert.equal(t.actionAt(slot), 1);
     assert.equal(t.find(udpKey(1001).key), -1);
   });
 

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Filter } from '../../../engine/steer/ast';
-import { BPF_JMP, BPF_RET, compileBpf, DEFAULT_SNAPLEN, formatBpf, type BpfInsn } from '../../../engine/steer/bpf';
+import { BPF_JMP, BPF_K, BPF_RET, compileBpf, DEFAULT_SNAPLEN, filterToCond, formatBpf, type BpfInsn } from '../../../engine/steer/bpf';
 import { runBpf } from '../../../engine/steer/bpf-interp';
-import { bpfToMatcher, createClassifier } from '../../../engine/steer/matcher';
+import { bpfToMatcher, createClassifier, necessaryTests } from '../../../engine/steer/matcher';
 import { parseFilter } from '../../../engine/steer/parser';
 import { implies } from '../../../engine/steer/semantics';
 import { generateExpressions, HAND_WRITTEN, rng } from './expressions';
 import { buildFrames } from './frames';
+import { ruleFile } from './workload';
 
 const frames = buildFrames();
 
@@ -110,9 +111,68 @@ describe('classifier', () => {
     }
   });
 
-  test('indexes port and host rules, and keeps rules with no index field in the scan', () => {
+  test('gives the same rule as trying every rule in order, for big files of nets, ranges, IPv6 and byte tests on truncated frames', () => {
+    const extra = [
+      'src net 10.0.0.0/8', 'dst net 198.18.0.0/15 and udp', 'net 192.168.1.0/24 and tcp', 'arp and src net 10.0.0.0/24',
+      'udp dst portrange 20000-20999', 'tcp portrange 1-1024', 'src portrange 50-60 and udp', 'dst net 2001:db8::/32',
+      'ip6 net 2001:db8:1::/48 and tcp', 'dst host 2001:db8::2 and udp', 'tcp[tcpflags] & tcp-syn != 0', 'tcp[tcpflags] & (tcp-syn|tcp-rst) = (tcp-syn|tcp-rst)',
+      'icmp[icmptype] = icmp-echo', 'ip[8] < 2', 'ip[6:2] & 0x1fff != 0', 'len > 100 and tcp', 'ether[0] & 1 = 1', 'ip6[6] = 17 and udp port 53',
+      'vlan and tcp port 80', 'not tcp and dst net 198.18.0.0/16', 'ether proto 0x88cc', 'ip proto 47', 'host 10.0.0.1 and port 53',
+    ];
+    const file = ruleFile(300).split('\n').slice(1).map((l) => l.replace(/^\S+\s+/, ''));
+    const r = rng(77);
+    const traffic = [...frames.map((f) => f.data), ...fuzzFrames(300, 6)];
+    // Every truncation of the real frames, so that loads past the end are met everywhere.
+    for (const f of frames) for (let k = 0; k < f.data.length && k < 80; k += 1 + Math.floor(r() * 3)) traffic.push(f.data.subarray(0, k));
+    for (let round = 0; round < 6; round++) {
+      const texts = [...file, ...extra, ...pool.map((x) => x.text)].filter(() => r() < 0.35);
+      for (let i = texts.length - 1; i > 0 && round > 2; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [texts[i], texts[j]] = [texts[j], texts[i]];
+      }
+      const rules = compileAll(texts);
+      const matchers = rules.map((x) => bpfToMatcher(x.program));
+      const c = createClassifier(rules);
+      for (const f of traffic) {
+        const want = matchers.findIndex((m) => m(f, f.length));
+        const got = c.classify(f, f.length);
+        assert.equal(got, want, `round ${round}, frame ${Buffer.from(f).toString('hex')}: got rule ${got} (${rules[got]?.text}), want ${want} (${rules[want]?.text})`);
+      }
+    }
+  });
+
+  test('every necessary test of a filter holds on every frame the filter matches, truncated frames included', () => {
+    const traffic = [...frames.map((f) => f.data), ...fuzzFrames(400, 8)];
+    for (const f of frames) for (let k = 0; k < f.data.length && k < 80; k++) traffic.push(f.data.subarray(0, k));
+    const extra = compileAll(['tcp[tcpflags] & tcp-syn != 0 and dst port 22', 'dst net 2001:db8::/32 and len > 60', 'not (tcp or udp) and ip', 'ip[8] < 2 and not ip6']);
+    const wrong: string[] = [];
+    for (const { text, filter, program } of [...pool, ...extra]) {
+      const m = bpfToMatcher(program);
+      const tests = necessaryTests(filterToCond(filter)).map((t) => ({
+        t,
+        m: bpfToMatcher([
+          ...t.test.stmts.map((x) => ({ code: x.code, jt: 0, jf: 0, k: x.k })),
+          { code: t.test.jcode, jt: t.want ? 0 : 1, jf: t.want ? 1 : 0, k: t.test.k },
+          { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: 1 },
+          { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: 0 },
+        ]),
+      }));
+      for (const f of traffic) {
+        if (!m(f, f.length)) continue;
+        const bad = tests.find((x) => !x.m(f, f.length));
+        if (bad) {
+          wrong.push(`${text}: test ${bad.t.test.key} ${bad.t.test.jcode}/${bad.t.test.k} want ${bad.t.want} fails on ${Buffer.from(f).toString('hex')}`);
+          break;
+        }
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  test('indexes port, host and protocol rules and rules with a necessary test, and keeps the rest in the scan', () => {
     const c = createClassifier(compileAll(['tcp dst port 80', 'host 10.0.0.1', 'udp', 'tcp[13] & 2 != 0', 'ether[0] & 1 = 1', 'vlan and tcp port 80', 'tcp dst port 81']));
-    assert.deepEqual(c.stats, { indexed: 5, scanned: 2, functions: 6 });
+    // Six program shapes and four shared tests; only the vlan rule has neither a field nor a test to go by.
+    assert.deepEqual(c.stats, { indexed: 6, scanned: 1, functions: 10 });
   });
 });
 
