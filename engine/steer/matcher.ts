@@ -620,9 +620,19 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       }
     }
   });
-  const table = (m: Map<number, number[]>, size: number): Int32Array[] => {
-    const t = new Array<Int32Array>(size).fill(EMPTY);
-    for (const [k, v] of m) t[k] = sortedList(v);
+  // Every list, one after another in one array; tables hold list numbers (-1 for none).
+  const pool: number[] = [];
+  const listStart: number[] = [];
+  const listEnd: number[] = [];
+  const addList = (v: readonly number[]): number => {
+    listStart.push(pool.length);
+    pool.push(...sortedList(v));
+    listEnd.push(pool.length);
+    return listStart.length - 1;
+  };
+  const table = (m: Map<number, number[]>, size: number): Int32Array => {
+    const t = new Int32Array(size).fill(-1);
+    for (const [k, v] of m) t[k] = addList(v);
     return t;
   };
   const SP = table(sport, 65536);
@@ -633,12 +643,11 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const hasDP = dport.size > 0;
   const hasL4 = l4.size > 0;
   const hasET = etype.size > 0;
-  const addrLists: Int32Array[] = [];
   const prefixTables = (byLen: Map<number, Map<number, number[]>>): { masks: Int32Array; maps: IntMap[] } => {
     const lens = [...byLen.keys()].sort((a, b) => b - a);
     return {
       masks: Int32Array.from(lens, (b) => (b === 32 ? -1 : ~(0xffffffff >>> b))),
-      maps: lens.map((b) => new IntMap([...byLen.get(b)!].map(([k, v]) => [k, addrLists.push(sortedList(v)) - 1] as const))),
+      maps: lens.map((b) => new IntMap([...byLen.get(b)!].map(([k, v]) => [k, addList(v)] as const))),
     };
   };
   const S4 = prefixTables(addr.src4);
@@ -647,10 +656,13 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const FIELD_OFF = Int32Array.from(usedFields, (f) => fieldDefs[f].off);
   const FIELD_SIZE = Int32Array.from(usedFields, (f) => (fieldDefs[f].size === BPF_W ? 4 : fieldDefs[f].size === BPF_H ? 2 : 1));
   const FIELD_MASK = Int32Array.from(usedFields, (f) => fieldDefs[f].mask | 0);
-  const FIELD_MAP = usedFields.map((f) => new IntMap([...byField.get(f)!].map(([k, v]) => [k, addrLists.push(sortedList(v)) - 1] as const)));
+  const FIELD_MAP = usedFields.map((f) => new IntMap([...byField.get(f)!].map(([k, v]) => [k, addList(v)] as const)));
   const testKeyIds = Int32Array.from([...byTest.keys()].sort((a, b) => byTest.get(a)![0] - byTest.get(b)![0]));
-  const testKeyLists = Array.from(testKeyIds, (id) => sortedList(byTest.get(id)!));
-  const G = sortedList(generic);
+  const testKeyLists = Int32Array.from(testKeyIds, (id) => addList(byTest.get(id)!));
+  const G = generic.length > 0 ? addList(generic) : -1;
+  const POOL = Int32Array.from(pool);
+  const START = Int32Array.from(listStart);
+  const END = Int32Array.from(listEnd);
 
   // Per-rule necessary tests, flattened.
   const preStart = new Int32Array(rules.length + 1);
@@ -686,7 +698,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   let stamp = 0;
   // The lists a packet selects, and the test each one needs first (-1 for none): reused per packet.
   const maxLists = 2 + S4.masks.length + D4.masks.length + FIELD_OFF.length + testKeyIds.length + 3;
-  const lists = new Array<Int32Array>(maxLists).fill(EMPTY);
+  const lists = new Int32Array(maxLists);
   const listTest = new Int32Array(maxLists);
 
   function testHolds(id: number, p: Uint8Array, wireLen: number): boolean {
@@ -769,12 +781,12 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     }
     // Selective tables first, so that the broad lists after them stop early.
     let m = 0;
-    let l: Int32Array;
-    if (hasDP && dp >= 0 && (l = DP[dp]).length > 0) {
+    let l: number;
+    if (hasDP && dp >= 0 && (l = DP[dp]) >= 0) {
       listTest[m] = -1;
       lists[m++] = l;
     }
-    if (hasSP && sp >= 0 && (l = SP[sp]).length > 0) {
+    if (hasSP && sp >= 0 && (l = SP[sp]) >= 0) {
       listTest[m] = -1;
       lists[m++] = l;
     }
@@ -783,7 +795,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
         const x = D4.maps[i].get(d4 & D4.masks[i]);
         if (x >= 0) {
           listTest[m] = -1;
-          lists[m++] = addrLists[x];
+          lists[m++] = x;
         }
       }
     }
@@ -792,7 +804,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
         const x = S4.maps[i].get(s4 & S4.masks[i]);
         if (x >= 0) {
           listTest[m] = -1;
-          lists[m++] = addrLists[x];
+          lists[m++] = x;
         }
       }
     }
@@ -804,22 +816,22 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       const x = FIELD_MAP[i].get(v & FIELD_MASK[i]);
       if (x >= 0) {
         listTest[m] = -1;
-        lists[m++] = addrLists[x];
+        lists[m++] = x;
       }
     }
     for (let i = 0; i < testKeyIds.length; i++) {
       listTest[m] = testKeyIds[i];
       lists[m++] = testKeyLists[i];
     }
-    if (hasL4 && proto >= 0 && (l = L4[proto]).length > 0) {
+    if (hasL4 && proto >= 0 && (l = L4[proto]) >= 0) {
       listTest[m] = -1;
       lists[m++] = l;
     }
-    if (hasET && et >= 0 && (l = ET[et]).length > 0) {
+    if (hasET && et >= 0 && (l = ET[et]) >= 0) {
       listTest[m] = -1;
       lists[m++] = l;
     }
-    if (G.length > 0) {
+    if (G >= 0) {
       listTest[m] = -1;
       lists[m++] = G;
     }
@@ -827,11 +839,13 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     let best = NONE;
     for (let j = 0; j < m; j++) {
       const list = lists[j];
-      if (list[0] >= best) continue;
+      const first = START[list];
+      const end = END[list];
+      if (POOL[first] >= best) continue;
       const key = listTest[j];
       if (key >= 0 && !testHolds(key, p, wireLen)) continue;
-      for (let k = 0; k < list.length; k++) {
-        const r = list[k];
+      for (let k = first; k < end; k++) {
+        const r = POOL[k];
         if (r >= best) break;
         let ok = true;
         for (let q = preStart[r], e = preStart[r + 1]; q < e; q++) {
