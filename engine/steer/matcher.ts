@@ -435,7 +435,6 @@ export interface Classifier {
   readonly stats: { readonly indexed: number; readonly scanned: number; readonly functions: number };
 }
 
-const EMPTY = new Int32Array(0);
 /** Up to this many rules, the classifier tries each rule's program in turn. */
 const FEW_RULES = 3;
 const NONE = 0x7fffffff;
@@ -470,8 +469,10 @@ function fieldOf(t: NecessaryTest): { size: number; off: number; mask: number; v
  *
  * Each rule is filed under one key it cannot match without — the field values `indexAtoms` finds
  * (looked up in per-port tables, per-prefix-length address tables, protocol and Ethernet type
- * tables), or else one of its necessary tests — chosen as the one fewest packets are expected to
- * have; rules with neither are tried for every packet. A packet's fields are read once, each table
+ * tables), a necessary test comparing bytes at a fixed offset with a constant (a hash on those
+ * bytes: IPv6 address words, say), or else another necessary test (evaluated once per packet for
+ * all the rules filed under it) — chosen as the one fewest packets are expected to have; rules
+ * with none are tried for every packet. A packet's fields are read once, each table
  * gives the rules it selects in rule order, and each list is tried only up to the best rule found
  * so far. Before a rule's program runs, its necessary tests are checked; each test is evaluated at
  * most once per packet however many rules share it. The rule's program decides in the end, so the
@@ -643,11 +644,24 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const hasDP = dport.size > 0;
   const hasL4 = l4.size > 0;
   const hasET = etype.size > 0;
-  const prefixTables = (byLen: Map<number, Map<number, number[]>>): { masks: Int32Array; maps: IntMap[] } => {
+  // Per address table: for each prefix length, a hash from network to list; and for each value of
+  // an address's top 16 bits, which prefix lengths hold a network there (bit i for the i-th length,
+  // all bits past the 31st), so that most addresses need no hashing at all.
+  const prefixTables = (byLen: Map<number, Map<number, number[]>>): { masks: Int32Array; maps: IntMap[]; top: Int32Array } => {
     const lens = [...byLen.keys()].sort((a, b) => b - a);
+    const top = new Int32Array(65536);
+    lens.forEach((b, i) => {
+      const bit = i < 31 ? 1 << i : 1 << 31;
+      for (const net of byLen.get(b)!.keys()) {
+        const hi = net >>> 16;
+        const span = b >= 16 ? 1 : 1 << (16 - b);
+        for (let t = hi; t < hi + span; t++) top[t] |= bit;
+      }
+    });
     return {
       masks: Int32Array.from(lens, (b) => (b === 32 ? -1 : ~(0xffffffff >>> b))),
       maps: lens.map((b) => new IntMap([...byLen.get(b)!].map(([k, v]) => [k, addList(v)] as const))),
+      top,
     };
   };
   const S4 = prefixTables(addr.src4);
@@ -657,8 +671,27 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const FIELD_SIZE = Int32Array.from(usedFields, (f) => (fieldDefs[f].size === BPF_W ? 4 : fieldDefs[f].size === BPF_H ? 2 : 1));
   const FIELD_MASK = Int32Array.from(usedFields, (f) => fieldDefs[f].mask | 0);
   const FIELD_MAP = usedFields.map((f) => new IntMap([...byField.get(f)!].map(([k, v]) => [k, addList(v)] as const)));
+  // The Ethernet type every rule of a list needs (a necessary `ldh [12]` test), or -1: the list is
+  // not even looked at for a packet of another type.
+  const etOfTest = (id: number): number => {
+    const t = testDefs[id];
+    const st = t.test.stmts;
+    return t.want && t.test.jcode === (BPF_JMP | BPF_JEQ | BPF_K) && st.length === 1 && st[0].code === (BPF_LD | BPF_H | BPF_ABS) && st[0].k === 12 ? t.test.k : -1;
+  };
+  const commonEt = (rs: readonly number[]): number => {
+    let et = -2;
+    for (const r of rs) {
+      let mine = -1;
+      for (const id of ruleTests[r]) if (etOfTest(id) >= 0) mine = etOfTest(id);
+      if (mine < 0 || (et !== -2 && et !== mine)) return -1;
+      et = mine;
+    }
+    return et < 0 ? -1 : et;
+  };
+  const FIELD_ET = Int32Array.from(usedFields, (f) => commonEt([...byField.get(f)!.values()].flat()));
   const testKeyIds = Int32Array.from([...byTest.keys()].sort((a, b) => byTest.get(a)![0] - byTest.get(b)![0]));
   const testKeyLists = Int32Array.from(testKeyIds, (id) => addList(byTest.get(id)!));
+  const TESTKEY_ET = Int32Array.from(testKeyIds, (id) => commonEt(byTest.get(id)!));
   const G = generic.length > 0 ? addList(generic) : -1;
   const POOL = Int32Array.from(pool);
   const START = Int32Array.from(listStart);
@@ -790,8 +823,10 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       listTest[m] = -1;
       lists[m++] = l;
     }
-    if (hasD4) {
+    const d4Lens = hasD4 ? D4.top[d4 >>> 16] : 0;
+    if (d4Lens !== 0) {
       for (let i = 0; i < D4.masks.length; i++) {
+        if (i < 31 && (d4Lens & (1 << i)) === 0) continue;
         const x = D4.maps[i].get(d4 & D4.masks[i]);
         if (x >= 0) {
           listTest[m] = -1;
@@ -799,8 +834,10 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
         }
       }
     }
-    if (hasS4) {
+    const s4Lens = hasS4 ? S4.top[s4 >>> 16] : 0;
+    if (s4Lens !== 0) {
       for (let i = 0; i < S4.masks.length; i++) {
+        if (i < 31 && (s4Lens & (1 << i)) === 0) continue;
         const x = S4.maps[i].get(s4 & S4.masks[i]);
         if (x >= 0) {
           listTest[m] = -1;
@@ -811,7 +848,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     for (let i = 0; i < FIELD_OFF.length; i++) {
       const off = FIELD_OFF[i];
       const size = FIELD_SIZE[i];
-      if (off + size > n) continue;
+      if (off + size > n || (FIELD_ET[i] >= 0 && FIELD_ET[i] !== et)) continue;
       const v = size === 4 ? (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3] : size === 2 ? (p[off] << 8) | p[off + 1] : p[off];
       const x = FIELD_MAP[i].get(v & FIELD_MASK[i]);
       if (x >= 0) {
@@ -820,6 +857,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       }
     }
     for (let i = 0; i < testKeyIds.length; i++) {
+      if (TESTKEY_ET[i] >= 0 && TESTKEY_ET[i] !== et) continue;
       listTest[m] = testKeyIds[i];
       lists[m++] = testKeyLists[i];
     }
