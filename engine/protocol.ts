@@ -37,6 +37,59 @@ export interface StartCapture {
   readonly packets?: number;
   readonly durationSec?: number;
   readonly snapLen?: number;
+  /**
+   * sim: virtual time per wall time. 1 (the default) paces the network at about real time so that a
+   * UI sees a live capture; 'max' runs as fast as the engine can.
+   */
+  readonly speed?: number | 'max';
+  /** Flow control: trace batches sent and not yet acked, at most (default 8). */
+  readonly maxBatchesInFlight?: number;
+}
+
+/** What `start` answers. */
+export interface StartResult {
+  /** Numbers this capture's `trace` notifications and the `ack`s for them. */
+  readonly capture: number;
+  readonly backend: BackendName;
+  readonly scenario: string;
+  readonly traceLevel: TraceLevelName;
+  readonly seed: number;
+  readonly ruleCount: number;
+}
+
+/** What `stop` answers, and what the `state: stopped` notification says as `summary`. */
+export interface CaptureSummary {
+  readonly capture: number;
+  /** packets, duration, workloads-done, idle or stopped. */
+  readonly reason: string;
+  /** Packet records the engine produced (recorded or sampled away) and transitions recorded. */
+  readonly packets: number;
+  readonly transitions: number;
+  /** Packet records sampled away because the consumer was slow, over the whole capture. */
+  readonly recordsDropped: number;
+  /** The seq of the last trace batch sent (0 when none). */
+  readonly lastSeq: number;
+  readonly timeNs: number;
+}
+
+/** What `step` answers. */
+export interface StepResult {
+  /** False when nothing is left to happen. */
+  readonly advanced: boolean;
+  readonly timeNs: number;
+}
+
+/** The engine's side of flow control, sent with every `stats`. */
+export interface FlowStats {
+  readonly batchesSent: number;
+  readonly batchesInFlight: number;
+  /** True while packet records are being sampled away. */
+  readonly sampling: boolean;
+  readonly recordsDropped: number;
+  /** Packet records produced so far (recorded or not). */
+  readonly packets: number;
+  /** Wall milliseconds since the capture started. */
+  readonly wallMs: number;
 }
 
 /** Commands from the parent, each answered by a `response` with the same id. */
@@ -48,8 +101,27 @@ export type EngineCommand =
   | { readonly type: 'step'; readonly id: number; readonly until: 'packet' | 'transition' }
   | { readonly type: 'reloadRules'; readonly id: number; readonly text: string; readonly source: string }
   | { readonly type: 'stats'; readonly id: number }
-  /** Flow control: the parent has consumed batches up to `seq`. */
-  | { readonly type: 'ack'; readonly id: number; readonly seq: number };
+  /**
+   * Flow control: the parent has consumed this capture's batches up to `seq`. One-way and frequent,
+   * so it has no id and no response.
+   */
+  | { readonly type: 'ack'; readonly capture: number; readonly seq: number };
+
+/**
+ * Commands for tests and benchmarks only: the engine accepts them only when started with
+ * BYPASS_SCOPE_ENGINE_TEST_HOOKS=1 in its environment, and answers an error otherwise.
+ */
+export type EngineTestCommand =
+  /** Throws inside the engine: from a timer, as a rejected promise, or from inside the running capture. */
+  | { readonly type: 'test:crash'; readonly id: number; readonly how: 'exception' | 'rejection' | 'in-capture' }
+  /**
+   * Records `records` synthetic packet records (8 hops, a 128-byte frame) as fast as the recorder
+   * takes them and streams them through the ordinary flow control, lossless unless `lossless` is
+   * false (then a full window samples): measures the trace pipe alone.
+   */
+  | { readonly type: 'test:synthesize'; readonly id: number; readonly records: number; readonly lossless?: boolean };
+
+export const TEST_HOOKS_ENV = 'BYPASS_SCOPE_ENGINE_TEST_HOOKS';
 
 export type CaptureState = 'idle' | 'running' | 'paused' | 'stopped';
 
@@ -66,11 +138,11 @@ export interface RuleDiagnostic {
 export type EngineNotification =
   | { readonly type: 'response'; readonly id: number; readonly ok: true; readonly result?: unknown }
   | { readonly type: 'response'; readonly id: number; readonly ok: false; readonly error: string }
-  | { readonly type: 'hello'; readonly protocol: typeof PROTOCOL_VERSION; readonly pid: number }
-  | { readonly type: 'trace'; readonly batch: TraceBatch }
+  | { readonly type: 'hello'; readonly protocol: typeof PROTOCOL_VERSION; readonly pid: number; readonly backends: readonly BackendName[] }
+  | { readonly type: 'trace'; readonly capture: number; readonly batch: TraceBatch }
   | { readonly type: 'connection'; readonly connection: ConnectionInfo }
-  | { readonly type: 'stats'; readonly stats: TraceStats }
-  | { readonly type: 'state'; readonly state: CaptureState; readonly timeNs: number }
+  | { readonly type: 'stats'; readonly capture: number; readonly stats: TraceStats; readonly flow: FlowStats }
+  | { readonly type: 'state'; readonly capture: number; readonly state: CaptureState; readonly timeNs: number; readonly summary?: CaptureSummary }
   | { readonly type: 'rules'; readonly applied: boolean; readonly diagnostics: readonly RuleDiagnostic[]; readonly ruleCount: number; readonly pinnedToOldRules: number }
   | { readonly type: 'log'; readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
   | { readonly type: 'error'; readonly message: string; readonly detail?: string }
@@ -80,11 +152,15 @@ export function isEngineNotification(x: unknown): x is EngineNotification {
   return typeof x === 'object' && x !== null && typeof (x as { type?: unknown }).type === 'string';
 }
 
+export const BACKENDS: readonly BackendName[] = ['sim', 'lab', 'tap', 'afpacket', 'pcap'];
+
 export function isEngineCommand(x: unknown): x is EngineCommand {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as { type?: unknown }).type === 'string' &&
-    typeof (x as { id?: unknown }).id === 'number'
-  );
+  if (typeof x !== 'object' || x === null) return false;
+  const c = x as { type?: unknown; id?: unknown; seq?: unknown; capture?: unknown };
+  if (c.type === 'ack') return typeof c.seq === 'number' && typeof c.capture === 'number';
+  return typeof c.type === 'string' && typeof c.id === 'number';
+}
+
+export function isEngineTestCommand(x: unknown): x is EngineTestCommand {
+  return isEngineCommand(x) && ((x as { type: string }).type === 'test:crash' || (x as { type: string }).type === 'test:synthesize');
 }

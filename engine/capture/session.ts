@@ -53,6 +53,8 @@ export interface SessionOptions {
   readonly statsIntervalMs?: number;
   readonly bypassTcp?: Partial<TcpConfig>;
   readonly kernelTcp?: Partial<TcpConfig>;
+  /** A recorder of the caller's (the engine process passes one that samples); `traceLevel` and `snapLen` are then its own. */
+  readonly recorder?: TraceRecorder;
 }
 
 export interface RunLimits {
@@ -64,6 +66,11 @@ export interface RunLimits {
   readonly speed?: number;
   /** Also stop once every workload is done and nothing but timers is left (default false). */
   readonly untilWorkloadsDone?: boolean;
+  /**
+   * Asked before every step: a promise makes virtual time wait for it (the engine process uses it to
+   * yield to its event loop, and in lossless mode to wait for a slow trace consumer).
+   */
+  readonly gate?: () => Promise<void> | undefined;
 }
 
 export type StopReason = 'packets' | 'duration' | 'workloads-done' | 'idle' | 'stopped';
@@ -121,7 +128,7 @@ export class CaptureSession {
     this.impaired = options.impairments !== undefined ? new ImpairedDevice(hostPort, options.impairments, impairRng) : undefined;
     this.hostDevice = this.impaired ?? hostPort;
     this.steering = new Steering(options.rules);
-    this.recorder = new TraceRecorder({ level: options.traceLevel ?? 'full', snapLen: options.snapLen });
+    this.recorder = options.recorder ?? new TraceRecorder({ level: options.traceLevel ?? 'full', snapLen: options.snapLen });
     this.nic = new Nic({ device: this.hostDevice, steering: this.steering, recorder: this.recorder });
     if (this.impaired !== undefined) this.impaired.observer = (event, frame, dir, now) => this.nic.impairment(event, frame, dir, now);
     this.bypass = new Ipv4Stack(this.nic.bypassPort, {
@@ -233,6 +240,17 @@ export class CaptureSession {
       if (next === undefined || next > deadline) {
         if (deadline !== Infinity) this.clock.setNow(deadline);
         return this.finish(next === undefined && deadline === Infinity ? 'idle' : 'duration');
+      }
+      const gated = limits.gate?.();
+      if (gated !== undefined) {
+        const waitedFrom = performance.now();
+        await gated;
+        if (speed !== Infinity && performance.now() - waitedFrom > 20) {
+          // A long wait at the gate (a slow consumer in lossless mode) is not owed to the pacing.
+          wallStart = performance.now();
+          virtStart = this.clock.now;
+        }
+        continue;
       }
       if (speed !== Infinity) {
         const due = wallStart + (next - virtStart) / speed;
