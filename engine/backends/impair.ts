@@ -2,7 +2,7 @@
 // MTU applied to the frames a device sends and receives, reproducible from one seeded RNG. It wraps any
 // backend, because the kernels this runs on have no netem.
 import type { Device, FrameHandler } from './device';
-import type { SeededRng } from './rng';
+import type { SeededRng } from '../tcp/rng';
 import { TimerQueue } from './timer-queue';
 
 export interface Impairments {

@@ -5,7 +5,7 @@ import { packetIdCounter, type PacketIdSource } from '../stack/observe';
 import type { TcpConfig } from '../tcp/index';
 import type { Device } from './device';
 import { ImpairedDevice, type Impairments } from './impair';
-import { SeededRng } from './rng';
+import { SeededRng } from '../tcp/rng';
 import { SimClock, SimWire, type SimPort, type SimWireOptions } from './sim';
 
 export interface SimHostOptions {

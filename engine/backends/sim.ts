@@ -36,8 +36,11 @@ export class SimWire {
     return port;
   }
 
-  /** Carries a frame from `from`, copying it; called by SimPort.transmit. */
-  carry(from: SimPort, frame: Uint8Array, departs: number): void {
+  /**
+   * Carries a frame from `from`; called by SimPort.transmit. The frame is copied, unless `owned`
+   * (built in a buffer from `take`): then it travels as it is to the first port it goes to.
+   */
+  carry(from: SimPort, frame: Uint8Array, departs: number, owned = false): void {
     if (frame.length < 14) return;
     const src = macKey(frame, 6);
     if (this.learned.get(src) !== from) this.learned.set(src, from);
@@ -45,36 +48,65 @@ export class SimWire {
     const multicast = (frame[0] & 1) === 1;
     const to = multicast ? undefined : this.learned.get(macKey(frame, 0));
     if (to !== undefined) {
-      if (to !== from) to.enqueue(this.copy(frame), arrives);
+      if (to !== from) to.enqueue(owned ? frame : this.copy(frame), arrives);
+      else if (owned) this.recycle(frame);
       return;
     }
-    for (const port of this.ports) if (port !== from) port.enqueue(this.copy(frame), arrives);
+    // Flooding: copies for all ports but one, which may take the original (copies are made first,
+    // while the original is still unread).
+    let last: SimPort | undefined;
+    for (const port of this.ports) {
+      if (port === from) continue;
+      if (last !== undefined) last.enqueue(this.copy(frame), arrives);
+      last = port;
+    }
+    if (last !== undefined) last.enqueue(owned ? frame : this.copy(frame), arrives);
+    else if (owned) this.recycle(frame);
+  }
+
+  /** A recycled (or new) buffer of exactly `len` bytes, for a frame that will be carried without a copy. */
+  take(len: number): Uint8Array {
+    if (len > POOLED_FRAME) return new Uint8Array(len);
+    const out = this.pool[len]?.pop();
+    if (out === undefined) return new Uint8Array(new ArrayBuffer(len <= SMALL_FRAME ? SMALL_FRAME : POOLED_FRAME), 0, len);
+    this.pooled--;
+    return out;
   }
 
   /**
    * A copy of `frame` in a recycled buffer. A received frame is only valid during the receive call
-   * (the Device contract), so SimPort gives its buffer back right after; this spares the allocator
-   * and the garbage collector a fresh 1.5 KB buffer per frame.
+   * (the Device contract), so SimPort gives it back right after; this spares the allocator and the
+   * garbage collector a fresh 1.5 KB buffer per frame. Views are kept by length, so a frame of a
+   * length seen before (bulk traffic is mostly full segments and bare ACKs) reuses the view as well.
    */
   private copy(frame: Uint8Array): Uint8Array {
-    if (frame.length > POOLED_FRAME) return frame.slice();
-    const buf = this.pool.pop() ?? new ArrayBuffer(POOLED_FRAME);
-    const out = new Uint8Array(buf, 0, frame.length);
+    const out = this.take(frame.length);
     out.set(frame);
     return out;
   }
 
-  /** Takes back a frame's buffer after delivery. */
+  /** Takes back a frame after delivery. */
   recycle(frame: Uint8Array): void {
-    if (frame.buffer.byteLength === POOLED_FRAME && this.pool.length < MAX_POOLED) this.pool.push(frame.buffer as ArrayBuffer);
+    const size = frame.buffer.byteLength;
+    if (frame.byteOffset !== 0 || (size !== POOLED_FRAME && size !== SMALL_FRAME) || this.pooled >= MAX_POOLED) return;
+    (this.pool[frame.length] ??= []).push(frame);
+    this.pooled++;
   }
 
-  private readonly pool: ArrayBuffer[] = [];
+  /** Recycled frames, indexed by length (filled, so that V8 keeps it a plain array, not a dictionary). */
+  private readonly pool: (Uint8Array[] | undefined)[] = new Array<Uint8Array[] | undefined>(POOLED_FRAME + 1).fill(undefined);
+  private pooled = 0;
 }
 
 /** Frames up to this size (a 1500-byte MTU plus Ethernet header and tags, with room) use pooled buffers. */
 const POOLED_FRAME = 2048;
-const MAX_POOLED = 4096;
+/** Bare ACKs and other short frames get buffers of this size. */
+const SMALL_FRAME = 128;
+/**
+ * Enough for a 4 MiB window of full frames in flight and the ACKs coming back (some 4,400), so that
+ * bulk transfers settle into reusing buffers; at most 16 MiB are kept.
+ */
+const MAX_POOLED = 8192;
 
 const EMPTY_FRAME = new Uint8Array(0);
 
@@ -108,7 +140,22 @@ export class SimPort implements Device {
     this.mtu = wire.mtu;
   }
 
+  /**
+   * A buffer of exactly `len` bytes to build the next frame in. Handing that same buffer to
+   * `transmit` gives it to the wire, which carries it without copying; the sender must not touch it
+   * afterwards. Anything else given to `transmit` is copied as usual.
+   */
+  frameBuffer(len: number): Uint8Array {
+    this.lent = this.wire.take(len);
+    return this.lent;
+  }
+
+  /** The buffer last handed out by `frameBuffer` and not yet transmitted. */
+  private lent: Uint8Array | undefined;
+
   transmit(frame: Uint8Array, now: number): void {
+    const owned = frame === this.lent;
+    if (owned) this.lent = undefined;
     this.txFrames++;
     let departs = now;
     if (this.wire.rateBps !== undefined) {
@@ -117,7 +164,7 @@ export class SimPort implements Device {
       departs = start + ((frame.length + 24) * 8 * 1000) / this.wire.rateBps;
       this.busyUntil = departs;
     }
-    this.wire.carry(this, frame, departs);
+    this.wire.carry(this, frame, departs, owned);
   }
 
   enqueue(frame: Uint8Array, arrives: number): void {

@@ -12,7 +12,7 @@
 import { SimClock, SimWire, type Pollable } from '../backends/sim';
 import type { Device } from '../backends/device';
 import { ImpairedDevice, type Impairments } from '../backends/impair';
-import { SeededRng } from '../backends/rng';
+import { SeededRng } from '../tcp/rng';
 import { createEmulatedKernel } from '../kernel/emulated';
 import { Ipv4Stack } from '../stack/index';
 import { parseRules, type Diagnostic, type RuleSet } from '../steer/rules';

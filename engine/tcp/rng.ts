@@ -1,4 +1,5 @@
-// tcp: a small seeded pseudo-random generator (xoshiro128**), so a simulated run replays exactly.
+// tcp: the seeded pseudo-random generator (xoshiro128**) — one per simulated run serves ISNs and fault
+// injection alike, so a run replays exactly. It lives here because TCP is its lowest user.
 
 /** Anything that yields uniformly distributed unsigned 32-bit integers. The stack passes one in. */
 export interface Rng {
@@ -46,6 +47,21 @@ export class SeededRng implements Rng {
   /** A float in [0, 1). */
   next(): number {
     return this.nextU32() / 4294967296;
+  }
+
+  /** An integer in [0, n). */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return p > 0 && this.next() < p;
+  }
+
+  /** A new generator whose sequence is independent of this one's from here on. */
+  fork(): SeededRng {
+    return new SeededRng(this.nextU32() ^ 0x5bd1e995);
   }
 }
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Pollable } from '../backends/sim';
 import { TimerQueue } from '../backends/timer-queue';
-import { SeededRng } from '../backends/rng';
+import { SeededRng } from '../tcp/rng';
 import { connect, createServer, createSocket, type Ipv4Stack } from '../stack/index';
 import { ipv4FromString, ipv4ToString } from '../wire/address';
 

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimClock, SimWire } from '../../../engine/backends/sim';
 import { ImpairedDevice } from '../../../engine/backends/impair';
-import { SeededRng } from '../../../engine/backends/rng';
+import { SeededRng } from '../../../engine/tcp/rng';
 import { TimerQueue } from '../../../engine/backends/timer-queue';
 
 /** An Ethernet frame from MAC ..:0s to MAC ..:0d whose payload carries a sequence number. */

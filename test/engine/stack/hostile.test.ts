@@ -9,7 +9,7 @@
 // corpus does not forge ARP for the peer's address. Replays of captured segments are included.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRng } from '../../../engine/backends/rng';
+import { SeededRng } from '../../../engine/tcp/rng';
 import { internetChecksum } from '../../../engine/wire/checksum';
 import { TcpHeaderView } from '../../../engine/wire/tcp';
 import { connect, createServer, type Socket } from '../../../engine/stack/net';

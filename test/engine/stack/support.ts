@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { SimNetwork, simMac, type SimHostOptions } from '../../../engine/backends/sim-network';
 import type { SimPort, SimWireOptions } from '../../../engine/backends/sim';
-import { SeededRng } from '../../../engine/backends/rng';
+import { SeededRng } from '../../../engine/tcp/rng';
 import type { Ipv4Stack } from '../../../engine/stack/stack';
 import type { Socket } from '../../../engine/stack/net';
 import { ipv4ToString, readIpv4, writeIpv4 } from '../../../engine/wire/address';
