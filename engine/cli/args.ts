@@ -1,5 +1,7 @@
 // cli: argument parsing shared by the subcommands — Node's parseArgs with one-line errors.
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
+import { CaptureFormatError } from '../trace/capture-format';
+import { openCaptureFile, type CaptureFileReader } from '../trace/capture-file';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A mistake by the user: printed as one line, exit status 1. */
@@ -71,5 +73,33 @@ function writeAllSync(fd: number, bytes: Uint8Array, length: number): void {
       if (code === 'EPIPE') process.exit(0); // reader went away (`| head`)
       throw err;
     }
+  }
+}
+
+/** Why a file could not be used, in the words a user expects. */
+export function fileProblem(path: string, err: unknown): string {
+  if (err instanceof CaptureFormatError) return `${path}: ${err.message}`;
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return `${path}: no such file`;
+  if (e.code === 'EACCES') return `${path}: permission denied`;
+  if (e.code === 'EISDIR') return `${path}: is a directory`;
+  return `${path}: ${e.message}`;
+}
+
+/** A text file's contents, or a CliError saying what `what` (e.g. "rules file") could not be read. */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`${what} ${fileProblem(path, err)}`);
+  }
+}
+
+/** A capture file opened for reading, or a CliError saying why it cannot be. */
+export function openCaptureInput(path: string): CaptureFileReader {
+  try {
+    return openCaptureFile(path);
+  } catch (err) {
+    throw new CliError(fileProblem(path, err));
   }
 }

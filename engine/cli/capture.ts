@@ -1,7 +1,6 @@
 // cli: `bypass-scope capture` — runs a capture session (sim backend) and prints a line per packet with
 // its path, rule and latency, a summary at the end, and optionally a pcapng whose packet comments
 // carry each packet's path, rule and hops.
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Impairments } from '../backends/impair';
 import { CaptureSession, type StopReason } from '../capture/session';
@@ -16,7 +15,7 @@ import type { TraceLevel } from '../trace/recorder';
 import { dissect } from '../wire/dissect';
 import { SummaryContext, summarize } from '../wire/summary';
 import { SCENARIOS, findScenario } from '../workloads/mixed';
-import { CliError, integerFlag, OutputBuffer, parseCommandArgs } from './args';
+import { CliError, integerFlag, OutputBuffer, parseCommandArgs, readTextFile } from './args';
 import type { Command } from '../cli';
 
 const DEFAULT_RULES = 'examples/routing.bypass';
@@ -178,14 +177,7 @@ defaults) and labelled so.`,
 };
 
 function readRules(path: string): RuleSet {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new CliError(`rules file ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
-  }
-  const set = parseRules(text);
+  const set = parseRules(readTextFile(path, 'rules file'));
   const errors = set.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const d = errors[0];

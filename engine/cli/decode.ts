@@ -1,11 +1,10 @@
 // cli: `bypass-scope decode` — one line per packet of a pcap/pcapng file in tcpdump's style, or JSON.
 import { CaptureFormatError } from '../trace/capture-format';
-import { openCaptureFile } from '../trace/capture-file';
 import { dissect } from '../wire/dissect';
 import { dissectionToJson } from '../wire/dissect-json';
 import { FAST_SUMMARY_ROOM, FastSummary, writeDecimal, writeSixDigits } from '../wire/fast-summary';
 import { SummaryContext, summarize } from '../wire/summary';
-import { CliError, OutputBuffer, integerFlag, parseCommandArgs } from './args';
+import { CliError, OutputBuffer, integerFlag, parseCommandArgs, openCaptureInput } from './args';
 import type { Command } from '../cli';
 
 const help = `usage: bypass-scope decode FILE [options]
@@ -62,12 +61,7 @@ interface DecodeOptions {
 }
 
 function decodeFile(path: string, o: DecodeOptions): number {
-  let reader;
-  try {
-    reader = openCaptureFile(path);
-  } catch (err) {
-    throw new CliError(fileError(path, err));
-  }
+  const reader = openCaptureInput(path);
   const out = new OutputBuffer();
   const ctx = new SummaryContext(o.absoluteSeq);
   // Plain lines come from the byte-level fast path where it can; --json and --problems need the dissection.
@@ -154,15 +148,6 @@ function decodeFile(path: string, o: DecodeOptions): number {
   }
   out.flush();
   return 0;
-}
-
-function fileError(path: string, err: unknown): string {
-  if (err instanceof CaptureFormatError) return `${path}: ${err.message}`;
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT') return `${path}: no such file`;
-  if (e.code === 'EACCES') return `${path}: permission denied`;
-  if (e.code === 'EISDIR') return `${path}: is a directory`;
-  return `${path}: ${e.message}`;
 }
 
 /** Room for a line number, a time and a fast-path summary. */

@@ -1,7 +1,5 @@
 // cli: the rules commands — `rules check`, `filter` and `steer` — over the engine's steering code.
-import { readFileSync } from 'node:fs';
 import { CaptureFormatError } from '../trace/capture-format';
-import { openCaptureFile, type CaptureFileReader } from '../trace/capture-file';
 import { compileBpf } from '../steer/bpf';
 import { bpfToMatcher } from '../steer/matcher';
 import { parseFilter } from '../steer/parser';
@@ -9,29 +7,10 @@ import { parseRules, type Diagnostic, type RuleSet } from '../steer/rules';
 import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN, Steering } from '../steer/steering';
 import { dissect } from '../wire/dissect';
 import { SummaryContext, summarize } from '../wire/summary';
-import { CliError, OutputBuffer, parseCommandArgs } from './args';
+import { CliError, OutputBuffer, openCaptureInput, parseCommandArgs, readTextFile } from './args';
 import type { Command } from '../cli';
 
 const LINKTYPE_ETHERNET = 1;
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new CliError(`${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
-  }
-}
-
-function openCapture(path: string): CaptureFileReader {
-  try {
-    return openCaptureFile(path);
-  } catch (err) {
-    if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`);
-    const e = err as NodeJS.ErrnoException;
-    throw new CliError(`${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  }
-}
 
 /** `FILE:LINE:COL: severity: message`, as compilers print diagnostics. */
 function formatDiagnostic(file: string, d: Diagnostic): string {
@@ -60,7 +39,7 @@ comments; actions bypass, kernel, drop; filters are tcpdump's pcap-filter expres
     if (positionals[0] !== 'check') throw new CliError(`unknown rules subcommand '${positionals[0] ?? ''}' (try 'bypass-scope rules check FILE')`);
     if (positionals.length !== 2) throw new CliError('rules check wants one FILE');
     const file = positionals[1];
-    const set = parseRules(readText(file, 'rules file'));
+    const set = parseRules(readTextFile(file, 'rules file'));
     const out = new OutputBuffer();
     for (const d of set.diagnostics) out.line(formatDiagnostic(file, d));
     const errors = set.diagnostics.filter((d) => d.severity === 'error').length;
@@ -89,7 +68,7 @@ supported subset, or invalid, prints its diagnostic with the column and exits 1.
     const compiled = compileBpf(parsed.filter);
     if (!compiled.ok) throw new CliError(`${JSON.stringify(expr)}: error: ${compiled.error.message}`);
     const match = bpfToMatcher(compiled.program);
-    const reader = openCapture(file);
+    const reader = openCaptureInput(file);
     const out = new OutputBuffer();
     let n = 0;
     try {
@@ -134,7 +113,7 @@ options:
     const { values, positionals } = parseCommandArgs(argv, { rules: { type: 'string' }, json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new CliError('want one capture FILE');
     if (!values.rules) throw new CliError('--rules FILE is required');
-    const set = parseRules(readText(values.rules, 'rules file'));
+    const set = parseRules(readTextFile(values.rules, 'rules file'));
     if (!set.ok) {
       for (const d of set.diagnostics) console.error(formatDiagnostic(values.rules, d));
       throw new CliError(`${values.rules} has errors; nothing steered`);
@@ -152,7 +131,7 @@ function ruleLabel(set: RuleSet, rule: number): string {
 
 function steerFile(file: string, rulesFile: string, set: RuleSet, json: boolean): number {
   const steering = new Steering(set);
-  const reader = openCapture(file);
+  const reader = openCaptureInput(file);
   const out = new OutputBuffer();
   const ctx = new SummaryContext();
   const paths = { bypass: 0, kernel: 0, drop: 0 };
