@@ -5,6 +5,8 @@
 // pcap-filter because names may contain '-' and '.': `10-20` is one name (a port range), `len-1`
 // is one name (not `len - 1`), `tcp-syn` is a keyword. This lexer reproduces those choices.
 
+import { ipv6FromString } from '../wire/address';
+
 /** A source span inside the text that was lexed. `offset` and `length` count UTF-16 code units. */
 export interface Span {
   readonly offset: number;
@@ -169,51 +171,9 @@ function matchHid6(s: string, i: number): number {
   // The scanner's IPv6 patterns need either "::" or eight groups.
   const text = s.slice(i, j);
   if (colons < 2 || (!text.includes('::') && colons < 7)) return 0;
-  return parseIpv6(text) ? j - i : 0;
+  return ipv6FromString(text) ? j - i : 0;
 }
 
-/** Parses an IPv6 literal (RFC 4291 §2.2 text forms) into 16 bytes, or undefined. */
-export function parseIpv6(text: string): Uint8Array | undefined {
-  let head = text;
-  let v4: number[] | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (text.indexOf('.', lastColon) >= 0) {
-    const quad = text.slice(lastColon + 1).split('.');
-    if (quad.length !== 4 || quad.some((q) => !/^[0-9]{1,3}$/.test(q) || Number(q) > 255)) return undefined;
-    v4 = quad.map(Number);
-    head = text.slice(0, lastColon + 1) + '0:0';
-  }
-  const double = head.indexOf('::');
-  if (double !== head.lastIndexOf('::')) return undefined;
-  const parseGroups = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const groups = part.split(':');
-    const out: number[] = [];
-    for (const g of groups) {
-      if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  let groups: number[];
-  if (double >= 0) {
-    const left = parseGroups(head.slice(0, double));
-    const right = parseGroups(head.slice(double + 2));
-    if (!left || !right || left.length + right.length > 7) return undefined;
-    groups = [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
-  } else {
-    const all = parseGroups(head);
-    if (!all || all.length !== 8) return undefined;
-    groups = all;
-  }
-  const out = new Uint8Array(16);
-  groups.forEach((g, k) => {
-    out[2 * k] = g >> 8;
-    out[2 * k + 1] = g & 0xff;
-  });
-  if (v4) out.set(v4, 12);
-  return out;
-}
 
 /** Reads a number the way libpcap's scanner does: 0x… hex, a leading 0 octal, else decimal. */
 export function readNumber(text: string): number | undefined {

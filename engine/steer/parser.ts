@@ -11,7 +11,8 @@
 
 import type { Arith, ArithOp, Dir, Filter, LoadProto, PortProtocol, Primitive, ProtoName, RelOp } from './ast';
 import { spanUnion } from './ast';
-import { isUnsupportedKeyword, lex, parseIpv6, type Span, type Token } from './lexer';
+import { ipv6FromString } from '../wire/address';
+import { isUnsupportedKeyword, lex, type Span, type Token } from './lexer';
 import { lookupEtherProtocol, lookupIpProtocol, lookupService, type PortProto } from './services';
 
 export interface FilterError {
@@ -507,7 +508,7 @@ class Parser {
   }
 
   private genMcode6(t: Token, masklen: number, q: Qual, span: Span): Filter {
-    const addr = parseIpv6(t.text);
+    const addr = ipv6FromString(t.text);
     if (!addr) throw this.fail(`invalid IPv6 address '${t.text}'`, t.span);
     if (masklen > 128) throw this.fail('mask length must be <= 128', span);
     const mask = new Uint8Array(16);
