@@ -10,14 +10,14 @@
 // MTU discovery (ICMP "fragmentation needed" is reported as a soft error, the MTU is not lowered),
 // VLAN-tagged frames, more than one address per interface.
 
-import { MAC_BROADCAST, macEquals } from '../wire/address';
+import { MAC_BROADCAST, macEquals, readIpv4 } from '../wire/address';
 import { internetChecksum } from '../wire/checksum';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ARP_PACKET_LEN, emitArp, parseArp } from '../wire/arp';
 import { read16 } from '../wire/byteorder';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isVlanTpid } from '../wire/ethernet';
 import { emitIcmpv4, ICMPV4_TIME_EXCEEDED, ICMPV4_UNREACHABLE, icmpv4Len, parseIcmpv4, type Icmpv4Packet, type Icmpv4Repr } from '../wire/icmpv4';
-import { emitIpv4, IP_PROTOCOL, IPV4_MIN_HEADER_LEN, parseIpv4, type Ipv4Packet } from '../wire/ipv4';
-import { emitTcp, parseTcp, type TcpRepr } from '../wire/tcp';
+import { emitIpv4, IP_PROTOCOL, IPV4_FIELD, IPV4_MIN_HEADER_LEN, parseIpv4, type Ipv4Packet } from '../wire/ipv4';
+import { emitTcp, parseTcp, tcpBufferLen, type TcpRepr } from '../wire/tcp';
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from '../wire/udp';
 import {
   LINUX_TCP_CONFIG,
@@ -55,12 +55,17 @@ export interface LinkDevice {
   readonly name: string;
   /** Largest IP packet the link carries. */
   readonly mtu: number;
-  /** Sends one frame; the device copies it if it keeps it past the call. */
+  /** Sends one frame; the device copies it if it keeps it past the call (unless it lent it, see `frameBuffer`). */
   transmit(frame: Uint8Array, now: number): void;
   /** Set by the stack; a received frame is valid only during the call. */
   onReceive: ((frame: Uint8Array, now: number) => void) | undefined;
   poll(now: number): void;
   pollAt(): number | undefined;
+  /**
+   * Optional: a buffer of exactly `len` bytes for the next frame. Passing that same buffer to
+   * `transmit` hands it over, so the device keeps it without a copy (the sim wire does this).
+   */
+  frameBuffer?(len: number): Uint8Array;
 }
 
 export interface StackOptions {
@@ -271,7 +276,7 @@ export class Ipv4Stack implements DeferredTask {
       while (this.loopback.length > 0) {
         const l = this.loopback.shift()!;
         this.counters.rx.frames++;
-        this.ipInput(l.packet, l.packetId, true);
+        this.ipInput(l.packet, 0, l.packetId, true);
       }
       const work = this.neighbours.poll(now);
       if (work !== undefined) {
@@ -383,7 +388,7 @@ export class Ipv4Stack implements DeferredTask {
     const type = read16(frame, 12);
     if (type === ETHERTYPE_IPV4) {
       this.hop('bypass.eth', 'rx', 'pass', id);
-      this.ipInput(frame.subarray(ETH), id);
+      this.ipInput(frame, ETH, id);
     } else if (type === ETHERTYPE_ARP) {
       this.counters.arp.in++;
       this.arpInput(frame.subarray(ETH), id);
@@ -512,9 +517,12 @@ export class Ipv4Stack implements DeferredTask {
     );
   }
 
-  private ipInput(p: Uint8Array, id: number, loopback = false): void {
+  /** The IPv4 datagram at `buf[at..]` (a frame after its Ethernet header, or a looped-back datagram). */
+  private ipInput(buf: Uint8Array, at: number, id: number, loopback = false): void {
     const c = this.counters;
     c.ip.in++;
+    if (this.tcpFastInput(buf, at, id)) return;
+    const p = at === 0 ? buf : buf.subarray(at);
     // RFC 1812 §5.2.2 / RFC 1122 §3.2.1.1–3.2.1.8: the checks a received datagram must pass.
     const r = parseIpv4(p);
     if (!r.ok) {
@@ -575,14 +583,37 @@ export class Ipv4Stack implements DeferredTask {
       if (!rr.ok) return this.rxDrop('bypass.ip', 'frag-inconsistent', id);
       return this.transportInput(rr.value, whole, id);
     }
-    this.transportInput(ip, p.subarray(0, ip.totalLength), id);
+    // The datagram without link padding (a full-sized frame has none: no new view needed).
+    this.transportInput(ip, p.length === ip.totalLength ? p : p.subarray(0, ip.totalLength), id);
+  }
+
+  /**
+   * The common case read in place, without building an Ipv4Packet: an unfragmented TCP datagram for
+   * our address with a 20-byte header that passes every check `ipInput` makes. Anything else, and
+   * anything wrong, returns false and takes the general path, which says why it drops.
+   */
+  private tcpFastInput(buf: Uint8Array, at: number, id: number): boolean {
+    // Version 4 and IHL 5 (no options), TCP, not cut short, TTL not 0.
+    const avail = buf.length - at;
+    if (avail < IPV4_MIN_HEADER_LEN || buf[at + IPV4_FIELD.VER_IHL] !== 0x45 || buf[at + IPV4_FIELD.PROTOCOL] !== IP_PROTOCOL.TCP) return false;
+    const total = read16(buf, at + IPV4_FIELD.TOTAL_LENGTH);
+    if (total < IPV4_MIN_HEADER_LEN || total > avail || buf[at + IPV4_FIELD.TTL] === 0) return false;
+    // Neither MF nor a fragment offset: DF and the reserved bit are left, which the general path ignores too.
+    if ((read16(buf, at + IPV4_FIELD.FLAGS_FRAG) & 0x3fff) !== 0) return false;
+    const dst = readIpv4(buf, at + IPV4_FIELD.DST);
+    const src = readIpv4(buf, at + IPV4_FIELD.SRC);
+    if (dst !== this.address || this.badSource(src)) return false;
+    if (internetChecksum(buf, at, IPV4_MIN_HEADER_LEN) !== 0) return false;
+    this.hop('bypass.ip', 'rx', 'pass', id);
+    this.tcpInput(src, dst, buf.subarray(at + IPV4_MIN_HEADER_LEN, at + total), id);
+    return true;
   }
 
   private transportInput(ip: Ipv4Packet, datagram: Uint8Array, id: number): void {
     this.hop('bypass.ip', 'rx', 'pass', id);
     switch (ip.protocol) {
       case IP_PROTOCOL.TCP:
-        return this.tcpInput(ip, id);
+        return this.tcpInput(ip.src, ip.dst, ip.payload, id);
       case IP_PROTOCOL.UDP:
         return this.udpInput(ip, datagram, id);
       case IP_PROTOCOL.ICMP:
@@ -595,10 +626,11 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   /**
-   * Sends the transport data already written at `tx[L4 .. L4+len)` to `dst`. Fragments above the MTU
+   * Sends the transport data already written at `buf[L4 .. L4+len)` to `dst`. Fragments above the MTU
    * unless `df`; with DF an oversized datagram fails with EMSGSIZE, as Linux tells a local socket.
+   * `buf` is `tx`, or a frame buffer from the device sized for a datagram within the MTU.
    */
-  private ipOutput(src: number, dst: number, protocol: number, len: number, df: boolean, id: number): SendResult {
+  private ipOutput(src: number, dst: number, protocol: number, len: number, df: boolean, id: number, buf: Uint8Array = this.tx): SendResult {
     const c = this.counters;
     let nextHop = dst;
     const broadcast = this.isBroadcastAddr(dst);
@@ -616,14 +648,15 @@ export class Ipv4Stack implements DeferredTask {
     }
     const ident = this.nextIpId();
     if (total <= this.device.mtu) {
-      this.writeIpHeader(this.tx, src, dst, protocol, len, df, false, 0, ident);
+      this.writeIpHeader(buf, src, dst, protocol, len, df, false, 0, ident);
       c.ip.out++;
       this.hop('bypass.ip', 'tx', 'pass', id);
       if (dst === this.address) {
-        this.loopback.push({ packet: this.tx.slice(ETH, ETH + total), packetId: id });
+        this.loopback.push({ packet: buf.slice(ETH, ETH + total), packetId: id });
         return 'ok';
       }
-      this.linkOutput(this.tx.subarray(0, ETH + total), nextHop, broadcast, id);
+      // A lent frame buffer goes out as the very object the device lent, or it would be copied.
+      this.linkOutput(buf.length === ETH + total ? buf : buf.subarray(0, ETH + total), nextHop, broadcast, id);
       return 'ok';
     }
     // RFC 791 §3.2 fragmentation: 8-octet units, MF on all but the last, the same identification.
@@ -631,15 +664,15 @@ export class Ipv4Stack implements DeferredTask {
     for (let off = 0; off < len; off += unit) {
       const n = Math.min(unit, len - off);
       const more = off + n < len;
-      const buf = this.fragBuf;
-      buf.set(this.tx.subarray(L4 + off, L4 + off + n), L4);
-      this.writeIpHeader(buf, src, dst, protocol, n, false, more, off, ident);
+      const frag = this.fragBuf;
+      frag.set(buf.subarray(L4 + off, L4 + off + n), L4);
+      this.writeIpHeader(frag, src, dst, protocol, n, false, more, off, ident);
       c.ip.out++;
       c.ip.fragmentsOut++;
       const fid = off === 0 ? id : this.ids.next();
       this.hop('bypass.ip', 'tx', 'pass', fid);
-      if (dst === this.address) this.loopback.push({ packet: buf.slice(ETH, L4 + n), packetId: fid });
-      else this.linkOutput(buf.subarray(0, L4 + n), nextHop, broadcast, fid);
+      if (dst === this.address) this.loopback.push({ packet: frag.slice(ETH, L4 + n), packetId: fid });
+      else this.linkOutput(frag.subarray(0, L4 + n), nextHop, broadcast, fid);
     }
     return 'ok';
   }
@@ -861,12 +894,13 @@ export class Ipv4Stack implements DeferredTask {
 
   // ───────────────────────── TCP ─────────────────────────
 
-  private tcpInput(ip: Ipv4Packet, id: number): void {
+  /** A TCP segment (`segment`: the IP payload) from `src` to `dst`. */
+  private tcpInput(src: number, dst: number, segment: Uint8Array, id: number): void {
     this.counters.tcp.in++;
-    if (this.isBroadcastAddr(ip.dst)) return this.rxDrop('bypass.tcp', 'tcp-broadcast', id);
-    this.rxCtx.src = ip.src;
-    this.rxCtx.dst = ip.dst;
-    const r = parseTcp(ip.payload, this.rxCtx);
+    if (this.isBroadcastAddr(dst)) return this.rxDrop('bypass.tcp', 'tcp-broadcast', id);
+    this.rxCtx.src = src;
+    this.rxCtx.dst = dst;
+    const r = parseTcp(segment, this.rxCtx);
     if (!r.ok) {
       const code = r.error.code;
       return this.rxDrop('bypass.tcp', code === 'truncated' ? 'tcp-truncated' : code === 'bad-option' ? 'tcp-bad-option' : 'tcp-bad-header-length', id);
@@ -876,7 +910,7 @@ export class Ipv4Stack implements DeferredTask {
     if (seg.srcPort === 0 || seg.dstPort === 0) return this.rxDrop('bypass.tcp', 'tcp-bad-port', id);
     this.currentPacket = id;
     this.dataForSocket = false;
-    const e = this.tcp.lookup(ip.dst, seg.dstPort, ip.src, seg.srcPort);
+    const e = this.tcp.lookup(dst, seg.dstPort, src, seg.srcPort);
     if (e !== undefined) {
       const res = e.conn.process(seg, this.now, id);
       this.currentPacket = 0;
@@ -893,7 +927,7 @@ export class Ipv4Stack implements DeferredTask {
     }
     const l = this.listeners.get(seg.dstPort);
     if (l !== undefined && l.listener.listening) {
-      const res = l.listener.process(seg, ip.src, ip.dst, this.now, id);
+      const res = l.listener.process(seg, src, dst, this.now, id);
       switch (res.kind) {
         case 'spawned': {
           const child = this.register(res.conn);
@@ -902,7 +936,7 @@ export class Ipv4Stack implements DeferredTask {
           return this.rxDeliver('bypass.tcp', id);
         }
         case 'reset':
-          this.sendTcp(ip.dst, ip.src, res.seg);
+          this.sendTcp(dst, src, res.seg);
           return this.rxDrop('bypass.tcp', 'tcp-no-socket', id);
         case 'drop':
           return this.rxDrop('bypass.tcp', LISTEN_DROP[res.reason], id);
@@ -910,32 +944,39 @@ export class Ipv4Stack implements DeferredTask {
     }
     // RFC 9293 §3.10.7.1: a segment for no connection is answered with a reset (unless it is one).
     const rst = resetFor(seg);
-    if (rst !== undefined) this.sendTcp(ip.dst, ip.src, rst);
+    if (rst !== undefined) this.sendTcp(dst, src, rst);
     this.rxDrop('bypass.tcp', 'tcp-no-socket', id);
   }
 
   /** Emits everything a connection has to send now. */
   private flushConn(e: TcpEntry): void {
-    const segs = e.conn.dispatch(this.now);
+    // Each segment is written into its frame before the next is looked at: payloads can stay in the send buffer.
+    const segs = e.conn.dispatch(this.now, true);
     for (let i = 0; i < segs.length; i++) this.sendTcp(e.localAddr, e.remoteAddr, segs[i]);
   }
 
   private sendTcp(src: number, dst: number, seg: TcpRepr): void {
     this.txCtx.src = src;
     this.txCtx.dst = dst;
-    let len = emitTcp(seg, this.tx, L4, this.txCtx);
+    // A device that lends frame buffers gets the segment built in one, not copied out of `tx`.
+    let buf: Uint8Array = this.tx;
+    const want = tcpBufferLen(seg);
+    if (this.device.frameBuffer !== undefined && want + IPV4_MIN_HEADER_LEN <= this.device.mtu) {
+      buf = this.device.frameBuffer(L4 + want);
+    }
+    let len = emitTcp(seg, buf, L4, this.txCtx);
     if (len + IPV4_MIN_HEADER_LEN > this.device.mtu) {
       const trimmed = trimSack(seg, len + IPV4_MIN_HEADER_LEN - this.device.mtu);
       if (trimmed !== seg) {
         this.counters.sackTrimmed++;
-        len = emitTcp(trimmed, this.tx, L4, this.txCtx);
+        len = emitTcp(trimmed, buf, L4, this.txCtx);
       }
     }
     this.counters.tcp.out++;
     const id = this.ids.next();
     this.hop('bypass.tcp', 'tx', 'pass', id);
     // Linux sets DF on TCP (path MTU discovery); the MSS already fits the device MTU.
-    this.ipOutput(src, dst, IP_PROTOCOL.TCP, len, true, id);
+    this.ipOutput(src, dst, IP_PROTOCOL.TCP, len, true, id, buf);
   }
 
   private register(conn: TcpConnection): TcpEntry {

@@ -144,6 +144,8 @@ export class TcpConnection {
 
   private readonly ctrl: TcpRepr[] = [];
   private dirty = false;
+  /** Set by `dispatch`: whether data segments may borrow their payload from the send buffer. */
+  private lend = false;
   private packetId: number | undefined = undefined;
   private now = 0;
 
@@ -1105,8 +1107,13 @@ export class TcpConnection {
 
   // ───────────────────────── output ─────────────────────────
 
-  /** Runs due timers, then returns every segment to send now (each with its own payload copy). */
-  dispatch(now: number): readonly TcpRepr[] {
+  /**
+   * Runs due timers, then returns every segment to send now. Each segment owns its payload, unless
+   * `lend`: then a payload may be a view into the send buffer, valid only until the next call into
+   * this connection, for a caller that writes each segment out before anything else happens.
+   */
+  dispatch(now: number, lend = false): readonly TcpRepr[] {
+    this.lend = lend;
     this.poll(now);
     this.now = now;
     this.dirty = false;
@@ -1278,7 +1285,8 @@ export class TcpConnection {
     const dataEnd = seqAdd(this.bufSeq, this.sq.length);
     // A retransmission ending where the FIN sat carries the FIN again.
     const withFin = fin ?? (this.finQueued && seqAdd(at, len) === dataEnd && seqGt(this.sndMax, dataEnd));
-    const payload = len > 0 ? this.sq.copyOut(seqSub(at, this.bufSeq), len) : EMPTY;
+    const off = seqSub(at, this.bufSeq);
+    const payload = len === 0 ? EMPTY : this.lend ? this.sq.view(off, len) : this.sq.copyOut(off, len);
     let flags = TCP_ACK;
     if (len > 0 && seqAdd(at, len) === dataEnd) flags |= TCP_PSH;
     if (withFin) flags |= TCP_FIN;
@@ -1342,7 +1350,9 @@ export class TcpConnection {
 
   private build(at: Seq, flags: number, payload: Uint8Array, now: number, ackOverride?: Seq): TcpRepr {
     const syn = (flags & TCP_SYN) !== 0;
-    const options: TcpOption[] = [];
+    // An array literal for the common case (RFC 7323 Appendix A layout) is allocated at its size.
+    const options: TcpOption[] =
+      !syn && this.tsOk ? [NOP, NOP, { kind: 'timestamps', tsVal: this.tsClock(now), tsEcr: this.tsRecent }] : [];
     if (syn) {
       options.push({ kind: 'mss', value: this.cfg.mss });
       const isSynAck = (flags & TCP_ACK) !== 0;
@@ -1353,8 +1363,6 @@ export class TcpConnection {
       if (this.cfg.windowScaling && (!isSynAck || this.wsAgreed)) {
         options.push(NOP, { kind: 'wscale', shift: windowShiftFor(this.cfg.recvBufferSize) });
       }
-    } else if (this.tsOk) {
-      options.push(NOP, NOP, { kind: 'timestamps', tsVal: this.tsClock(now), tsEcr: this.tsRecent });
     }
     if (!syn && this.sackOk && flags & TCP_ACK && this.rq.hasOutOfOrder) {
       const blocks = this.rq.sackBlocks(this.tsOk ? 3 : 4);

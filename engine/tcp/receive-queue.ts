@@ -62,7 +62,8 @@ export class ReceiveQueue {
     const cap = this.buf.length;
     const pos = (this.head + this.len + off) % cap;
     const first = Math.min(n, cap - pos);
-    this.buf.set(data.subarray(from, from + first), pos);
+    // Usually the whole payload lands in one piece: no view to make then.
+    this.buf.set(from === 0 && first === data.length ? data : data.subarray(from, from + first), pos);
     if (n > first) this.buf.set(data.subarray(from + first, from + n), 0);
     if (off > 0) {
       this.insert(at, end);

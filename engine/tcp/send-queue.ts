@@ -3,8 +3,10 @@
 const EMPTY = new Uint8Array(0);
 
 /**
- * Bytes enter once (copy in from the application) and leave once per transmission (copy out into a
- * segment's own payload, so a segment in flight never aliases memory the ring will reuse).
+ * Bytes enter once (copy in from the application) and leave once per transmission: either copied
+ * out into a segment's own payload, so a segment kept in flight never aliases memory the ring will
+ * reuse, or lent as a view for a caller that writes the segment out at once (the stack, into its
+ * frame buffer), which spares a buffer per segment.
  */
 export class SendQueue {
   /** Allocated on first write, so half-open connections cost no buffer memory. */
@@ -46,6 +48,16 @@ export class SendQueue {
     out.set(this.buf.subarray(start, start + first), 0);
     if (n > first) out.set(this.buf.subarray(0, n - first), first);
     return out;
+  }
+
+  /**
+   * `n` bytes starting `offset` bytes after the head, as a view into the ring when they lie in one
+   * piece (the bytes stay put until `consume` passes them and `push` reuses the room), else a copy.
+   */
+  view(offset: number, n: number): Uint8Array {
+    if (n === 0) return EMPTY;
+    const start = (this.head + offset) % this.buf.length;
+    return start + n <= this.buf.length ? this.buf.subarray(start, start + n) : this.copyOut(offset, n);
   }
 
   /** Drops `n` acknowledged bytes from the head. */

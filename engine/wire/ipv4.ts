@@ -304,8 +304,11 @@ export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, offset = 0): number {
   write16(buf, offset + IPV4_FIELD.CHECKSUM, 0);
   writeIpv4(buf, offset + IPV4_FIELD.SRC, repr.src);
   writeIpv4(buf, offset + IPV4_FIELD.DST, repr.dst);
-  buf.set(repr.options, offset + IPV4_FIELD.OPTIONS);
-  buf.fill(0, offset + IPV4_FIELD.OPTIONS + repr.options.length, offset + headerLen);
+  // Nearly every header has no options: spare the two builtin calls then.
+  if (headerLen > IPV4_MIN_HEADER_LEN) {
+    buf.set(repr.options, offset + IPV4_FIELD.OPTIONS);
+    buf.fill(0, offset + IPV4_FIELD.OPTIONS + repr.options.length, offset + headerLen);
+  }
   write16(buf, offset + IPV4_FIELD.CHECKSUM, internetChecksum(buf, offset, headerLen));
   return headerLen;
 }

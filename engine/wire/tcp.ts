@@ -190,6 +190,17 @@ export function tcpBufferLen(repr: TcpRepr): number {
  */
 function readOptions(buf: Uint8Array, start: number, end: number): readonly TcpOption[] | WireError {
   if (start >= end) return NO_OPTIONS;
+  // What nearly every segment of a connection with timestamps carries (RFC 7323 Appendix A): NOP,
+  // NOP, TSopt. Read at once, into an array literal allocated at its size.
+  if (
+    end - start === 12 &&
+    buf[start] === TCP_OPTION_KIND.NOP &&
+    buf[start + 1] === TCP_OPTION_KIND.NOP &&
+    buf[start + 2] === TCP_OPTION_KIND.TIMESTAMPS &&
+    buf[start + 3] === 10
+  ) {
+    return [OPT_NOP, OPT_NOP, { kind: 'timestamps', tsVal: be32(buf, start + 4), tsEcr: be32(buf, start + 8) }];
+  }
   const list: TcpOption[] = [];
   let p = start;
   while (p < end) {
@@ -397,10 +408,14 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   const headerEnd = o + headerLen;
   while (p < headerEnd) b[p++] = 0;
 
+  // The header is a multiple of 4 bytes, so the payload's words line up with the segment's and its
+  // sum can be taken on its own (RFC 1071 §2(A)) — from the source, before the copy: reading back
+  // memory a copy has only just written measured about twice as slow as reading the source.
+  const payloadSum = ctx !== undefined ? onesSum(payload, 0, payload.length) : 0;
   if (payload.length > 0 && !(payload.buffer === b.buffer && payload.byteOffset === b.byteOffset + headerEnd)) {
     b.set(payload, headerEnd);
   }
-  if (ctx !== undefined) put16(b, o + TCP_FIELD.CHECKSUM, internetChecksum(b, o, total, pseudoSum(ctx, total)));
+  if (ctx !== undefined) put16(b, o + TCP_FIELD.CHECKSUM, ~foldSum(onesSum(b, o, headerLen, pseudoSum(ctx, total) + payloadSum)) & 0xffff);
   return total;
 }
 

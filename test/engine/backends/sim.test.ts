@@ -46,6 +46,45 @@ describe('TimerQueue', () => {
 });
 
 describe('SimWire', () => {
+  it('carries a frame built in a lent buffer as it is, and copies any other frame', () => {
+    const wire = new SimWire({ latencyMs: 1 });
+    const a = wire.attach('a'), b = wire.attach('b');
+    const clock = new SimClock();
+    clock.add(a); clock.add(b);
+    const got: Uint8Array[] = [];
+    const seqs: number[] = [];
+    b.onReceive = (f) => {
+      got.push(f);
+      seqs.push(seqOf(f));
+    };
+    const lent = a.frameBuffer(64);
+    assert.equal(lent.length, 64);
+    lent.set(frame(1, 2, 7));
+    a.transmit(lent, 0);
+    const own = frame(1, 2, 8);
+    a.transmit(own, 0);
+    own.fill(0); // the sender reuses its buffer at once: the wire must have copied it
+    clock.runUntil(5);
+    assert.deepEqual(seqs, [7, 8]);
+    assert.equal(got[0], lent, 'the lent buffer itself was delivered');
+    assert.notEqual(got[1], own, 'a frame the wire did not lend was copied');
+  });
+
+  it('hands out a recycled buffer of the asked length after a delivery', () => {
+    const wire = new SimWire({ latencyMs: 1 });
+    const a = wire.attach('a'), b = wire.attach('b');
+    const clock = new SimClock();
+    clock.add(a); clock.add(b);
+    b.onReceive = () => {};
+    const first = a.frameBuffer(100);
+    first.set(frame(1, 2, 1, 100));
+    a.transmit(first, 0);
+    clock.runUntil(5);
+    const again = a.frameBuffer(100);
+    assert.equal(again, first, 'the delivered frame came back to the pool');
+    assert.equal(a.frameBuffer(1514).length, 1514);
+  });
+
   it('delivers a frame after the propagation delay and not before', () => {
     const wire = new SimWire({ latencyMs: 2 });
     const a = wire.attach('a'), b = wire.attach('b');

@@ -74,6 +74,9 @@ function accounted(a: Ipv4Stack): void {
 
 describe('IPv4 input validation', () => {
   const good = (): Uint8Array => toA(ipFrom({}, udpTo(7, new Uint8Array(4))));
+  /** A 20-byte TCP header (ports 1234 → 80, data offset 5) with a zero, so wrong, checksum. */
+  const tcpDatagram = (ip: Parameters<typeof ipFrom>[0] = {}): Uint8Array =>
+    toA(ipFrom({ protocol: 6, ...ip }, new Uint8Array([0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0])));
   const cases: [string, RxDropReason, () => Uint8Array][] = [
     ['a frame shorter than an Ethernet header', 'eth-truncated', () => new Uint8Array(10)],
     ['a frame for another MAC', 'eth-not-for-us', () => toA(ipFrom({}, udpTo(7, new Uint8Array(4))), new Uint8Array([2, 0, 0, 0, 0, 0x42]))],
@@ -122,6 +125,23 @@ describe('IPv4 input validation', () => {
     ['a UDP length beyond the datagram', 'udp-bad-length', () => toA(ipFrom({}, new Uint8Array([0x9c, 0x40, 0, 7, 0, 100, 0, 0])))],
     ['a TCP header shorter than 20 bytes', 'tcp-truncated', () => toA(ipFrom({ protocol: 6 }, new Uint8Array(12)))],
     ['an ICMP message shorter than 8 bytes', 'icmp-truncated', () => toA(ipFrom({ protocol: 1 }, new Uint8Array(4)))],
+    // TCP datagrams take a fast path when all is well: whatever is wrong must still be caught, with its reason.
+    ['a TCP datagram with a wrong header checksum', 'ip-bad-checksum', () => {
+      const f = tcpDatagram();
+      f[24] ^= 0x5a;
+      return f;
+    }],
+    ['a TCP datagram with TTL 0', 'ip-ttl-zero', () => tcpDatagram({ ttl: 0 })],
+    ['a TCP datagram for another address', 'ip-not-for-us', () => tcpDatagram({ dst: 0xc6120032 })],
+    ['a TCP datagram from our own address', 'ip-bad-source', () => tcpDatagram({ src: A })],
+    ['a TCP datagram whose total length runs past the frame', 'ip-truncated', () => {
+      const f = tcpDatagram();
+      f[16] = 0x05;
+      f[17] = 0xdc;
+      return fixIpChecksum(f);
+    }],
+    ['a TCP datagram with an IP option of length 0', 'ip-bad-options', () => tcpDatagram({ options: new Uint8Array([7, 0, 0, 0]) })],
+    ['a TCP segment with a bad checksum in a sound datagram', 'tcp-bad-checksum', () => tcpDatagram()],
   ];
   for (const [what, reason, make] of cases) {
     it(`drops ${what}, counted as ${reason}`, () => {
@@ -148,6 +168,15 @@ describe('IPv4 input validation', () => {
     raw.send(f);
     net.runSync(20);
     eq(hops, ['bypass.eth rx pass', 'bypass.ip rx drop:ip-bad-checksum'], 'hops');
+  });
+
+  it('reports the same hops for a TCP segment that passes IPv4 as the general path would', () => {
+    const { net, raw, a } = setup();
+    const hops: string[] = [];
+    a.observer = { hop: (layer, dir, verdict) => hops.push(`${layer} ${dir} ${verdict}`) };
+    raw.send(tcpDatagram());
+    net.runSync(20);
+    eq(hops, ['bypass.eth rx pass', 'bypass.ip rx pass', 'bypass.tcp rx drop:tcp-bad-checksum'], 'hops');
   });
 });
 

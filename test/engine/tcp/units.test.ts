@@ -86,6 +86,29 @@ describe('send queue', () => {
   });
 });
 
+describe('send queue views', () => {
+  it('lends bytes that lie in one piece as a view into the ring', () => {
+    const sq = new SendQueue(8);
+    sq.push(new Uint8Array([1, 2, 3, 4, 5, 6]));
+    const v = sq.view(1, 4);
+    assert.deepEqual([...v], [2, 3, 4, 5]);
+    sq.push(new Uint8Array([7]));
+    assert.deepEqual([...v], [2, 3, 4, 5], 'a push writes behind the data, not over it');
+    v[0] = 99;
+    assert.equal(sq.copyOut(1, 1)[0], 99, 'the view aliases the ring');
+  });
+
+  it('copies bytes that wrap around the end of the ring, as copyOut does', () => {
+    const sq = new SendQueue(8);
+    sq.push(new Uint8Array([1, 2, 3, 4, 5, 6]));
+    sq.consume(5);
+    sq.push(new Uint8Array([7, 8, 9, 10, 11, 12, 13]));
+    assert.deepEqual([...sq.view(0, 8)], [6, 7, 8, 9, 10, 11, 12, 13]);
+    assert.deepEqual([...sq.view(2, 3)], [...sq.copyOut(2, 3)]);
+    assert.equal(sq.view(3, 0).length, 0);
+  });
+});
+
 describe('SACK scoreboard', () => {
   it('computes IsLost and pipe per RFC 6675', () => {
     const sb = new SackScoreboard();

@@ -82,6 +82,76 @@ describe('onesSum and internetChecksum', () => {
   });
 });
 
+describe('onesSum on long ranges, 32 bits at a time', () => {
+  /** Bytes 0, 1, 2, … in a view that starts `byteOffset` bytes into its ArrayBuffer. */
+  function counting(len: number, byteOffset: number): Uint8Array {
+    const b = new Uint8Array(new ArrayBuffer(len + byteOffset + 8), byteOffset, len);
+    for (let i = 0; i < len; i++) b[i] = i & 0xff;
+    return b;
+  }
+
+  it('gives the checksums worked out by hand for 100 counting bytes, from even and odd offsets', () => {
+    // Words 0x0001 + 0x0203 + … + 0x6263 = 0x99bc4, folded 0x9bcd, inverted 0x6432. From byte 1 the
+    // words are 0x0102 … 0x6162 and 0x6300 (padded): 0x9cd92 → 0xcd9b → 0x3264. From byte 3: 0x3366.
+    for (const byteOffset of [0, 1, 2, 3]) {
+      const b = counting(100, byteOffset);
+      assert.equal(internetChecksum(b, 0, 100), 0x6432, `view at byte ${byteOffset}`);
+      assert.equal(internetChecksum(b, 1, 99), 0x3264, `view at byte ${byteOffset}`);
+      assert.equal(internetChecksum(b, 3, 97), 0x3366, `view at byte ${byteOffset}`);
+    }
+  });
+
+  it('agree with the word-by-word definition for every short length, offset and alignment', () => {
+    // Every length across the switch to the 32-bit loop, every start modulo 8 and every alignment of
+    // the view in its buffer: all the ways a range can sit relative to 4-byte boundaries.
+    for (const byteOffset of [0, 1, 2, 3]) {
+      const b = new Uint8Array(new ArrayBuffer(512), byteOffset, 400);
+      for (let i = 0; i < b.length; i++) b[i] = (i * 151 + 89) & 0xff;
+      for (let offset = 0; offset < 8; offset++) {
+        for (let len = 0; len <= 300; len++) {
+          const got = foldSum(onesSum(b, offset, len, 0x2345));
+          const want = foldSum(referenceSum(b, offset, len) + 0x2345);
+          if (got !== want) assert.fail(`view at byte ${byteOffset}, offset ${offset}, length ${len}: got ${got.toString(16)}, want ${want.toString(16)}`);
+        }
+      }
+    }
+  });
+
+  it('agree with the word-by-word definition on random segments up to 4 KiB anywhere in a buffer', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 4096 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 0xfffff }),
+        (data, byteOffset, x, y, initial) => {
+          const b = new Uint8Array(new ArrayBuffer(data.length + byteOffset), byteOffset, data.length);
+          b.set(data);
+          const offset = x % b.length;
+          const len = y % (b.length - offset + 1);
+          assert.equal(foldSum(onesSum(b, offset, len, initial)), foldSum(referenceSum(b, offset, len) + initial));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('stay exact past one stride of 32-bit words, from an odd offset too', () => {
+    const b = new Uint8Array(4 * (1 << 20) + 4099).fill(0xff);
+    for (let i = 0; i < b.length; i += 5) b[i] = (i >>> 3) & 0xff;
+    for (const offset of [0, 1, 2, 3]) {
+      const len = b.length - offset;
+      assert.equal(foldSum(onesSum(b, offset, len)), referenceSum(b, offset, len), `offset ${offset}`);
+    }
+  });
+
+  it('stay below 2^32 for any range of a 64 KiB datagram, so foldSum can take the result', () => {
+    const b = new Uint8Array(65536).fill(0xff);
+    for (const offset of [0, 1, 2, 3]) assert.ok(onesSum(b, offset, b.length - offset, 0xfffff) < 2 ** 32);
+  });
+});
+
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const addr6 = fc.uint8Array({ minLength: 16, maxLength: 16 });
 

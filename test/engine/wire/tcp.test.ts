@@ -188,6 +188,24 @@ describe('parseTcp', () => {
     assert.equal(p.reserved, 0b101);
   });
 
+  it('reads NOP, NOP, timestamps — the layout of nearly every segment — as the option walk would', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), (tsVal, tsEcr) => {
+        const b = new Uint8Array(12);
+        b.set([1, 1, 8, 10]);
+        new DataView(b.buffer).setUint32(4, tsVal);
+        new DataView(b.buffer).setUint32(8, tsEcr);
+        const got = parseTcpOptions(b, 0, 12);
+        assert.ok(got.ok);
+        assert.deepEqual(got.value, [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal, tsEcr }]);
+        // Twelve bytes that only look alike go through the walk: a wrong TSopt length is an error.
+        b[3] = 9;
+        assert.equal(parseTcpOptions(b, 0, 12).ok, false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('keeps an EOL and ignores whatever padding follows it', () => {
     const p = parsed(withOptions([0x03, 0x03, 0x07, 0x00, 0x02, 0x04, 0xff, 0xff]));
     assert.deepEqual(p.options, [{ kind: 'wscale', shift: 7 }, { kind: 'eol' }]);
@@ -277,6 +295,35 @@ describe('emitTcp', () => {
     const p = parsed(buf.subarray(0, 45), AtoB);
     assert.equal(p.checksumValid, true);
     assert.deepEqual([...p.payload], [1, 2, 3, 4, 5]);
+  });
+
+  it('checksums full-sized segments wherever they sit in a frame, as the word-by-word definition does', () => {
+    // The pseudo-header and segment summed one 16-bit word at a time, the obvious way (RFC 9293 §3.1).
+    function sumsToOnes(seg: Uint8Array, ctx: { src: number; dst: number }): boolean {
+      const ph = [ctx.src >>> 16, ctx.src & 0xffff, ctx.dst >>> 16, ctx.dst & 0xffff, 6, seg.length];
+      let s = ph.reduce((a, b) => a + b, 0);
+      for (let i = 0; i < seg.length; i += 2) s += (seg[i] << 8) | (i + 1 < seg.length ? seg[i + 1] : 0);
+      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+      return s === 0xffff;
+    }
+    const TS_ACK: TcpRepr = { ...SYN, flags: TCP_ACK | TCP_PSH, options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: 0x01020304, tsEcr: 0xa0b0c0d0 }] };
+    // The payload is summed where it lies (a send buffer, at any alignment) and copied into the frame.
+    for (const len of [1448, 1447, 100, 63]) {
+      for (let shift = 0; shift < 4; shift++) {
+        const payload = new Uint8Array(len + 3).subarray(shift, shift + len);
+        for (let i = 0; i < len; i++) payload[i] = (i * 37 + len) & 0xff;
+        for (let at = 30; at < 38; at++) {
+          const where = `payload ${len} at byte ${shift} of its buffer, segment at frame offset ${at}`;
+          const frame = new Uint8Array(at + 32 + len);
+          const n = emitTcp({ ...TS_ACK, payload }, frame, at, AtoB);
+          const seg = frame.subarray(at, at + n);
+          assert.ok(sumsToOnes(seg, AtoB), `${where}: checksum ${toHex(seg.subarray(16, 18))} does not verify`);
+          assert.equal(parsed(seg, AtoB).checksumValid, true, where);
+          seg[32 + (len >> 1)] ^= 0x10;
+          assert.equal(parsed(seg, AtoB).checksumValid, false, `${where}, one bit flipped`);
+        }
+      }
+    }
   });
 
   it('throws a RangeError when the buffer is too small (a programmer error)', () => {
