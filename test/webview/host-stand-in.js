@@ -1,0 +1,125 @@
+// test/webview: a stand-in for the extension host — `acquireVsCodeApi` (state kept in sessionStorage,
+// so a reload restores it as VS Code's getState does) and a host that answers the webview's requests
+// from the recorded trace (test/fixtures/webview/trace.json, real engine output).
+// Query: ?mode=replay (default: the range request gets everything) | live (batches stream in);
+// ?scale=N (the trace's packets N times over, ids and times shifted: volume tests); ?noanswer=1.
+(() => {
+  const params = new URLSearchParams(location.search);
+  const mode = params.get('mode') ?? 'replay';
+  const scale = Number(params.get('scale') ?? '1');
+  const noAnswer = params.get('noanswer') === '1';
+  const host = { sent: [], batches: [], connections: [], stats: [], ready: false, fixture: undefined };
+  window.__host = host;
+  host.violations = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    host.violations.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample, source: e.sourceFile, line: e.lineNumber, column: e.columnNumber });
+  });
+
+  const post = (m) => window.postMessage(m, '*');
+
+  function toBuffer(b64) {
+    const s = atob(b64);
+    const u = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+    return u.buffer;
+  }
+
+  /** Copy k of a batch: packet records only, ids and times shifted, no connection. */
+  function shifted(batch, k, idShift, timeShift) {
+    const src = new Uint8Array(batch.records);
+    const v = new DataView(batch.records);
+    const parts = [];
+    let n = 0;
+    for (let at = 0; at < src.length;) {
+      const len = v.getUint32(at + 4, true);
+      if (src[at] === 1) {
+        const rec = src.slice(at, at + len);
+        const rv = new DataView(rec.buffer);
+        rv.setUint32(8, rv.getUint32(8, true) + idShift * k, true);
+        rv.setUint32(16, 0, true);
+        rv.setFloat64(24, rv.getFloat64(24, true) + timeShift * k, true);
+        parts.push(rec);
+        n++;
+      }
+      at += len;
+    }
+    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return { ...batch, seq: batch.seq + k * 100000, records: out.buffer, recordCount: n };
+  }
+
+  function ruleLabels(text) {
+    const out = [];
+    text.split('\n').forEach((line, i) => {
+      const m = /^\s*(bypass|kernel|drop)\s+([^#]*)/.exec(line);
+      if (m) out.push({ index: out.length, line: i + 1, action: m[1], filter: m[2].trim() });
+    });
+    return out;
+  }
+
+  const loaded = fetch('/test/fixtures/webview/trace.json').then((r) => r.json()).then((f) => {
+    host.fixture = f;
+    const base = f.batches.map((b) => ({ ...b, records: toBuffer(b.records) }));
+    let maxId = 0;
+    let maxTime = 0;
+    for (const b of base) {
+      const v = new DataView(b.records);
+      for (let at = 0; at < b.records.byteLength;) {
+        const len = v.getUint32(at + 4, true);
+        if (v.getUint8(at) === 1) { maxId = Math.max(maxId, v.getUint32(at + 8, true)); maxTime = Math.max(maxTime, v.getFloat64(at + 24, true)); }
+        at += len;
+      }
+    }
+    host.batches = base.slice();
+    for (let k = 1; k < scale; k++) for (const b of base) host.batches.push(shifted(b, k, maxId, maxTime + 1e6));
+    host.connections = f.connections;
+    host.stats = f.stats;
+    host.rules = ruleLabels(f.rules);
+    host.packetCount = maxId * scale;
+  });
+
+  function answer(m) {
+    if (noAnswer) return;
+    loaded.then(() => {
+      if (m.type === 'scope/packetRange') {
+        const batches = mode === 'live' ? [] : host.batches;
+        post({ type: 'scope/response', id: m.id, ok: true, result: { batches, connections: mode === 'live' ? [] : host.connections } });
+        if (mode !== 'live') for (const s of host.stats) post({ type: 'scope/stats', stats: s });
+      } else if (m.type === 'scope/packetDetail') {
+        post({ type: 'scope/response', id: m.id, ok: false, error: 'not held' });
+      }
+    });
+  }
+
+  /** Live mode: one batch every `ms`, connections and stats as they come. */
+  host.stream = (ms = 40) => loaded.then(() => new Promise((resolve) => {
+    let i = 0;
+    for (const c of host.connections) post({ type: 'scope/connection', connection: c });
+    const timer = setInterval(() => {
+      if (i >= host.batches.length) { clearInterval(timer); post({ type: 'scope/captureState', state: 'stopped', backend: 'sim', scenario: 'mixed', rules: host.rules }); resolve(i); return; }
+      post({ type: 'scope/traceBatch', batch: host.batches[i] });
+      const s = host.stats[Math.min(host.stats.length - 1, Math.floor((i * host.stats.length) / host.batches.length))];
+      if (s) post({ type: 'scope/stats', stats: s });
+      i++;
+    }, ms);
+  }));
+
+  window.acquireVsCodeApi = () => ({
+    postMessage(m) {
+      host.sent.push(m);
+      if (m.type === 'scope/ready') {
+        host.ready = true;
+        loaded.then(() => post({ type: 'scope/captureState', state: mode === 'live' ? 'running' : 'stopped', backend: 'sim', scenario: 'mixed', rules: host.rules }));
+      } else if (m.type === 'scope/packetRange' || m.type === 'scope/packetDetail') answer(m);
+    },
+    getState() {
+      const s = sessionStorage.getItem('vscode-state');
+      return s === null ? undefined : JSON.parse(s);
+    },
+    setState(s) {
+      sessionStorage.setItem('vscode-state', JSON.stringify(s));
+      return s;
+    },
+  });
+})();

@@ -1,0 +1,276 @@
+// webview/packet-list: the virtualized packet list — only the rows in view exist in the DOM (a keyed
+// d3 join on packet id), so 100,000 rows scroll as smoothly as 100. Follows a live capture until the
+// user scrolls away from the bottom.
+import * as d3 from 'd3';
+import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN } from '../engine/trace/schema';
+import { compileFilter, matches, type CompiledFilter } from './filter';
+import type { RuleLabel } from './protocol';
+import type { PacketRow, TraceStore } from './store';
+
+export const ROW_HEIGHT = 20;
+const OVERSCAN = 8;
+
+export const COLUMNS = [
+  { key: 'no', label: 'No.' },
+  { key: 'time', label: 'Time' },
+  { key: 'path', label: 'Path' },
+  { key: 'rule', label: 'Rule' },
+  { key: 'src', label: 'Source' },
+  { key: 'dst', label: 'Destination' },
+  { key: 'proto', label: 'Protocol' },
+  { key: 'len', label: 'Length' },
+  { key: 'info', label: 'Info' },
+] as const;
+
+export function formatTime(ns: number): string {
+  return (ns / 1e9).toFixed(6);
+}
+
+export class PacketList {
+  readonly element: HTMLElement;
+  private readonly scroller: HTMLElement;
+  private readonly spacer: HTMLElement;
+  private readonly countEl: HTMLElement;
+  /** Row indices (into store.rows) that pass the filter, in capture order. */
+  private visible: number[] = [];
+  private filtered = 0;
+  private filter: CompiledFilter = compileFilter('');
+  private selectedId: number | undefined;
+  private frame = 0;
+  follow = true;
+  rules: readonly RuleLabel[] = [];
+
+  constructor(
+    parent: HTMLElement,
+    private readonly store: TraceStore,
+    private readonly onSelect: (id: number | undefined) => void,
+    private readonly onFollowChange: (follow: boolean) => void,
+  ) {
+    this.element = document.createElement('div');
+    this.element.className = 'packet-list';
+    const header = document.createElement('div');
+    header.className = 'list-header row-grid';
+    header.setAttribute('role', 'row');
+    for (const c of COLUMNS) {
+      const h = document.createElement('div');
+      h.className = `cell col-${c.key}`;
+      h.setAttribute('role', 'columnheader');
+      h.textContent = c.label;
+      header.append(h);
+    }
+    this.scroller = document.createElement('div');
+    this.scroller.className = 'list-scroll';
+    this.scroller.tabIndex = 0;
+    this.scroller.id = 'packet-list';
+    this.scroller.setAttribute('role', 'grid');
+    this.scroller.setAttribute('aria-label', 'Packets');
+    this.spacer = document.createElement('div');
+    this.spacer.className = 'list-spacer';
+    this.scroller.append(this.spacer);
+    this.countEl = document.createElement('div');
+    this.countEl.className = 'list-count';
+    this.countEl.id = 'packet-count';
+    this.element.append(header, this.scroller, this.countEl);
+    parent.append(this.element);
+
+    this.scroller.addEventListener('scroll', () => {
+      const atBottom = this.scroller.scrollTop + this.scroller.clientHeight >= this.scroller.scrollHeight - ROW_HEIGHT;
+      if (atBottom !== this.follow) {
+        this.follow = atBottom;
+        this.onFollowChange(atBottom);
+      }
+      this.schedule();
+    });
+    this.scroller.addEventListener('keydown', (e) => this.onKey(e));
+    new ResizeObserver(() => this.schedule()).observe(this.scroller);
+  }
+
+  get selected(): number | undefined {
+    return this.selectedId;
+  }
+
+  get scrollTop(): number {
+    return this.scroller.scrollTop;
+  }
+
+  set scrollTop(v: number) {
+    this.scroller.scrollTop = v;
+  }
+
+  focus(): void {
+    this.scroller.focus();
+  }
+
+  setFilter(f: CompiledFilter): void {
+    this.filter = f;
+    this.visible = [];
+    this.filtered = 0;
+    this.ingest();
+    if (this.selectedId !== undefined) this.reveal(this.selectedId);
+  }
+
+  /** New rows arrived in the store (or it was reset). */
+  ingest(): void {
+    const rows = this.store.rows;
+    if (this.filtered > rows.length) {
+      this.visible = [];
+      this.filtered = 0;
+    }
+    for (let i = this.filtered; i < rows.length; i++) {
+      const r = rows[i];
+      if (matches(this.filter, r.bytes, r.wireLen)) this.visible.push(i);
+    }
+    this.filtered = rows.length;
+    this.spacer.style.height = `${this.visible.length * ROW_HEIGHT}px`;
+    const f = this.filter.ok && this.filter.program ? ` of ${rows.length} (filtered)` : '';
+    this.countEl.textContent = `${this.visible.length.toLocaleString('en-US')} packets${f}`;
+    if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.schedule();
+  }
+
+  /** The list became visible again (its tab was chosen): lay it out and bring the selection into view. */
+  shown(): void {
+    if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
+    else if (this.selectedId !== undefined) this.reveal(this.selectedId);
+    this.schedule();
+  }
+
+  setFollow(on: boolean): void {
+    this.follow = on;
+    if (on) this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.schedule();
+  }
+
+  select(id: number | undefined, reveal = true): void {
+    this.selectedId = id;
+    if (reveal && id !== undefined) {
+      // Bringing a packet into view means leaving the live end.
+      if (this.follow) {
+        this.follow = false;
+        this.onFollowChange(false);
+      }
+      this.reveal(id);
+    }
+    this.schedule();
+    this.onSelect(id);
+  }
+
+  /** Scrolls the row into view (stops following when that means leaving the bottom). */
+  reveal(id: number): void {
+    const pos = this.positionOf(id);
+    if (pos < 0) return;
+    const top = pos * ROW_HEIGHT;
+    const s = this.scroller;
+    if (s.clientHeight === 0) return;
+    if (top < s.scrollTop || top + ROW_HEIGHT > s.scrollTop + s.clientHeight) {
+      s.scrollTop = Math.max(0, top - s.clientHeight / 2);
+    }
+  }
+
+  private positionOf(id: number): number {
+    const idx = this.store.byId.get(id);
+    if (idx === undefined) return -1;
+    const pos = d3.bisectLeft(this.visible, idx);
+    return this.visible[pos] === idx ? pos : -1;
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const page = Math.max(1, Math.floor(this.scroller.clientHeight / ROW_HEIGHT) - 1);
+    const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
+    const m = moves[e.key];
+    if (m === undefined || this.visible.length === 0) return;
+    e.preventDefault();
+    const cur = this.selectedId === undefined ? -1 : this.positionOf(this.selectedId);
+    const lastPos = this.visible.length - 1;
+    let next: number;
+    if (m === -Infinity) next = 0;
+    else if (m === Infinity) next = lastPos;
+    else next = Math.max(0, Math.min(lastPos, cur < 0 ? (m > 0 ? 0 : lastPos) : cur + m));
+    this.select(this.store.rows[this.visible[next]].id);
+  }
+
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  ruleLabel(rule: number): string {
+    if (rule >= 0) {
+      const r = this.rules.find((x) => x.index === rule);
+      return r ? `L${r.line} ${r.action}` : `#${rule}`;
+    }
+    if (rule === RULE_DEFAULT) return 'default';
+    if (rule === RULE_LOCAL_PIN) return 'local';
+    if (rule === RULE_EARLIER_RULES) return 'earlier';
+    return '—';
+  }
+
+  private ruleTitle(rule: number): string {
+    const r = this.rules.find((x) => x.index === rule);
+    return r ? `line ${r.line}: ${r.action} ${r.filter}` : this.ruleLabel(rule);
+  }
+
+  render(): void {
+    const s = this.scroller;
+    const first = Math.max(0, Math.floor(s.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(this.visible.length, Math.ceil((s.scrollTop + s.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    const rows: { row: PacketRow; pos: number }[] = [];
+    for (let p = first; p < last; p++) rows.push({ row: this.store.rows[this.visible[p]], pos: p });
+    const sel = this.selectedId;
+    d3.select(this.spacer)
+      .selectAll<HTMLDivElement, { row: PacketRow; pos: number }>('div.row')
+      .data(rows, (d) => String(d.row.id))
+      .join(
+        (enter) =>
+          enter
+            .append('div')
+            .attr('role', 'row')
+            .each((d, i, nodes) => this.fillRow(nodes[i], d.row)),
+        (update) => update,
+        (exit) => exit.remove(),
+      )
+      .attr('class', (d) => rowClass(d.row, d.row.id === sel))
+      .attr('aria-selected', (d) => String(d.row.id === sel))
+      .attr('data-id', (d) => d.row.id)
+      .style('transform', (d) => `translateY(${d.pos * ROW_HEIGHT}px)`)
+      .on('click', (_e, d) => {
+        this.select(d.row.id, false);
+        this.scroller.focus();
+      });
+  }
+
+  private fillRow(el: HTMLDivElement, r: PacketRow): void {
+    const info = (r.retransmission ? '[retransmission] ' : '') + (r.drop ? `[drop at ${r.drop.layer}: ${r.drop.reason ?? '?'}] ` : '') + r.info;
+    const values: Record<string, string> = {
+      no: String(r.id),
+      time: formatTime(r.timeNs),
+      path: `${r.path === 'none' ? '—' : r.path} ${r.direction === 'rx' ? '↓' : '↑'}`,
+      rule: r.direction === 'rx' ? this.ruleLabel(r.rule) : '',
+      src: r.src,
+      dst: r.dst,
+      proto: r.protocol,
+      len: String(r.wireLen),
+      info,
+    };
+    for (const c of COLUMNS) {
+      const cell = document.createElement('div');
+      cell.className = `cell col-${c.key}`;
+      cell.setAttribute('role', 'gridcell');
+      cell.textContent = values[c.key];
+      if (c.key === 'rule' && r.direction === 'rx') cell.title = this.ruleTitle(r.rule);
+      if (c.key === 'info') cell.title = info;
+      if (c.key === 'path') cell.title = `${r.direction === 'rx' ? 'received' : 'sent'} on the ${r.path} path`;
+      el.append(cell);
+    }
+  }
+}
+
+function rowClass(r: PacketRow, selected: boolean): string {
+  let c = `row row-grid path-${r.drop ? 'drop' : r.path}`;
+  if (r.retransmission) c += ' retrans';
+  if (selected) c += ' selected';
+  return c;
+}
