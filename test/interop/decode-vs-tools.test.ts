@@ -149,7 +149,7 @@ function compareWithTshark(file: string): number {
     for (const [name, value] of Object.entries(ours)) {
       if (value === undefined) continue;
       compared++;
-      if (theirs.get(name) !== value) mismatches.push(`packet ${n} ${name}: got ${value}, tshark says ${theirs.get(name)}`);
+      if (theirs.get(name) !== value) mismatches.push(`packet ${n} ${name}: got ${value}, tshark says ${theirs.get(name)} (frame ${Buffer.from(pkt.data).toString('hex')})`);
     }
   }
   reader.close();
