@@ -5,41 +5,19 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, writeSync } from 
 import { join } from 'node:path';
 import { createCaptureWriter } from '../engine/trace/capture-file';
 import { ByteBuffer, PcapngWriter } from '../engine/trace/capture-format';
-import { ethernet, icmp, ip4, ipv4, tcp4Frame, udp4Frame } from '../test/support/packet-builder';
+import { decodeMix } from '../test/support/traffic-mix';
 
 const root = join(__dirname, '..');
 const PACKETS = Number(process.env.BENCH_DECODE_PACKETS ?? 1_000_000);
 const dataDir = join(root, 'bench', '.data');
 const file = join(dataDir, `decode-${PACKETS}.pcap`);
 
-/** A realistic mix: bulk TCP data with timestamps, ACKs (some with SACK), UDP feed, pings, ARP. */
+/** A realistic mix (test/support/traffic-mix.ts): bulk TCP with timestamps, ACKs with SACK, UDP, pings, ARP. */
 function makeCapture(): void {
   mkdirSync(dataDir, { recursive: true });
   const w = createCaptureWriter(file, 'pcap', { nanosecond: true });
-  const ts = [{ kind: 'nop' as const }, { kind: 'nop' as const }, { kind: 'timestamps' as const, tsVal: 1000, tsEcr: 2000 }];
-  let seq = 1000;
   let t = 0;
-  for (let i = 0; i < PACKETS; i++) {
-    const flow = i % 64;
-    const a = `198.18.0.${1 + (flow % 8)}`;
-    const b = `198.18.1.${1 + (flow >> 3)}`;
-    const kind = i % 20;
-    let data: Uint8Array;
-    if (kind < 12) {
-      data = tcp4Frame(a, b, { srcPort: 40000 + flow, dstPort: 9000, seq, ack: 5000, flags: 0x18, window: 501, options: ts, payload: new Uint8Array(kind < 6 ? 1448 : 200) });
-      seq = (seq + 1448) >>> 0;
-    } else if (kind < 17) {
-      const sack = kind === 16 ? [{ kind: 'sack' as const, blocks: [{ left: seq + 2896, right: seq + 4344 }] }] : [];
-      data = tcp4Frame(b, a, { srcPort: 9000, dstPort: 40000 + flow, seq: 5000, ack: seq, flags: 0x10, window: 1024, options: [...ts, ...sack, ...(sack.length ? [{ kind: 'nop' as const }, { kind: 'nop' as const }] : [])] });
-    } else if (kind < 19) {
-      data = udp4Frame(a, b, 20000 + flow, 30000, new Uint8Array(64));
-    } else if (i % 40 === 19) {
-      data = ethernet(0x0800, ipv4({ src: ip4(a), dst: ip4(b), protocol: 1 }, icmp({ kind: 'echoRequest', identifier: flow, sequence: i & 0xffff, data: new Uint8Array(56) })));
-    } else {
-      const arp = new Uint8Array(28);
-      arp.set([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 1, flow & 0xff]);
-      data = ethernet(0x0806, arp, { dst: new Uint8Array(6).fill(0xff) });
-    }
+  for (const data of decodeMix(PACKETS)) {
     t += 1234;
     w.writePacket({ tsSec: 1_700_000_000 + Math.floor(t / 1e9), tsNsec: t % 1e9, data });
   }

@@ -12,6 +12,7 @@ import { openCaptureFile } from '../../../engine/trace/capture-file';
 import type { TcpOption } from '../../../engine/wire/tcp';
 import type { VlanTag } from '../../../engine/wire/ethernet';
 import { ethernet, icmp, icmp6, ip4, ip6, ipv4, ipv6, tcp, tcp4Frame, tcp6Frame, udp, udp4Frame } from '../../support/packet-builder';
+import { decodeMix } from '../../support/traffic-mix';
 
 interface Frame {
   readonly data: Uint8Array;
@@ -78,32 +79,9 @@ function rng(seed: number): (n: number) => number {
 
 const TS: TcpOption[] = [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: 1000, tsEcr: 2000 }];
 
-/** The benchmark's mix (bench/decode.bench.ts): bulk TCP with timestamps, ACKs with SACK, UDP, pings, ARP. */
+/** The benchmark's mix (bench/decode.bench.ts), from the one generator both use. */
 function benchTraffic(count: number): Frame[] {
-  const frames: Frame[] = [];
-  let seq = 1000;
-  for (let i = 0; i < count; i++) {
-    const flow = i % 64;
-    const a = `198.18.0.${1 + (flow % 8)}`;
-    const b = `198.18.1.${1 + (flow >> 3)}`;
-    const kind = i % 20;
-    let data: Uint8Array;
-    if (kind < 12) {
-      data = tcp4Frame(a, b, { srcPort: 40000 + flow, dstPort: 9000, seq, ack: 5000, flags: 0x18, window: 501, options: TS, payload: new Uint8Array(kind < 6 ? 1448 : 200) });
-      seq = (seq + 1448) >>> 0;
-    } else if (kind < 17) {
-      const sack: TcpOption[] = kind === 16 ? [{ kind: 'sack', blocks: [{ left: seq + 2896, right: seq + 4344 }] }, { kind: 'nop' }, { kind: 'nop' }] : [];
-      data = tcp4Frame(b, a, { srcPort: 9000, dstPort: 40000 + flow, seq: 5000, ack: seq, flags: 0x10, window: 1024, options: [...TS, ...sack] });
-    } else if (kind < 19) {
-      data = udp4Frame(a, b, 20000 + flow, 30000, new Uint8Array(64));
-    } else if (i % 40 === 19) {
-      data = ethernet(0x0800, ipv4({ src: ip4(a), dst: ip4(b), protocol: 1 }, icmp({ kind: 'echoRequest', identifier: flow, sequence: i & 0xffff, data: new Uint8Array(56) })));
-    } else {
-      data = ethernet(0x0806, arpBody(1, [0x02, 0, 0, 0, 0, 1], [198, 18, 0, 1], [0, 0, 0, 0, 0, 0], [198, 18, 1, flow]), { dst: new Uint8Array(6).fill(0xff) });
-    }
-    frames.push({ data });
-  }
-  return frames;
+  return Array.from(decodeMix(count), (data) => ({ data }));
 }
 
 function arpBody(op: number, sha: number[], spa: number[], tha: number[], tpa: number[]): Uint8Array {
