@@ -200,7 +200,8 @@ export class Nic {
   private txOpen: PacketTrace | undefined;
   /** Stack connection (path:id) → trace connection; TCP tuple (path|lport|raddr|rport) → trace connection. */
   private readonly conns = new Map<string, ConnBinding>();
-  private readonly tupleConn = new Map<string, number>();
+  /** Trace connection id by (remote address) then (path, local port, remote port), numeric keys: looked up per TCP packet. */
+  private readonly tupleConn = new Map<number, Map<number, number>>();
   private readonly unboundActive = { bypass: [] as number[], kernel: [] as number[] };
   private nextConnId = 1;
   private readonly ruleReason = new Map<number, string>();
@@ -439,6 +440,16 @@ export class Nic {
     this.recordTransition(path, b.traceId, t);
   }
 
+  private getTupleConn(path: StackPath, t: Tuple): number | undefined {
+    return this.tupleConn.get(t.remoteAddr)?.get(tupleSubKey(path, t));
+  }
+
+  private setTupleConn(path: StackPath, t: Tuple, traceId: number): void {
+    let inner = this.tupleConn.get(t.remoteAddr);
+    if (inner === undefined) this.tupleConn.set(t.remoteAddr, (inner = new Map()));
+    inner.set(tupleSubKey(path, t), traceId);
+  }
+
   private dropUnbound(path: StackPath, stackConnId: number): void {
     const list = this.unboundActive[path];
     const i = list.indexOf(stackConnId);
@@ -450,7 +461,7 @@ export class Nic {
     const traceId = this.nextConnId++;
     const b: ConnBinding = { traceId, waiting: undefined };
     this.conns.set(`${path}:${stackConnId}`, b);
-    this.tupleConn.set(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`, traceId);
+    this.setTupleConn(path, tuple, traceId);
     const info: ConnectionInfo = {
       connId: traceId,
       stack: path,
@@ -469,9 +480,9 @@ export class Nic {
     const list = this.unboundActive[path];
     if (list.length === 0) return;
     const tuple = tcpTuple(frame, 'tx')!;
-    if (this.tupleConn.has(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`)) {
+    const bound = this.getTupleConn(path, tuple);
+    if (bound !== undefined) {
       // A retransmitted SYN of a bound connection, unless the tuple is being reused.
-      const bound = this.tupleConn.get(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`)!;
       if (this.liveState.get(bound) === 'SYN-SENT') return;
     }
     const stackConnId = list.shift()!;
@@ -509,7 +520,8 @@ export class Nic {
       const tuple = tcpTuple(p.frame, p.direction);
       if (tuple !== undefined) {
         const path = p.direction === 'rx' ? p.path : p.lastPath === 'none' ? p.path : p.lastPath;
-        p.connId = this.tupleConn.get(`${path}|${tuple.localPort}|${tuple.remoteAddr}|${tuple.remotePort}`) ?? 0;
+        // Only a stack's packets belong to its connections (a dropped or unsteered frame has none).
+        p.connId = path === 'bypass' || path === 'kernel' ? (this.getTupleConn(path, tuple) ?? 0) : 0;
       }
     }
     if (this.held || this.queue.length > 0) {
@@ -592,6 +604,11 @@ interface Tuple {
 const tupleScratch: Tuple = { localAddr: 0, localPort: 0, remoteAddr: 0, remotePort: 0 };
 
 /** The host-side view of a TCP frame's tuple (a shared scratch object), or undefined when it is not TCP. */
+/** (path, local port, remote port) as one number below 2^33; both stacks share the local address. */
+function tupleSubKey(path: StackPath, t: Tuple): number {
+  return (path === 'kernel' ? 2 ** 32 : 0) + t.localPort * 65536 + t.remotePort;
+}
+
 function tcpTuple(f: Uint8Array, dir: Direction): Tuple | undefined {
   const l4 = tcpOffset(f);
   if (l4 < 0) return undefined;
