@@ -1,0 +1,139 @@
+// bench/lab: the "ours" stack program of the lab bench (lab-bench-interface.md) — the engine's
+// userspace stack on a TAP device through native/, driven by the real-time driver, serving one role:
+//   sink    accept, read and discard until EOF, then close
+//   source  accept, write --bytes of the bulk pattern (byte i of the stream is i mod 251), then close
+//   echo    accept, echo every byte back
+// It answers ARP and ping, prints `ready` once listening, and exits 0 on SIGTERM; errors go to
+// stderr with exit status 1 (bad flags: 2).
+//
+//   node --import tsx bench/lab/ours-stack.ts --tap NAME --ip 198.18.0.2 --prefix 24 \
+//        --mac 02:00:00:00:00:02 --port PORT --role sink|source|echo [--bytes N]
+import type { Duplex } from 'node:stream';
+import { RealtimeDriver } from '../../engine/backends/realtime';
+import { TapDevice } from '../../engine/backends/tap';
+import { BYPASS_TCP_CONFIG } from '../../engine/capture/session';
+import { createServer, Ipv4Stack } from '../../engine/stack/index';
+import { SeededRng } from '../../engine/tcp/rng';
+import { ipv4FromString } from '../../engine/wire/address';
+
+const PERIOD = 251;
+const CHUNK = 256 * 1024;
+
+interface Args {
+  tap: string;
+  ip: number;
+  prefix: number;
+  mac: Uint8Array;
+  port: number;
+  role: 'sink' | 'source' | 'echo';
+  bytes: number;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`ours-stack: ${message}\nusage: ours-stack --tap NAME --ip A.B.C.D --prefix N --mac XX:XX:XX:XX:XX:XX --port PORT --role sink|source|echo [--bytes N]\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const k = argv[i];
+    if (!['--tap', '--ip', '--prefix', '--mac', '--port', '--role', '--bytes'].includes(k)) usage(`unknown flag ${k}`);
+    if (i + 1 >= argv.length) usage(`flag ${k} needs a value`);
+    flags.set(k, argv[i + 1]);
+  }
+  const tap = flags.get('--tap') ?? usage('--tap NAME is required');
+  const ip = ipv4FromString(flags.get('--ip') ?? '198.18.0.2') ?? usage(`--ip ${flags.get('--ip')} is not an IPv4 address`);
+  const prefix = Number(flags.get('--prefix') ?? 24);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) usage('--prefix must be 0..32');
+  const macText = flags.get('--mac') ?? '02:00:00:00:00:02';
+  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(macText)) usage(`--mac ${macText} is not a MAC address`);
+  const mac = Uint8Array.from(macText.split(':').map((h) => parseInt(h, 16)));
+  const port = Number(flags.get('--port'));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) usage('--port 1..65535 is required');
+  const role = flags.get('--role');
+  if (role !== 'sink' && role !== 'source' && role !== 'echo') usage('--role sink|source|echo is required');
+  const bytes = Number(flags.get('--bytes') ?? 64 * 1024 * 1024);
+  if (!Number.isSafeInteger(bytes) || bytes < 0) usage('--bytes must be a whole number of bytes');
+  return { tap, ip, prefix, mac, port, role, bytes };
+}
+
+/** Writes `total` bytes of the pattern, honouring backpressure, then ends the stream. */
+function sendPattern(s: Duplex, total: number, pattern: Buffer): void {
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      const n = Math.min(CHUNK, total - sent);
+      const off = sent % PERIOD;
+      sent += n;
+      if (!s.write(pattern.subarray(off, off + n))) {
+        s.once('drain', pump);
+        return;
+      }
+    }
+    s.end();
+  };
+  pump();
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  let device: TapDevice;
+  try {
+    device = TapDevice.open(args.tap);
+  } catch (e) {
+    process.stderr.write(`ours-stack: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const driver = new RealtimeDriver({
+    onError: (e) => {
+      process.stderr.write(`ours-stack: ${e.message}\n`);
+      process.exit(1);
+    },
+  });
+  const stack = new Ipv4Stack(device, {
+    name: 'ours',
+    mac: args.mac,
+    address: args.ip,
+    prefixLength: args.prefix,
+    rng: new SeededRng((Date.now() ^ (process.pid << 16)) >>> 0),
+    tcp: BYPASS_TCP_CONFIG,
+  });
+  driver.addSource(device);
+  driver.add(stack);
+  const pattern = Buffer.alloc(CHUNK + PERIOD);
+  for (let i = 0; i < pattern.length; i++) pattern[i] = i % PERIOD;
+  const server = createServer(stack, (s) => {
+    s.on('error', (e: Error) => process.stderr.write(`ours-stack: connection: ${e.message}\n`));
+    switch (args.role) {
+      case 'sink':
+        s.on('data', () => {});
+        s.on('end', () => s.end());
+        break;
+      case 'source':
+        s.on('data', () => {});
+        sendPattern(s, args.bytes, pattern);
+        break;
+      case 'echo':
+        s.on('data', (d: Buffer) => s.write(d));
+        s.on('end', () => s.end());
+        break;
+    }
+  });
+  server.on('error', (e: Error) => {
+    process.stderr.write(`ours-stack: listen: ${e.message}\n`);
+    process.exit(1);
+  });
+  server.listen(args.port, () => process.stdout.write('ready\n'));
+  driver.start();
+  const stop = (): void => {
+    void driver.stop().then(() => {
+      device.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();

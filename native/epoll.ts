@@ -1,0 +1,97 @@
+// native: the one wait in flight for every device — an epoll set over all their fds plus an eventfd
+// for wake-ups and shutdown, waited on with a single koffi async call (koffi's async calls occupy
+// threads of libuv's small pool, so there is never more than one). Owns `struct epoll_event`.
+import { EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, lastError, libc, O_CLOEXEC, type Libc } from './libc';
+
+/** sizeof(struct epoll_event) on x86_64 (packed: u32 events, u64 data); aarch64 pads it to 16. */
+const EVENT_LEN = process.arch === 'x64' ? 12 : 16;
+const DATA_OFF = process.arch === 'x64' ? 4 : 8;
+const MAX_EVENTS = 64;
+/** The token of the wake-up eventfd. */
+const WAKE_TOKEN = 0;
+
+export class Poller {
+  private readonly c: Libc;
+  private readonly epfd: number;
+  private readonly wakeFd: number;
+  private readonly events = Buffer.alloc(EVENT_LEN * MAX_EVENTS);
+  private readonly one = Buffer.alloc(8);
+  private readonly ev = Buffer.alloc(EVENT_LEN);
+  private inFlight = false;
+  private closeWhenIdle = false;
+  private closed = false;
+
+  constructor() {
+    this.c = libc();
+    this.epfd = this.c.epollCreate1(O_CLOEXEC);
+    if (this.epfd < 0) throw lastError(this.c, 'epoll_create1', '');
+    this.wakeFd = this.c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (this.wakeFd < 0) throw lastError(this.c, 'eventfd', '');
+    this.add(this.wakeFd, WAKE_TOKEN);
+  }
+
+  /** Watches `fd` for input; `token` (> 0) comes back from `wait` when it is readable. */
+  add(fd: number, token: number): void {
+    this.ev.writeUInt32LE(EPOLLIN, 0);
+    this.ev.writeBigUInt64LE(BigInt(token), DATA_OFF);
+    if (this.c.epollCtl(this.epfd, EPOLL_CTL_ADD, fd, this.ev) < 0) throw lastError(this.c, 'epoll_ctl', `ADD fd ${fd}`);
+  }
+
+  remove(fd: number): void {
+    this.c.epollCtl(this.epfd, EPOLL_CTL_DEL, fd, this.ev);
+  }
+
+  get waiting(): boolean {
+    return this.inFlight;
+  }
+
+  /**
+   * Waits (on a libuv thread) until a watched fd is readable, `wake()` is called, or `timeoutMs`
+   * passes (-1: no timeout), then calls back on the main thread with the readable tokens (the
+   * wake-up is drained and not listed). Only one wait may be in flight.
+   */
+  wait(timeoutMs: number, done: (tokens: readonly number[]) => void): void {
+    if (this.closed) throw new Error('poller is closed');
+    if (this.inFlight) throw new Error('a wait is already in flight: the engine keeps exactly one');
+    this.inFlight = true;
+    this.c.epollWait.async(this.epfd, this.events, MAX_EVENTS, Math.round(timeoutMs), (err: unknown, n: number) => {
+      this.inFlight = false;
+      const tokens: number[] = [];
+      if (err === null || err === undefined) {
+        for (let i = 0; i < n; i++) {
+          const t = Number(this.events.readBigUInt64LE(i * EVENT_LEN + DATA_OFF));
+          if (t === WAKE_TOKEN) this.c.read(this.wakeFd, this.one, 8);
+          else tokens.push(t);
+        }
+      }
+      // n < 0 is EINTR (a signal): an empty wake-up, the caller simply waits again.
+      if (this.closeWhenIdle) this.closeNow();
+      done(tokens);
+    });
+  }
+
+  /** Ends the wait in flight (if any) at once. */
+  wake(): void {
+    if (this.closed) return;
+    this.one.writeBigUInt64LE(1n, 0);
+    this.c.write(this.wakeFd, this.one, 8);
+  }
+
+  /** Closes the epoll set and the eventfd; with a wait in flight, it is woken and they close when it returns. */
+  close(): void {
+    if (this.closed) return;
+    if (this.inFlight) {
+      this.closeWhenIdle = true;
+      this.wake();
+      return;
+    }
+    this.closeNow();
+  }
+
+  private closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.c.close(this.epfd);
+    this.c.close(this.wakeFd);
+  }
+}
