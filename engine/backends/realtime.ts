@@ -1,10 +1,12 @@
 // backends: the real-time driver — runs devices, stacks, timers and workloads on the monotonic clock
 // with `poll(now)`/`pollAt()`, as SimClock does in virtual time. Frames come from file descriptors
 // (TAP, AF_PACKET) watched by ONE epoll wait in flight (native/epoll.ts), deadlines by one Node
-// timer; each wake-up reads at most `batch` frames per source, so a flood cannot starve the event loop.
+// timer; each step reads at most `batch` frames per source, so a flood cannot starve the event loop.
 //
-// `now` is milliseconds since the driver was made, from performance.now() (CLOCK_MONOTONIC), so
-// times taken anywhere in the process with performance.now() convert with `toDriverTime`.
+// Two ways to run it: `start()` runs its own loop (stack programs, tests); or a capture session
+// drives it through the Driver shape (`step`, `nextDeadline`, `waitForWork`), as it drives SimClock.
+// `now` is milliseconds since the driver was made, from performance.now() (CLOCK_MONOTONIC), so a
+// time taken anywhere in the process with performance.now() converts with `toDriverTime`.
 import { Poller } from '../../native/index';
 import type { Pollable } from './sim';
 
@@ -19,13 +21,15 @@ export interface FrameSource {
 }
 
 export interface RealtimeOptions {
-  /** Frames read per source per wake-up (default 64). */
+  /** Frames read per source per step (default 64). */
   readonly batch?: number;
-  /** Called once if a device fails (the driver has stopped by then). */
+  /** Called once if a device fails while the driver runs its own loop (it has stopped by then). */
   readonly onError?: (err: Error) => void;
 }
 
 export class RealtimeDriver {
+  /** Time is wall time: it moves on its own. */
+  readonly virtual = false;
   /** performance.now() at time 0. */
   readonly origin = performance.now();
   readonly batch: number;
@@ -34,13 +38,16 @@ export class RealtimeDriver {
   private readonly poller = new Poller();
   private running = false;
   private stopped = false;
+  /** A source had more frames than one step reads: the next step is due at once. */
+  private backlog = false;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** Whoever waits in `waitForWork`: woken by the epoll wait, the deadline timer, `kick` or `stop`. */
+  private waiters: (() => void)[] = [];
   private stopWaiters: (() => void)[] = [];
   private readonly onError: ((err: Error) => void) | undefined;
-  /** Wake-ups and cycles, for tests and stats. */
-  readonly counters = { cycles: 0, waits: 0, framesRead: 0, cappedReads: 0 };
+  readonly counters = { steps: 0, waits: 0, framesRead: 0, cappedReads: 0 };
 
   constructor(options: RealtimeOptions = {}) {
     this.batch = options.batch ?? 64;
@@ -67,13 +74,95 @@ export class RealtimeDriver {
     if (i >= 0) this.members.splice(i, 1);
   }
 
-  /** Watches a source's fd; its frames are read on every wake-up. */
+  /** Watches a source's fd; its frames are read on every step. */
   addSource(source: FrameSource): void {
     this.sources.push(source);
     this.poller.add(source.fd, this.sources.length);
     this.kick();
   }
 
+  /** The earliest deadline of any member (now, when a source has frames waiting), or undefined. */
+  nextDeadline(): number | undefined {
+    if (this.backlog) return this.now;
+    let next: number | undefined;
+    for (const m of this.members) {
+      const t = m.pollAt();
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    }
+    return next;
+  }
+
+  /** Time is the clock's: nothing to set. */
+  setNow(): void {}
+
+  /**
+   * Reads what the sources have (at most `batch` frames each), polls every member due now (again,
+   * while a poll makes another due at the same instant), and sends what was queued. True when it
+   * did anything.
+   */
+  step(): boolean {
+    if (this.stopped) return false;
+    this.counters.steps++;
+    const now = this.now;
+    let busy = false;
+    this.backlog = false;
+    for (const m of this.members) m.advance?.(now);
+    for (const s of this.sources) {
+      const n = s.drain(now, this.batch);
+      this.counters.framesRead += n;
+      if (n > 0) busy = true;
+      if (n >= this.batch) {
+        this.backlog = true;
+        this.counters.cappedReads++;
+      }
+    }
+    for (let pass = 0; pass < 8; pass++) {
+      let polled = false;
+      for (const m of this.members) {
+        const t = m.pollAt();
+        if (t !== undefined && t <= now) {
+          m.poll(now);
+          polled = true;
+        }
+      }
+      if (!polled) break;
+      busy = true;
+    }
+    for (const s of this.sources) s.flush?.(now);
+    return busy;
+  }
+
+  /**
+   * Resolves when a source's fd becomes readable, `untilMs` (driver time) comes, `kick()` is
+   * called or the driver stops. Keeps the one epoll wait in flight; never starts a second.
+   */
+  waitForWork(untilMs: number): Promise<void> {
+    if (this.stopped || this.backlog) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.armTimer(untilMs);
+      if (!this.poller.waiting) {
+        this.counters.waits++;
+        this.poller.wait(-1, () => this.afterWait());
+      }
+    });
+  }
+
+  /**
+   * Wakes `waitForWork` (and the own loop) at once: for calls into a stack made from outside the
+   * driver's callbacks (a test, another process's events), so that what they queued goes out now.
+   */
+  kick(): void {
+    this.wakeWaiters();
+    if (this.running && this.immediate === undefined) {
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.loop();
+      });
+    }
+  }
+
+  /** Runs the driver's own loop until `stop()`. */
   start(): void {
     if (this.stopped) throw new Error('the driver was stopped');
     if (this.running) return;
@@ -85,27 +174,15 @@ export class RealtimeDriver {
     return this.running;
   }
 
-  /**
-   * Runs a cycle soon: for calls into a stack made from outside the driver's own callbacks (another
-   * process's events, a test), so that what they queued goes out without waiting for a deadline.
-   */
-  kick(): void {
-    if (!this.running || this.immediate !== undefined) return;
-    this.immediate = setImmediate(() => {
-      this.immediate = undefined;
-      this.cycle();
-    });
-  }
-
-  /** Stops: no more polls; resolves once the wait in flight has returned (device fds may then be closed). */
+  /** Stops: no more steps; resolves once the wait in flight has returned (device fds may then be closed). */
   stop(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.stopped = true;
     this.running = false;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
-    if (this.timer !== undefined) clearTimeout(this.timer);
     this.immediate = undefined;
-    this.timer = undefined;
+    this.clearTimer();
+    this.wakeWaiters();
     if (!this.poller.waiting) {
       this.poller.close();
       return Promise.resolve();
@@ -117,8 +194,8 @@ export class RealtimeDriver {
   }
 
   /**
-   * Resolves when `done()` holds (checked after every cycle and every `checkMs`), or false at
-   * `timeoutMs` of real time. For tests and programs that wait for a workload.
+   * Resolves when `done()` holds (checked every `checkMs`), or with false at `timeoutMs` of real
+   * time. For tests and programs that wait for a workload.
    */
   until(done: () => boolean, timeoutMs: number, checkMs = 5): Promise<boolean> {
     const end = performance.now() + timeoutMs;
@@ -132,92 +209,54 @@ export class RealtimeDriver {
     });
   }
 
-  private cycle(): void {
+  /** One turn of the own loop: a step, then another on the next turn of the event loop after work (what application callbacks queued with process.nextTick is then polled at once), else a wait. */
+  private loop(): void {
     if (!this.running) return;
-    this.counters.cycles++;
-    let busy = false;
-    let capped = false;
-    const now = this.now;
+    let busy: boolean;
     try {
-      for (const m of this.members) m.advance?.(now);
-      for (const s of this.sources) {
-        const n = s.drain(now, this.batch);
-        this.counters.framesRead += n;
-        if (n > 0) busy = true;
-        if (n >= this.batch) {
-          capped = true;
-          this.counters.cappedReads++;
-        }
-      }
-      // A poll can make another member due at the same instant (a stack answering through the NIC).
-      for (let pass = 0; pass < 8; pass++) {
-        let polled = false;
-        for (const m of this.members) {
-          const t = m.pollAt();
-          if (t !== undefined && t <= now) {
-            m.poll(now);
-            polled = true;
-          }
-        }
-        if (!polled) break;
-        busy = true;
-      }
-      for (const s of this.sources) s.flush?.(now);
+      busy = this.step();
     } catch (e) {
-      this.fail(e as Error);
+      void this.stop();
+      this.onError?.(e as Error);
       return;
     }
-    // After work, one more cycle on the next turn of the event loop: what application callbacks did
-    // through process.nextTick (stream writes) is then polled at once.
-    if (busy || capped || this.dueNow()) {
+    const next = this.nextDeadline();
+    if (busy || (next !== undefined && next <= this.now)) {
       this.kick();
       return;
     }
-    this.armTimer();
-    if (!this.poller.waiting) {
-      this.counters.waits++;
-      this.poller.wait(-1, () => this.afterWait());
-    }
+    void this.waitForWork(next ?? Infinity).then(() => this.kick());
   }
 
   private afterWait(): void {
-    if (!this.running) {
+    if (this.stopped) {
       for (const w of this.stopWaiters.splice(0)) w();
       return;
     }
-    this.cycle();
+    this.wakeWaiters();
   }
 
-  private dueNow(): boolean {
-    const now = this.now;
-    for (const m of this.members) {
-      const t = m.pollAt();
-      if (t !== undefined && t <= now) return true;
-    }
-    return false;
+  private wakeWaiters(): void {
+    if (this.waiters.length === 0) return;
+    this.clearTimer();
+    for (const w of this.waiters.splice(0)) w();
   }
 
-  /** One Node timer for the earliest deadline of any member. */
-  private armTimer(): void {
-    let next = Infinity;
-    for (const m of this.members) {
-      const t = m.pollAt();
-      if (t !== undefined && t < next) next = t;
-    }
-    if (next === this.timerAt && this.timer !== undefined) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = next;
-    if (next === Infinity) return;
+  private armTimer(untilMs: number): void {
+    if (untilMs === this.timerAt && this.timer !== undefined) return;
+    this.clearTimer();
+    if (untilMs === Infinity) return;
+    this.timerAt = untilMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.cycle();
-    }, Math.max(0, Math.ceil(next - this.now)));
+      this.wakeWaiters();
+    }, Math.max(0, Math.ceil(untilMs - this.now)));
   }
 
-  private fail(err: Error): void {
-    void this.stop();
-    this.onError?.(err);
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
   }
 }
