@@ -17,7 +17,8 @@
 import type { Device, FrameHandler } from '../backends/device';
 import type { ImpairmentEvent } from '../backends/impair';
 import { BYPASS_LAYER, KERNEL_LAYER } from '../kernel/emulated';
-import type { Direction as StackDirection, Ipv4Stack, Layer as StackLayer, PacketIdSource, StackObserver, Verdict as StackVerdict } from '../stack/index';
+import type { KernelTrace } from '../kernel/path';
+import type { Direction as StackDirection, Layer as StackLayer, PacketIdSource, StackObserver, Verdict as StackVerdict } from '../stack/index';
 import type { Steering } from '../steer/steering';
 import type { TcpTransition } from '../tcp/index';
 import type { TraceRecorder } from '../trace/recorder';
@@ -35,6 +36,11 @@ import {
 import { ipv4ToString } from '../wire/address';
 
 export type StackPath = 'bypass' | 'kernel';
+
+/** What the NIC hands frames to on either path: the bypass stack, or a kernel path (kernel/path.ts). */
+export interface HostSide {
+  receive(frame: Uint8Array, now: number): void;
+}
 
 const MAX_HOPS = 32;
 const EMPTY = new Uint8Array(0);
@@ -181,6 +187,8 @@ export class Nic {
   readonly kernelPort: StackPort;
   readonly bypassObserver: StackObserver;
   readonly kernelObserver: StackObserver;
+  /** For a kernel path that reports its own hops (the real kernel): see kernel/path.ts. */
+  readonly kernelTrace: KernelTrace;
   /** Called for every finished packet (the trace is valid during the call). */
   readonly onPacket: ((p: PacketTrace) => void)[] = [];
   readonly onTransition: ((t: TraceTransition) => void)[] = [];
@@ -189,10 +197,13 @@ export class Nic {
   /** The latest state of each trace connection. */
   readonly liveState = new Map<number, TcpStateName>();
 
-  private bypass: Ipv4Stack | undefined;
-  private kernel: Ipv4Stack | undefined;
+  private bypass: HostSide | undefined;
+  private kernel: HostSide | undefined;
+  /** Received packets whose records a kernel path keeps open past `receive` (KernelTrace.hold). */
+  private readonly kept = new Set<number>();
   private readonly iface: number;
-  private readonly kernelKind: HopKind;
+  /** How kernel-path hops are labelled: the kernel path's `hopKind` (emulated in sim). */
+  kernelHopKind: HopKind;
   private readonly pending = new Map<number, PacketTrace>();
   private readonly pool: PacketTrace[] = [];
   private readonly lastTxId = { bypass: 0, kernel: 0 };
@@ -218,7 +229,7 @@ export class Nic {
     this.steering = options.steering;
     this.recorder = options.recorder;
     this.iface = options.interfaceIndex ?? 0;
-    this.kernelKind = options.kernelHopKind ?? 'emulated';
+    this.kernelHopKind = options.kernelHopKind ?? 'emulated';
     this.bypassPort = new StackPort('bypass', this, 'bypass');
     this.kernelPort = new StackPort('kernel', this, 'kernel');
     this.bypassObserver = {
@@ -229,17 +240,32 @@ export class Nic {
       hop: (layer, dir, verdict, id, now) => this.stackHop('kernel', layer, dir, verdict, id, now),
       transition: (t) => this.stackTransition('kernel', t),
     };
+    this.kernelTrace = {
+      hop: (id, dir, layer, kind, verdict, reason, atMs) => this.pathHop('kernel', id, dir, layer, kind, verdict, reason, atMs),
+      hold: (id) => {
+        this.kept.add(id);
+      },
+      finish: (id) => {
+        this.kept.delete(id);
+        const p = this.pending.get(id);
+        if (p !== undefined) this.commit(p);
+      },
+    };
     this.device.onReceive = (frame, now) => this.receive(frame, now);
   }
 
-  /** Attaches the two stacks (made with `bypassPort`/`kernelPort` as devices and the matching observers). */
-  attach(bypass: Ipv4Stack, kernel: Ipv4Stack): void {
+  /** Attaches the two sides (made with `bypassPort`/`kernelPort` as devices and the matching observers). */
+  attach(bypass: HostSide, kernel: HostSide): void {
     this.bypass = bypass;
     this.kernel = kernel;
   }
 
+  /** The latest time the clock told the NIC (ms). */
+  private nowMs = 0;
+
   /** The NIC is driven by the clock like a device: polling it polls the backend device. */
   poll(now: number): void {
+    this.nowMs = now;
     this.device.poll(now);
   }
 
@@ -281,7 +307,7 @@ export class Nic {
         this.deliver(r.action, frame, id, now);
       }
     }
-    this.commit(p);
+    if (!this.kept.has(id)) this.commit(p);
   }
 
   private deliver(path: StackPath, frame: Uint8Array, id: number, now: number): void {
@@ -364,7 +390,7 @@ export class Nic {
   private stackHop(path: StackPath, layer: StackLayer, dir: StackDirection, stackVerdict: StackVerdict, id: number, now: number): void {
     const t = now * 1e6;
     let p = this.pending.get(id);
-    const kind: HopKind = path === 'kernel' ? this.kernelKind : 'measured';
+    const kind: HopKind = path === 'kernel' ? this.kernelHopKind : 'measured';
     const names = path === 'kernel' ? KERNEL_LAYER : BYPASS_LAYER;
     if (p === undefined) {
       // A packet the stack makes (or one it loops back to itself).
@@ -398,6 +424,20 @@ export class Nic {
       if (verdict === 'drop') this.commit(p);
       else if (layer === 'bypass.eth') this.lastTxId[path] = id;
     }
+  }
+
+  /** A hop a path reports in the trace's own vocabulary (KernelTrace.hop). */
+  private pathHop(path: StackPath, id: number, dir: Direction, layer: LayerName, kind: HopKind, verdict: Verdict, reason: string | undefined, atMs: number | undefined): void {
+    let p = this.pending.get(id);
+    const t = this.nowMs * 1e6;
+    if (p === undefined) {
+      p = this.open(id, dir, t);
+      p.path = path;
+    }
+    p.lastPath = path;
+    p.addHop(layer, kind, verdict, t, reason);
+    // A transmit record a path opened joins the frame it sends next.
+    if (dir === 'tx' && verdict !== 'drop') this.lastTxId[path] = id;
   }
 
   // ───────────────────────── TCP connections ─────────────────────────
