@@ -66,8 +66,6 @@ export class CaptureStats {
   readonly layerLatency = new Map<string, LatencyHistogram>();
   readonly pathLatency = new Map<PathName, LatencyHistogram>();
   readonly drops = new Map<string, number>();
-  /** Packets per rule index (rx, steered by a rule of the current set; -1 the default). */
-  readonly rulePackets = new Map<number, number>();
   total = 0;
 
   add(p: PacketTrace): void {
@@ -75,7 +73,6 @@ export class CaptureStats {
     this.packets[p.path]++;
     this.bytes[p.path] += p.wireLen;
     this.perDirection[p.direction]++;
-    if (p.direction === 'rx' && p.path !== 'none') this.rulePackets.set(p.rule, (this.rulePackets.get(p.rule) ?? 0) + 1);
     for (let i = 0; i < p.hopCount; i++) {
       const layer = p.layers[i];
       this.layerPackets.set(layer, (this.layerPackets.get(layer) ?? 0) + 1);
@@ -110,6 +107,7 @@ export class CaptureStats {
       drops: Object.fromEntries(this.drops),
       recordsDropped,
       flows: { live: steering.flows.size, pinnedToOldRules: steering.pinnedToEarlierRules(), evicted: steering.flows.counters.evicted },
+      rules: { packets: Array.from(steering.counters.packets), bytes: Array.from(steering.counters.bytes), flows: Array.from(steering.counters.flows) },
     };
   }
 }

@@ -254,4 +254,11 @@ export interface TraceStats {
   readonly drops: { readonly [key: string]: number };
   readonly recordsDropped: number;
   readonly flows: { readonly live: number; readonly pinnedToOldRules: number; readonly evicted: number };
+  /**
+   * Hits per rule of the rules in force, counted by steering since they were loaded: slot i is rule i
+   * (the trace's `rule` field), the last slot the default. Packets and bytes of flows decided under
+   * rules since reloaded, and of flows the bypass stack opened, are in no slot (see `flows`). Absent
+   * in stats recorded before schema 2.
+   */
+  readonly rules?: { readonly packets: readonly number[]; readonly bytes: readonly number[]; readonly flows: readonly number[] };
 }
