@@ -1,0 +1,71 @@
+// backends: the `lab` backend — the real comparison. The NIC sits on tap-wire (the wire: Linux
+// clients and servers in the peer namespace at 198.18.0.1), the kernel path is the Linux kernel of
+// the engine's own namespace behind tap-host (kernel/real.ts), both hosts share 198.18.0.2 and one
+// MAC, and the real-time driver runs it all (lab-topology.ts builds the network). The engine must
+// already be in a private network namespace: a Node process cannot unshare itself once it has
+// threads, so its parent starts it under `unshare -Urn` (privateNamespaceCommand).
+import { realKernel } from '../kernel/real';
+import { LinuxHost } from '../kernel/real-host';
+import type { KernelPathFactory } from '../kernel/path';
+import { ipv4ToString } from '../wire/address';
+import type { BackendFactory, CaptureBackend } from './backend';
+import { LabTopology, type LabAddresses } from './lab-topology';
+import { RealtimeDriver } from './realtime';
+
+export class Lab {
+  private peer: LinuxHost | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly topology: LabTopology,
+    readonly driver: RealtimeDriver,
+  ) {}
+
+  /** Builds the lab's network (async: the peer namespace's holder must start). */
+  static async create(addresses: LabAddresses): Promise<Lab> {
+    const topology = await LabTopology.create(addresses);
+    const driver = new RealtimeDriver();
+    driver.addSource(topology.wire);
+    return new Lab(topology, driver);
+  }
+
+  /** The wire side for a capture session: tap-wire, the driver, and the peer namespace's Linux host. */
+  backend(): BackendFactory {
+    return (): CaptureBackend => ({
+      name: 'lab',
+      device: this.topology.wire,
+      driver: this.driver,
+      interfaceName: this.topology.wire.name,
+      interfaceDescription: `lab wire (TAP to the peer namespace, ${ipv4ToString(this.topology.addresses.peerAddress)})`,
+      peerHost: (timers) => this.peerHost(timers),
+      callbackRounds: () => this.peer?.callbackRounds ?? 0,
+      close: () => void this.close(),
+    });
+  }
+
+  /** The kernel path for a capture session: the kernel behind tap-host. */
+  kernel(): KernelPathFactory {
+    return realKernel({ device: this.topology.host, addSource: (s) => this.driver.addSource(s) });
+  }
+
+  /** The wire side's host: Node's net and dgram on sockets made in the peer namespace, and its ping. */
+  peerHost(timers: LinuxHost['timers']): LinuxHost {
+    this.peer ??= new LinuxHost({
+      name: 'peer',
+      address: ipv4ToString(this.topology.addresses.peerAddress),
+      timers,
+      netns: this.topology.peerNs,
+      command: (program, args) => this.topology.peerCommand(program, args),
+    });
+    return this.peer;
+  }
+
+  /** Stops the driver and tears the network down (nothing is left: the namespaces end with their processes). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.peer?.close();
+    await this.driver.stop();
+    this.topology.close();
+  }
+}
