@@ -4,12 +4,14 @@
 // MAC, and the real-time driver runs it all (lab-topology.ts builds the network). The engine must
 // already be in a private network namespace: a Node process cannot unshare itself once it has
 // threads, so its parent starts it under `unshare -Urn` (privateNamespaceCommand).
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { realKernel } from '../kernel/real';
 import { LinuxHost } from '../kernel/real-host';
 import type { KernelPathFactory } from '../kernel/path';
 import { ipv4ToString } from '../wire/address';
 import type { BackendFactory, CaptureBackend } from './backend';
-import { LabTopology, type LabAddresses } from './lab-topology';
+import { LAB_NAMESPACE_ENV, LabTopology, privateNamespaceCommand, type LabAddresses } from './lab-topology';
 import { RealtimeDriver } from './realtime';
 
 export class Lab {
@@ -68,4 +70,28 @@ export class Lab {
     await this.driver.stop();
     this.topology.close();
   }
+}
+
+/**
+ * Runs this same program again inside a private user + network namespace (`unshare -Urn`, or
+ * `unshare -n` as root) with LAB_NAMESPACE_ENV set, and resolves with its exit status: for a
+ * command line asked for the lab outside one.
+ */
+export function rerunInPrivateNamespace(): Promise<number> {
+  const { command, args } = privateNamespaceCommand([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, [LAB_NAMESPACE_ENV]: '1' } });
+    child.on('error', (e) => {
+      process.stderr.write(`bypass-scope: cannot start ${command}: ${e.message} (install util-linux)\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + (osConstants.signals[signal] ?? 0))));
+    // Ctrl-C reaches the child through the terminal's process group; the parent only waits.
+    process.on('SIGINT', () => {});
+  });
+}
+
+/** True in a process its launcher started in a private namespace for the lab. */
+export function inPrivateNamespace(): boolean {
+  return process.env[LAB_NAMESPACE_ENV] === '1';
 }

@@ -343,6 +343,12 @@ export class CaptureSession {
     this.wake?.();
   }
 
+  /** Releases what the kernel path and the backend hold (the lab's sockets, devices and namespaces); after `run` has ended. */
+  close(): void {
+    this.kernel.close?.();
+    this.backend.close?.();
+  }
+
   /** Swaps in new rules for new flows; a rule set with errors is refused (the old rules stay). */
   reloadRules(text: string): { applied: boolean; diagnostics: readonly Diagnostic[]; pinnedToOldRules: number } {
     const set = parseRules(text);

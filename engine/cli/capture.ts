@@ -3,7 +3,8 @@
 // carry each packet's path, rule and hops.
 import { basename } from 'node:path';
 import type { Impairments } from '../backends/impair';
-import { CaptureSession, type StopReason } from '../capture/session';
+import { inPrivateNamespace, Lab, rerunInPrivateNamespace } from '../backends/lab';
+import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from '../capture/session';
 import type { PacketTrace } from '../capture/nic';
 import type { LatencyHistogram } from '../capture/stats';
 import { parseRules, type RuleSet } from '../steer/rules';
@@ -20,6 +21,16 @@ import type { Command } from '../cli';
 
 const DEFAULT_RULES = 'examples/routing.bypass';
 const DEFAULT_DURATION_S = 2;
+const LAB_DURATION_S = 10;
+
+/** The lab's network, with the engine's addresses; its errors are the command's. */
+async function openLab(): Promise<Lab> {
+  try {
+    return await Lab.create({ hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24, hostMac: HOST_MAC, peerMac: PEER_MAC });
+  } catch (e) {
+    throw new CliError(`lab: ${(e as Error).message}`);
+  }
+}
 
 export const captureCommand: Command = {
   name: 'capture',
@@ -36,7 +47,10 @@ packets per path, drops by reason, TCP connections with their final states, late
 path and per hop, trace records dropped, and each workload's result.
 
 options:
-  --backend sim          where frames come from (only sim so far)
+  --backend sim|lab      where frames come from: sim (a simulated wire, the default) or lab (real
+                         TAP devices in a private network namespace, Linux programs on the wire
+                         and the real Linux kernel on the kernel path; needs \`unshare -Urn\` to work,
+                         which it runs itself; --duration then caps the wall-clock run, default 10)
   --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed)
   --rules FILE           routing rules (default ${DEFAULT_RULES})
   --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S})
@@ -76,16 +90,18 @@ our emulation's cost, not Linux's.`,
     });
     if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
     const backend = values.backend ?? 'sim';
-    if (backend !== 'sim') {
-      if (['lab', 'tap', 'afpacket', 'pcap'].includes(backend)) throw new CliError(`backend '${backend}' is not implemented yet (only sim)`);
-      throw new CliError(`unknown backend '${backend}' (want sim)`);
+    if (backend !== 'sim' && backend !== 'lab') {
+      if (['tap', 'afpacket', 'pcap'].includes(backend)) throw new CliError(`backend '${backend}' is not available to capture yet (sim and lab are)`);
+      throw new CliError(`unknown backend '${backend}' (want sim or lab)`);
     }
+    // The lab builds its network in a private namespace; a Node process cannot unshare itself, so it runs again inside one.
+    if (backend === 'lab' && !inPrivateNamespace()) return rerunInPrivateNamespace();
     const scenarioName = values.scenario ?? 'mixed';
     const scenario = findScenario(scenarioName);
     if (scenario === undefined) throw new CliError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
     const rulesPath = values.rules ?? DEFAULT_RULES;
     const rules = readRules(rulesPath);
-    const durationS = values.duration === undefined ? (values.packets === undefined ? DEFAULT_DURATION_S : undefined) : positiveNumber('duration', values.duration);
+    const durationS = values.duration === undefined ? (values.packets === undefined ? (backend === 'lab' ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
     const packets = integerFlag('packets', values.packets, 1);
     const seed = integerFlag('seed', values.seed, 0) ?? 1;
     const level = values['trace-level'] ?? 'full';
@@ -93,7 +109,8 @@ our emulation's cost, not Linux's.`,
     const impairments = readImpairments(values);
     if (values.out !== undefined && !/\.pcapng$/i.test(values.out)) throw new CliError(`--out wants a .pcapng file name, got '${values.out}'`);
 
-    const session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel });
+    const lab = backend === 'lab' ? await openLab() : undefined;
+    const session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel, backend: lab?.backend(), kernel: lab?.kernel() });
     const ruleName = basename(rulesPath);
     const ruleLabel = (rule: number): string => {
       if (rule >= 0) return `${ruleName}:${rules.rules[rule]?.range.line ?? '?'}`;
@@ -110,7 +127,8 @@ our emulation's cost, not Linux's.`,
       } catch (err) {
         throw new CliError(`${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      writer.addInterface({ linkType: LinkType.ETHERNET, name: 'sim0', description: 'sim wire, host side (198.18.0.2)', tsResolution: 1e9 });
+      const iface = lab === undefined ? { name: 'sim0', description: 'sim wire, host side (198.18.0.2)' } : { name: session.backend.interfaceName, description: session.backend.interfaceDescription };
+      writer.addInterface({ linkType: LinkType.ETHERNET, ...iface, tsResolution: 1e9 });
     }
 
     const out = new OutputBuffer();
@@ -160,10 +178,15 @@ our emulation's cost, not Linux's.`,
 
     let reason: StopReason;
     try {
-      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets });
+      // In the lab time is real: the run ends when the workloads are done (or at --duration).
+      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets, untilWorkloadsDone: lab !== undefined });
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
       writer?.close();
+      if (lab !== undefined) {
+        session.close();
+        await lab.close();
+      }
     }
     const stats = session.snapshot();
     if (json) {
@@ -272,7 +295,7 @@ function summaryLines(
 ): string[] {
   const L: string[] = [];
   const st = session.stats;
-  L.push(`capture: sim, scenario ${o.scenario}, rules ${o.rulesPath}, seed ${o.seed}; ${(session.now / 1000).toFixed(3)} s virtual (${reason})`);
+  L.push(`capture: ${session.backend.name}, scenario ${o.scenario}, rules ${o.rulesPath}, seed ${o.seed}; ${(session.now / 1000).toFixed(3)} s ${session.clock.virtual ? 'virtual' : 'wall clock'} (${reason})`);
   L.push(
     `packets: ${st.total} (rx ${st.perDirection.rx}, tx ${st.perDirection.tx}) — bypass ${stats.packets.bypass} (${stats.bytes.bypass} B), kernel ${stats.packets.kernel} (${stats.bytes.kernel} B), drop ${stats.packets.drop}, not steered ${stats.packets.none}`,
   );
