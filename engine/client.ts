@@ -2,6 +2,7 @@
 // promises with timeouts, hands notifications to listeners, and acks each trace batch once its
 // consumer is done with it (flow control). Free of vscode: the extension and the tests both use it.
 import { fork, type ChildProcess } from 'node:child_process';
+import { LAB_NAMESPACE_ENV, privateNamespaceCommand } from './backends/lab-topology';
 import type {
   CaptureSummary,
   EngineCommand,
@@ -27,6 +28,12 @@ export interface EngineClientOptions {
   readonly execArgv?: readonly string[];
   /** Where the engine's stderr goes (default: inherited). */
   readonly stderr?: 'inherit' | 'pipe' | 'ignore';
+  /**
+   * Start the engine in a private user + network namespace (`unshare -Urn`; `unshare -n` as root),
+   * which the lab backend needs: a Node process cannot unshare itself once it has threads, so the
+   * engine is exec'd by unshare, and the IPC channel (an inherited fd) survives the exec.
+   */
+  readonly privateNetworkNamespace?: boolean;
 }
 
 /** How the engine process ended. */
@@ -88,10 +95,13 @@ export class EngineClient {
 
   private constructor(options: EngineClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    const execArgv = options.execArgv === undefined ? [] : [...options.execArgv];
+    const unshare = options.privateNetworkNamespace === true ? privateNamespaceCommand([process.execPath, ...execArgv]) : undefined;
     this.child = fork(options.enginePath, [], {
       serialization: 'advanced',
-      env: options.env ?? process.env,
-      execArgv: options.execArgv === undefined ? [] : [...options.execArgv],
+      env: unshare === undefined ? (options.env ?? process.env) : { ...(options.env ?? process.env), [LAB_NAMESPACE_ENV]: '1' },
+      execPath: unshare?.command,
+      execArgv: unshare === undefined ? execArgv : unshare.args,
       stdio: ['ignore', 'ignore', options.stderr ?? 'inherit', 'ipc'],
     });
     this.exited = new Promise((resolve) => {

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Impairments } from './backends/impair';
-import { CaptureSession, type StopReason } from './capture/session';
+import { inPrivateNamespace, Lab } from './backends/lab';
+import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from './capture/session';
 import {
   BACKENDS,
   PROTOCOL_VERSION,
@@ -170,6 +171,7 @@ class Capture {
     readonly session: CaptureSession,
     readonly pipe: TracePipe,
     readonly limits: { readonly packets?: number; readonly durationMs?: number; readonly speed: number },
+    private readonly lab?: Lab,
   ) {
     session.onConnection.push((connection) => send({ type: 'connection', connection }));
     session.onBatches.push((b) => pipe.add(b));
@@ -232,6 +234,10 @@ class Capture {
 
   private finish(reason: StopReason): CaptureSummary {
     for (const t of this.timers) clearInterval(t);
+    if (this.lab !== undefined) {
+      this.session.close();
+      void this.lab.close();
+    }
     this.pipe.drain();
     this.summary = {
       capture: this.id,
@@ -269,7 +275,7 @@ function running(): Capture {
 async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> {
   switch (cmd.type) {
     case 'start':
-      return start(cmd.capture);
+      return cmd.capture?.backend === 'lab' ? startLab(cmd.capture) : start(cmd.capture);
     case 'stop': {
       if (current === undefined) return undefined;
       return current.stop();
@@ -333,12 +339,30 @@ async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> 
   }
 }
 
-function start(c: StartCapture): StartResult {
+/** The lab needs the private namespace its launcher made (EngineClient's privateNetworkNamespace). */
+async function startLab(c: StartCapture): Promise<StartResult> {
+  if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
+  if (!inPrivateNamespace()) throw new CommandError("backend 'lab' needs the engine in a private network namespace: start it with EngineClient's privateNetworkNamespace option (unshare -Urn)");
+  let lab: Lab;
+  try {
+    lab = await Lab.create({ hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24, hostMac: HOST_MAC, peerMac: PEER_MAC });
+  } catch (e) {
+    throw new CommandError(`lab: ${(e as Error).message}`);
+  }
+  try {
+    return start(c, lab);
+  } catch (e) {
+    await lab.close();
+    throw e;
+  }
+}
+
+function start(c: StartCapture, lab?: Lab): StartResult {
   if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   if (typeof c !== 'object' || c === null) throw new CommandError('start wants a capture description');
   const backend = c.backend as string;
-  if (backend !== 'sim') {
+  if (backend !== 'sim' && !(backend === 'lab' && lab !== undefined)) {
     if (BACKENDS.includes(backend as BackendName)) throw new CommandError(backendMissing(backend as BackendName));
     throw new CommandError(`unknown backend '${backend}' (want one of ${BACKENDS.join(', ')})`);
   }
@@ -359,14 +383,14 @@ function start(c: StartCapture): StartResult {
   if (c.snapLen !== undefined && !(Number.isInteger(c.snapLen) && c.snapLen >= 0 && c.snapLen <= 65535)) throw new CommandError(`snapLen wants an integer from 0 to 65535, got ${c.snapLen}`);
 
   const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen });
-  const session = new CaptureSession({ backend: 'sim', rules, scenario, seed, impairments: impairments(c), recorder });
+  const session = new CaptureSession({ backend: lab?.backend() ?? 'sim', kernel: lab?.kernel(), rules, scenario, seed, impairments: impairments(c), recorder });
   const durationMs = c.durationSec === undefined ? undefined : c.durationSec * 1000;
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, maxInFlight, c.lossless === true);
   send({ type: 'state', capture: id, state: 'running', timeNs: 0 });
-  current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed });
-  log('info', `capture ${id}: sim, scenario ${scenario.name}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
-  return { capture: id, backend: 'sim', scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed }, lab);
+  log('info', `capture ${id}: ${backend}, scenario ${scenario.name}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
+  return { capture: id, backend: lab === undefined ? 'sim' : 'lab', scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
 }
 
 function backendMissing(b: BackendName): string {
@@ -552,4 +576,4 @@ if (process.send === undefined) {
   process.stderr.write('bypass-scope engine: run me as a child process with an IPC channel (child_process.fork)\n');
   process.exit(2);
 }
-send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: ['sim'] });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: inPrivateNamespace() ? ['sim', 'lab'] : ['sim'] });
