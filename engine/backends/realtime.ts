@@ -38,7 +38,10 @@ export class RealtimeDriver {
   private readonly poller = new Poller();
   private running = false;
   private stopped = false;
-  /** A source had more frames than one step reads: the next step is due at once. */
+  /**
+   * The last step read frames (or hit the batch cap): the next step is due at once, before any wait,
+   * so that a burst costs one async wake-up, not one per frame.
+   */
   private backlog = false;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -110,11 +113,11 @@ export class RealtimeDriver {
     for (const s of this.sources) {
       const n = s.drain(now, this.batch);
       this.counters.framesRead += n;
-      if (n > 0) busy = true;
-      if (n >= this.batch) {
+      if (n > 0) {
+        busy = true;
         this.backlog = true;
-        this.counters.cappedReads++;
       }
+      if (n >= this.batch) this.counters.cappedReads++;
     }
     for (let pass = 0; pass < 8; pass++) {
       let polled = false;
