@@ -7,7 +7,8 @@
 // ignores packets for an address it does not have and never answers ARP for it), and the kernel path
 // is the kernel as it is. Frames the kernel sent with CHECKSUM_PARTIAL (veth, offloading NICs) carry
 // an unfinished TCP/UDP checksum, flagged by PACKET_AUXDATA: it is completed here, as the NIC would,
-// before any stack sees the frame. A VLAN tag the device stripped is put back.
+// before any stack sees the frame. A VLAN tag the device stripped is put back. A packet the kernel
+// coalesced or has not yet segmented (GRO/GSO, up to 64 KiB) arrives whole, as one larger frame.
 import { interfaceMtu, PacketSocket, RxFlag, type SockFilterInsn } from '../../native/index';
 import { internetChecksum, ipv4PseudoSum } from '../wire/checksum';
 import type { Device, FrameHandler } from './device';
@@ -27,12 +28,14 @@ export class AfPacketDevice implements Device, FrameSource {
   readonly mtu: number;
   readonly counters = { rxFrames: 0, rxBytes: 0, checksumsCompleted: 0, vlanRestored: 0, truncated: 0, txFrames: 0 };
   private readonly socket: PacketSocket;
-  private readonly vlanBuf = new Uint8Array(2048 + 4);
+  private readonly vlanBuf = new Uint8Array(65536 + 64 + 4);
 
   constructor(ifname: string, options: AfPacketOptions = {}) {
     this.name = ifname;
     this.mtu = interfaceMtu(ifname) ?? 1500;
-    this.socket = new PacketSocket({ ifname, filter: options.filter, promiscuous: options.promiscuous, batch: options.batch, frameSize: Math.max(2048, this.mtu + 32) });
+    // Receive buffers hold a whole GSO/GRO packet (up to 64 KiB on veth and offloading NICs): the
+    // kernel hands AF_PACKET such a packet as one frame, and the stack takes it as one segment.
+    this.socket = new PacketSocket({ ifname, filter: options.filter, promiscuous: options.promiscuous, batch: options.batch, frameSize: 65536 + 64 });
   }
 
   get fd(): number {

@@ -113,6 +113,9 @@ link set ${wireName} address ${mac(addresses.peerMac)} mtu ${mtu}
 addr add ${ipv4ToString(addresses.peerAddress)}/${prefix} dev ${wireName}
 link set ${wireName} up`,
       );
+      // The kernel drops what it sends on a link without carrier; carrier follows the link by a moment (linkwatch).
+      await waitForCarrier(undefined, hostName);
+      await waitForCarrier(pid, wireName);
       return new LabTopology(addresses, holder, pid, wire, host, peerNs);
     } catch (e) {
       wire?.close();
@@ -154,6 +157,17 @@ function run(argv: readonly string[], input?: string): void {
   const r = spawnSync(argv[0], argv.slice(1), { input, encoding: 'utf8', timeout: 10_000 });
   if (r.error !== undefined) throw new Error(`${argv[0]}: ${r.error.message}${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? ` (install ${argv[0] === 'ip' ? 'iproute2' : 'util-linux'})` : ''}`);
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
+}
+
+/** Waits (at most 3 s) until `dev` has carrier (LOWER_UP), in this namespace or the peer's. */
+export async function waitForCarrier(pid: number | undefined, dev: string): Promise<void> {
+  const argv = pid === undefined ? ['ip', '-o', 'link', 'show', 'dev', dev] : ['nsenter', `--net=/proc/${pid}/ns/net`, 'ip', '-o', 'link', 'show', 'dev', dev];
+  for (let waited = 0; waited < 3000; waited += 20) {
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+    if (/[<,]LOWER_UP[,>]/.test(r.stdout)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${dev} has no carrier after 3 s (\`ip link show ${dev}\`)`);
 }
 
 /** Resolves with the holder's pid once it has its own namespace (it printed `ready`). */

@@ -1,0 +1,174 @@
+// test/engine/native: checks that need a namespace of their own (native.test.ts starts this script in
+// one): `tap-batch` and `afpacket` in a private user + network namespace with full capabilities,
+// `no-caps` in a user namespace whose process has none, `no-koffi` with koffi made unloadable.
+// Prints ONE JSON line.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import { AfPacketDevice } from '../../../engine/backends/afpacket';
+import { waitForCarrier } from '../../../engine/backends/lab-topology';
+import { afpacketFilter } from '../../../engine/backends/afpacket-filter';
+import { RealtimeDriver } from '../../../engine/backends/realtime';
+import { TapDevice } from '../../../engine/backends/tap';
+import { createServer, Ipv4Stack } from '../../../engine/stack/index';
+import { parseRules } from '../../../engine/steer/rules';
+import { SeededRng } from '../../../engine/tcp/rng';
+import { libc, openTap, PacketSocket, Poller } from '../../../native/index';
+
+function sh(script: string): void {
+  const r = spawnSync('sh', ['-ec', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${script}: ${r.stderr}`);
+}
+
+const errorOf = (f: () => unknown): string => {
+  try {
+    f();
+    return 'no error';
+  } catch (e) {
+    return (e as Error).message;
+  }
+};
+
+/** A flood from the kernel side of a TAP, read by the driver: no step reads more than its batch, every frame is read, one wait at a time. */
+async function tapBatch(): Promise<unknown> {
+  sh(`ip link set lo up
+ip tuntap add dev bsn0 mode tap
+echo 1 > /proc/sys/net/ipv6/conf/bsn0/disable_ipv6
+ip addr add 198.18.0.1/24 dev bsn0
+ip link set bsn0 up
+ip neigh add 198.18.0.2 lladdr 02:00:00:00:00:02 dev bsn0`);
+  const dev = TapDevice.open('bsn0');
+  await waitForCarrier(undefined, 'bsn0');
+  const driver = new RealtimeDriver({ batch: 16 });
+  let udp = 0;
+  dev.onReceive = (f) => {
+    if (f[23] === 17) udp++;
+  };
+  driver.addSource(dev);
+  const sock = dgram.createSocket('udp4');
+  const N = 300;
+  await new Promise<void>((resolve) => sock.bind(0, '198.18.0.1', () => resolve()));
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    for (let i = 0; i < N; i++) sock.send(Buffer.alloc(32, i), 9, '198.18.0.2', () => ++sent === N && resolve());
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const perStep: number[] = [];
+  for (let i = 0; i < 100 && udp < N; i++) {
+    const before = driver.counters.framesRead;
+    driver.step();
+    perStep.push(driver.counters.framesRead - before);
+  }
+  // Two waits asked for at once share the one epoll wait in flight.
+  driver.step();
+  const w1 = driver.waitForWork(driver.now + 50);
+  const w2 = driver.waitForWork(driver.now + 50);
+  await Promise.all([w1, w2]);
+  const waits = driver.counters.waits;
+  await driver.stop();
+  dev.close();
+  sock.close();
+  return { counters: dev.counters, sent: N, udp, perStep: perStep.filter((n) => n > 0), maxPerStep: Math.max(...perStep), batch: 16, waits };
+}
+
+/** Our stack on an AF_PACKET socket on a veth whose peer is Linux in another namespace, behind the rules' cBPF. */
+async function afpacket(): Promise<unknown> {
+  const holder = spawn('unshare', ['-n', '--', 'sh', '-c', 'echo ready; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+  const peer = `nsenter --net=/proc/${holder.pid}/ns/net`;
+  try {
+    sh(`ip link set lo up
+ip link add bsv0 type veth peer name bsv1
+ip link set bsv1 netns ${holder.pid}
+ip link set bsv0 up
+${peer} sh -ec 'ip link set lo up; ip addr add 198.18.1.1/24 dev bsv1; ip link set bsv1 up'`);
+    const rules = parseRules('bypass tcp port 7300\ndefault kernel\n');
+    const address = 0xc6120102;
+    await waitForCarrier(undefined, 'bsv0');
+    const dev = new AfPacketDevice('bsv0', { filter: afpacketFilter(rules, address, [32768, 60999]), promiscuous: true });
+    const driver = new RealtimeDriver();
+    const stack = new Ipv4Stack(dev, { mac: new Uint8Array([2, 0, 0, 0, 1, 2]), address, prefixLength: 24, rng: new SeededRng(3) });
+    let udpSeen = 0;
+    const inner = dev.onReceive!;
+    dev.onReceive = (f, now) => {
+      if (f[23] === 17) udpSeen++;
+      inner(f, now);
+    };
+    driver.addSource(dev);
+    driver.add(stack);
+    driver.start();
+    const h = createHash('sha256');
+    let got = 0;
+    createServer(stack, (s) => {
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        h.update(d);
+        s.write(d);
+      });
+      s.on('end', () => s.end());
+    }).listen(7300);
+    const client = `const net = require('net'), crypto = require('crypto'); const dgram = require('dgram');
+      const u = dgram.createSocket('udp4'); for (let i = 0; i < 50; i++) u.send(Buffer.alloc(20), 7301, '198.18.1.2');
+      const data = crypto.randomBytes(1 << 20); const s = net.connect(7300, '198.18.1.2'); const h = crypto.createHash('sha256'); let n = 0;
+      s.on('connect', () => s.end(data)); s.on('data', (d) => { n += d.length; h.update(d); });
+      s.on('close', () => { console.log(JSON.stringify({ sent: crypto.createHash('sha256').update(data).digest('hex'), echoed: h.digest('hex'), n })); u.close(); });
+      s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
+    // Not spawnSync: the driver must run (answer ARP, serve TCP) while the client does.
+    const out = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+      const c = spawn('nsenter', [`--net=/proc/${holder.pid}/ns/net`, process.execPath, '-e', client], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
+      c.on('close', () => {
+        clearTimeout(timer);
+        resolve({ stdout, stderr });
+      });
+    });
+    await driver.stop();
+    const linux = JSON.parse(out.stdout.trim() || '{}') as { sent?: string; echoed?: string; n?: number };
+    const r = { linux, received: h.digest('hex'), got, udpSeen, checksumsCompleted: dev.counters.checksumsCompleted, truncated: dev.counters.truncated, txDropped: dev.txDropped, stackTcpBadChecksum: stack.counters.rxDrops['tcp-bad-checksum'] ?? 0, err: out.stderr };
+    dev.close();
+    return r;
+  } finally {
+    holder.kill('SIGKILL');
+  }
+}
+
+/** What the native layer says without capabilities. */
+function noCaps(): unknown {
+  return {
+    createTap: errorOf(() => openTap('bsnocap0', { create: true })),
+    attachMissing: errorOf(() => openTap('bsmissing0')),
+    packetSocket: errorOf(() => new PacketSocket({ ifname: 'lo' })),
+  };
+}
+
+/** What the native layer says when koffi cannot load, and that the rest of the engine does not care. */
+async function noKoffi(): Promise<unknown> {
+  const { CaptureSession } = await import('../../../engine/capture/session');
+  const session = new CaptureSession({ rules: parseRules('default kernel\n'), scenario: 'ping' });
+  const reason = await session.run({ durationMs: 2000, untilWorkloadsDone: true });
+  return {
+    error: errorOf(() => libc()),
+    poller: errorOf(() => new Poller()),
+    simRan: reason,
+    simVerified: session.workloads.every((w) => w.verified),
+  };
+}
+
+const CASES: Record<string, () => unknown> = { 'tap-batch': tapBatch, afpacket, 'no-caps': noCaps, 'no-koffi': noKoffi };
+
+async function main(): Promise<void> {
+  const name = process.argv[2];
+  const fn = CASES[name];
+  if (fn === undefined) throw new Error(`unknown case '${name}'`);
+  process.stdout.write(`${JSON.stringify({ result: await fn() })}\n`);
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  process.stdout.write(`${JSON.stringify({ error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) })}\n`);
+  process.exit(1);
+});
