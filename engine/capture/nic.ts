@@ -344,7 +344,11 @@ export class Nic {
       }
     }
     if (!this.kept.has(id)) this.commit(p);
-    else this.disown(p);
+    else {
+      // Kept past the call: the device's frame is valid only during it (a TAP reuses one buffer).
+      p.frame = p.frame.slice();
+      this.disown(p);
+    }
   }
 
   private deliver(path: StackPath, frame: Uint8Array, id: number, now: number): void {

@@ -341,6 +341,7 @@ async function steering(): Promise<unknown> {
       rstsOnWire,
       bypassResets,
       kernelSawBypassFlow: shapes.filter((x) => (x.p.path === 'kernel' || x.p.lastPath === 'kernel') && (x.t.sport === 7001 || x.t.dport === 7001)).length,
+      kernelSawWhat: shapes.filter((x) => (x.p.path === 'kernel' || x.p.lastPath === 'kernel') && (x.t.sport === 7001 || x.t.dport === 7001)).map((x) => `${x.p.direction} ${x.p.path}/${x.p.lastPath} rule ${x.p.rule} ${x.t.sport}>${x.t.dport} flags ${x.t.flags.toString(16)}`),
       kernelPathTx: shapes.filter((x) => x.p.direction === 'tx' && x.t.sport === 7002).map((x) => x.p.path).filter((v, i, a) => a.indexOf(v) === i),
       bypassPathTx: shapes.filter((x) => x.p.direction === 'tx' && x.t.sport === 7001).map((x) => x.p.path).filter((v, i, a) => a.indexOf(v) === i),
     };

@@ -130,7 +130,7 @@ describe('bypass-scope capture', () => {
     oneLineError(['--packets', 'x'], /--packets wants an integer/);
     oneLineError(['--duration', '0'], /--duration wants a number > 0/);
     oneLineError(['--trace-level', 'loud'], /--trace-level wants off, summary or full/);
-    oneLineError(['--backend', 'lab'], /backend 'lab' is not implemented yet/);
+    oneLineError(['--backend', 'pcap'], /backend 'pcap' is not available to capture yet/);
     oneLineError(['--frobnicate'], /unknown option '--frobnicate'/);
     oneLineError(['--rules', join(tmp, 'missing.bypass')], /rules file .*missing\.bypass: no such file/);
     const bad = join(tmp, 'bad.bypass');
