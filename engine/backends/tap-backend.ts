@@ -5,7 +5,6 @@
 // hosts, at the address the TAP's kernel side has; the engine's host is 198.18.0.2 on the other end.
 // The kernel path is the emulated kernel, labelled so: the one real kernel here is the remote side.
 import { spawnSync } from 'node:child_process';
-import { interfaceMac } from '../../native/index';
 import { LinuxHost } from '../kernel/real-host';
 import { ipv4FromString } from '../wire/address';
 import type { BackendFactory, CaptureBackend } from './backend';
@@ -34,11 +33,21 @@ export class TapCapture {
     readonly device: TapDevice,
     readonly driver: RealtimeDriver,
     readonly peerAddress: number,
-    readonly kernelMac: Uint8Array | undefined,
   ) {}
 
   /** Attaches to TAP `name` (it must exist and be ours) and checks that its kernel side is on the host's network. */
   static open(name: string, host: TapBackendAddresses): TapCapture {
+    const device = TapDevice.open(name);
+    try {
+      return TapCapture.checked(device, host);
+    } catch (e) {
+      device.close();
+      throw e;
+    }
+  }
+
+  private static checked(device: TapDevice, host: TapBackendAddresses): TapCapture {
+    const name = device.name;
     const side = kernelSideAddress(name);
     const hostText = [24, 16, 8, 0].map((s) => (host.hostAddress >>> s) & 255).join('.');
     const mask = host.prefixLength === 0 ? 0 : (0xffffffff << (32 - host.prefixLength)) >>> 0;
@@ -46,10 +55,9 @@ export class TapCapture {
     if ((side.address & mask) >>> 0 !== (host.hostAddress & mask) >>> 0 || side.address === host.hostAddress) {
       throw new Error(`the engine's host is ${hostText}/${host.prefixLength}: give '${name}' another address on that network (\`sudo ip addr add 198.18.0.1/24 dev ${name}\`)`);
     }
-    const device = TapDevice.open(name);
     const driver = new RealtimeDriver();
     driver.addSource(device);
-    return new TapCapture(device, driver, side.address, interfaceMac(name));
+    return new TapCapture(device, driver, side.address);
   }
 
   backend(): BackendFactory {

@@ -4,6 +4,7 @@
 import { basename } from 'node:path';
 import type { Impairments } from '../backends/impair';
 import { inPrivateNamespace, Lab, rerunInPrivateNamespace } from '../backends/lab';
+import { TapCapture } from '../backends/tap-backend';
 import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from '../capture/session';
 import type { PacketTrace } from '../capture/nic';
 import type { LatencyHistogram } from '../capture/stats';
@@ -24,6 +25,15 @@ const DEFAULT_DURATION_S = 2;
 const LAB_DURATION_S = 10;
 
 /** The lab's network, with the engine's addresses; its errors are the command's. */
+/** The tap backend on the user's own TAP device; its errors are the command's. */
+function openTapCapture(name: string): TapCapture {
+  try {
+    return TapCapture.open(name, { hostAddress: HOST_ADDRESS, prefixLength: 24 });
+  } catch (e) {
+    throw new CliError(`tap: ${(e as Error).message}`);
+  }
+}
+
 async function openLab(): Promise<Lab> {
   try {
     return await Lab.create({ hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24, hostMac: HOST_MAC, peerMac: PEER_MAC });
@@ -47,10 +57,14 @@ packets per path, drops by reason, TCP connections with their final states, late
 path and per hop, trace records dropped, and each workload's result.
 
 options:
-  --backend sim|lab      where frames come from: sim (a simulated wire, the default) or lab (real
+  --backend sim|lab|tap  where frames come from: sim (a simulated wire, the default) or lab (real
                          TAP devices in a private network namespace, Linux programs on the wire
                          and the real Linux kernel on the kernel path; needs \`unshare -Urn\` to work,
                          which it runs itself; --duration then caps the wall-clock run, default 10)
+                         or tap (the TAP device --tap NAME that you own; the host's kernel behind it is
+                         the wire side at the TAP's address, the kernel path is emulated)
+  --tap NAME             the TAP device for --backend tap (sudo ip tuntap add dev NAME mode tap user
+                         $USER; sudo ip addr add 198.18.0.1/24 dev NAME; sudo ip link set NAME up)
   --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed)
   --rules FILE           routing rules (default ${DEFAULT_RULES})
   --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S})
@@ -71,6 +85,7 @@ our emulation's cost, not Linux's.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       backend: { type: 'string' },
+      tap: { type: 'string' },
       scenario: { type: 'string' },
       rules: { type: 'string' },
       duration: { type: 'string' },
@@ -90,10 +105,12 @@ our emulation's cost, not Linux's.`,
     });
     if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
     const backend = values.backend ?? 'sim';
-    if (backend !== 'sim' && backend !== 'lab') {
-      if (['tap', 'afpacket', 'pcap'].includes(backend)) throw new CliError(`backend '${backend}' is not available to capture yet (sim and lab are)`);
-      throw new CliError(`unknown backend '${backend}' (want sim or lab)`);
+    if (backend !== 'sim' && backend !== 'lab' && backend !== 'tap') {
+      if (['afpacket', 'pcap'].includes(backend)) throw new CliError(`backend '${backend}' is not available to capture yet (sim, lab and tap are)`);
+      throw new CliError(`unknown backend '${backend}' (want sim, lab or tap)`);
     }
+    if (backend === 'tap' && values.tap === undefined) throw new CliError('--backend tap wants --tap NAME (a TAP device you own: sudo ip tuntap add dev tap0 mode tap user $USER)');
+    if (backend !== 'tap' && values.tap !== undefined) throw new CliError('--tap NAME goes with --backend tap');
     // The lab builds its network in a private namespace; a Node process cannot unshare itself, so it runs again inside one.
     if (backend === 'lab' && !inPrivateNamespace()) return rerunInPrivateNamespace();
     const scenarioName = values.scenario ?? 'mixed';
@@ -101,7 +118,7 @@ our emulation's cost, not Linux's.`,
     if (scenario === undefined) throw new CliError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
     const rulesPath = values.rules ?? DEFAULT_RULES;
     const rules = readRules(rulesPath);
-    const durationS = values.duration === undefined ? (values.packets === undefined ? (backend === 'lab' ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
+    const durationS = values.duration === undefined ? (values.packets === undefined ? (backend !== 'sim' ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
     const packets = integerFlag('packets', values.packets, 1);
     const seed = integerFlag('seed', values.seed, 0) ?? 1;
     const level = values['trace-level'] ?? 'full';
@@ -109,8 +126,8 @@ our emulation's cost, not Linux's.`,
     const impairments = readImpairments(values);
     if (values.out !== undefined && !/\.pcapng$/i.test(values.out)) throw new CliError(`--out wants a .pcapng file name, got '${values.out}'`);
 
-    const lab = backend === 'lab' ? await openLab() : undefined;
-    const session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel, backend: lab?.backend(), kernel: lab?.kernel() });
+    const lab = backend === 'lab' ? await openLab() : backend === 'tap' ? openTapCapture(values.tap!) : undefined;
+    const session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel, backend: lab?.backend(), kernel: lab instanceof Lab ? lab.kernel() : undefined });
     const ruleName = basename(rulesPath);
     const ruleLabel = (rule: number): string => {
       if (rule >= 0) return `${ruleName}:${rules.rules[rule]?.range.line ?? '?'}`;
