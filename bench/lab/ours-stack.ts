@@ -4,7 +4,9 @@
 //   source  accept, write --bytes of the bulk pattern (byte i of the stream is i mod 251), then close
 //   echo    accept, echo every byte back
 // It answers ARP and ping, prints `ready` once listening, and exits 0 on SIGTERM; errors go to
-// stderr with exit status 1 (bad flags: 2).
+// stderr with exit status 1 (bad flags: 2). The stack runs the engine's bypass TCP settings
+// (BYPASS_TCP_CONFIG: every segment acknowledged at once, Nagle off); OURS_DELAYED_ACK_MS=40 turns
+// on delayed ACKs (one ACK per two full segments), which spares a TAP write per received segment.
 //
 //   node --import tsx bench/lab/ours-stack.ts --tap NAME --ip 198.18.0.2 --prefix 24 \
 //        --mac 02:00:00:00:00:02 --port PORT --role sink|source|echo [--bytes N]
@@ -78,6 +80,9 @@ function sendPattern(s: Duplex, total: number, pattern: Buffer): void {
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
+  const ack = process.env.OURS_DELAYED_ACK_MS;
+  const delayedAck = ack === undefined ? undefined : Number(ack);
+  if (delayedAck !== undefined && !(delayedAck >= 0 && delayedAck < 500)) usage(`OURS_DELAYED_ACK_MS=${ack}: want milliseconds from 0 to 499`);
   let device: TapDevice;
   try {
     device = TapDevice.open(args.tap);
@@ -97,7 +102,7 @@ function main(): void {
     address: args.ip,
     prefixLength: args.prefix,
     rng: new SeededRng((Date.now() ^ (process.pid << 16)) >>> 0),
-    tcp: BYPASS_TCP_CONFIG,
+    tcp: delayedAck === undefined ? BYPASS_TCP_CONFIG : { ...BYPASS_TCP_CONFIG, delayedAckTimeout: delayedAck },
   });
   driver.addSource(device);
   driver.add(stack);
