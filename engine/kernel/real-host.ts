@@ -104,8 +104,8 @@ export class LinuxHost implements WorkloadHost {
   private connect(options: { host: string; port: number }, onConnect?: () => void): Duplex {
     const ns = this.options.netns;
     // A socket of the other namespace, unconnected; Node connects it (so 'connect' and errors are Node's own).
+    // Linux's defaults (Nagle on), as the emulated kernel has them: the kernel path is what Linux does.
     const s = ns === undefined ? new net.Socket() : new net.Socket({ fd: ns.tcpSocket() });
-    s.setNoDelay(true);
     this.track(s);
     s.connect(options.port, options.host, () => {
       this.callbackRounds++;
