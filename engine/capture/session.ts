@@ -64,6 +64,8 @@ export interface SessionOptions {
   readonly kernelTcp?: Partial<TcpConfig>;
   /** A recorder of the caller's (the engine process passes one that samples); `traceLevel` and `snapLen` are then its own. */
   readonly recorder?: TraceRecorder;
+  /** The host's address, prefix and MAC (both stacks'); default 198.18.0.2/24 and HOST_MAC. The afpacket backend sets its own. */
+  readonly host?: { readonly address: number; readonly prefixLength: number; readonly mac: Uint8Array };
 }
 
 export interface RunLimits {
@@ -145,9 +147,9 @@ export class CaptureSession {
     if (this.impaired !== undefined) this.impaired.observer = (event, frame, dir, now) => this.nic.impairment(event, frame, dir, now);
     this.bypass = new Ipv4Stack(this.nic.bypassPort, {
       name: 'bypass',
-      mac: HOST_MAC,
-      address: HOST_ADDRESS,
-      prefixLength: 24,
+      mac: options.host?.mac ?? HOST_MAC,
+      address: options.host?.address ?? HOST_ADDRESS,
+      prefixLength: options.host?.prefixLength ?? 24,
       rng: bypassRng,
       packetIds: this.nic.packetIds,
       observer: this.nic.bypassObserver,
@@ -158,9 +160,9 @@ export class CaptureSession {
       packetIds: this.nic.packetIds,
       observer: this.nic.kernelObserver,
       trace: this.nic.kernelTrace,
-      mac: HOST_MAC,
-      address: HOST_ADDRESS,
-      prefixLength: 24,
+      mac: options.host?.mac ?? HOST_MAC,
+      address: options.host?.address ?? HOST_ADDRESS,
+      prefixLength: options.host?.prefixLength ?? 24,
       rng: kernelRng,
     });
     this.nic.kernelHopKind = this.kernel.hopKind;

@@ -5,6 +5,8 @@ import { basename } from 'node:path';
 import type { Impairments } from '../backends/impair';
 import { inPrivateNamespace, Lab, rerunInPrivateNamespace } from '../backends/lab';
 import { TapCapture } from '../backends/tap-backend';
+import { AfPacketCapture } from '../backends/afpacket-backend';
+import { ipv4FromString } from '../wire/address';
 import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from '../capture/session';
 import type { PacketTrace } from '../capture/nic';
 import type { LatencyHistogram } from '../capture/stats';
@@ -25,6 +27,24 @@ const DEFAULT_DURATION_S = 2;
 const LAB_DURATION_S = 10;
 
 /** The lab's network, with the engine's addresses; its errors are the command's. */
+/** The bypass stack's own address on an afpacket interface (`A.B.C.D/N`), with a locally administered MAC. */
+function afpacketHost(text: string): { address: number; prefixLength: number; mac: Uint8Array } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text);
+  const address = m === null ? undefined : ipv4FromString(m[1]);
+  const prefixLength = m === null ? NaN : Number(m[2]);
+  if (address === undefined || !(prefixLength >= 1 && prefixLength <= 32)) throw new CliError(`--ip wants A.B.C.D/N (an address for the bypass stack, not the interface's own), got '${text}'`);
+  return { address, prefixLength, mac: HOST_MAC };
+}
+
+function openAfPacket(ifname: string, rules: RuleSet, host: { address: number }): AfPacketCapture {
+  try {
+    // The bypass stack's MAC is not the interface's: the socket is promiscuous to see frames for it.
+    return AfPacketCapture.open(ifname, rules, host.address, true);
+  } catch (e) {
+    throw new CliError(`afpacket: ${(e as Error).message}`);
+  }
+}
+
 /** The tap backend on the user's own TAP device; its errors are the command's. */
 function openTapCapture(name: string): TapCapture {
   try {
@@ -63,6 +83,9 @@ options:
                          which it runs itself; --duration then caps the wall-clock run, default 10)
                          or tap (the TAP device --tap NAME that you own; the host's kernel behind it is
                          the wire side at the TAP's address, the kernel path is emulated)
+  --backend afpacket     an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the rules
+                         compiled to cBPF and run in the kernel; the bypass stack at --ip A.B.C.D/N,
+                         an address of its own (the kernel keeps every frame too); scenario idle only
   --tap NAME             the TAP device for --backend tap (sudo ip tuntap add dev NAME mode tap user
                          $USER; sudo ip addr add 198.18.0.1/24 dev NAME; sudo ip link set NAME up)
   --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed)
@@ -86,6 +109,8 @@ our emulation's cost, not Linux's.`,
     const { values, positionals } = parseCommandArgs(argv, {
       backend: { type: 'string' },
       tap: { type: 'string' },
+      interface: { type: 'string' },
+      ip: { type: 'string' },
       scenario: { type: 'string' },
       rules: { type: 'string' },
       duration: { type: 'string' },
@@ -105,10 +130,12 @@ our emulation's cost, not Linux's.`,
     });
     if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
     const backend = values.backend ?? 'sim';
-    if (backend !== 'sim' && backend !== 'lab' && backend !== 'tap') {
-      if (['afpacket', 'pcap'].includes(backend)) throw new CliError(`backend '${backend}' is not available to capture yet (sim, lab and tap are)`);
-      throw new CliError(`unknown backend '${backend}' (want sim, lab or tap)`);
+    if (backend !== 'sim' && backend !== 'lab' && backend !== 'tap' && backend !== 'afpacket') {
+      if (backend === 'pcap') throw new CliError(`backend '${backend}' is not available to capture yet (sim, lab, tap and afpacket are)`);
+      throw new CliError(`unknown backend '${backend}' (want sim, lab, tap or afpacket)`);
     }
+    if (backend === 'afpacket' && (values.interface === undefined || values.ip === undefined)) throw new CliError('--backend afpacket wants --interface NAME and --ip A.B.C.D/N (an address of its own on that network)');
+    if (backend !== 'afpacket' && (values.interface !== undefined || values.ip !== undefined)) throw new CliError('--interface and --ip go with --backend afpacket');
     if (backend === 'tap' && values.tap === undefined) throw new CliError('--backend tap wants --tap NAME (a TAP device you own: sudo ip tuntap add dev tap0 mode tap user $USER)');
     if (backend !== 'tap' && values.tap !== undefined) throw new CliError('--tap NAME goes with --backend tap');
     // The lab builds its network in a private namespace; a Node process cannot unshare itself, so it runs again inside one.
@@ -117,7 +144,9 @@ our emulation's cost, not Linux's.`,
     const scenario = findScenario(scenarioName);
     if (scenario === undefined) throw new CliError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
     const rulesPath = values.rules ?? DEFAULT_RULES;
-    const rules = readRules(rulesPath);
+    const afpacket = backend === 'afpacket' ? afpacketHost(values.ip!) : undefined;
+    // The bypass stack answers ARP for its own address on afpacket, unless a rule says otherwise (appended: first match wins).
+    const rules = readRules(rulesPath, afpacket === undefined ? '' : `\nbypass arp dst host ${values.ip!.split('/')[0]}    # added by --backend afpacket\n`);
     const durationS = values.duration === undefined ? (values.packets === undefined ? (backend !== 'sim' ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
     const packets = integerFlag('packets', values.packets, 1);
     const seed = integerFlag('seed', values.seed, 0) ?? 1;
@@ -126,10 +155,21 @@ our emulation's cost, not Linux's.`,
     const impairments = readImpairments(values);
     if (values.out !== undefined && !/\.pcapng$/i.test(values.out)) throw new CliError(`--out wants a .pcapng file name, got '${values.out}'`);
 
-    const lab = backend === 'lab' ? await openLab() : backend === 'tap' ? openTapCapture(values.tap!) : undefined;
-    const session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel, backend: lab?.backend(), kernel: lab instanceof Lab ? lab.kernel() : undefined });
+    if (afpacket !== undefined && scenario.name !== 'idle') throw new CliError(`--backend afpacket runs no workloads (the remote hosts are the network's): use --scenario idle and send traffic yourself`);
+    const lab = backend === 'lab' ? await openLab() : backend === 'tap' ? openTapCapture(values.tap!) : afpacket !== undefined ? openAfPacket(values.interface!, rules, afpacket) : undefined;
+    const session = new CaptureSession({
+      rules,
+      scenario,
+      seed,
+      impairments,
+      traceLevel: level as TraceLevel,
+      backend: lab?.backend(),
+      kernel: lab instanceof Lab || lab instanceof AfPacketCapture ? lab.kernel() : undefined,
+      host: afpacket,
+    });
     const ruleName = basename(rulesPath);
     const ruleLabel = (rule: number): string => {
+      if (afpacket !== undefined && rule === rules.rules.length - 1) return 'afpacket-arp';
       if (rule >= 0) return `${ruleName}:${rules.rules[rule]?.range.line ?? '?'}`;
       if (rule === RULE_DEFAULT) return 'default';
       if (rule === RULE_LOCAL_PIN) return 'local';
@@ -196,7 +236,7 @@ our emulation's cost, not Linux's.`,
     let reason: StopReason;
     try {
       // In the lab time is real: the run ends when the workloads are done (or at --duration).
-      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets, untilWorkloadsDone: lab !== undefined });
+      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets, untilWorkloadsDone: lab !== undefined && scenario.name !== 'idle' });
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
       writer?.close();
@@ -217,8 +257,8 @@ our emulation's cost, not Linux's.`,
   },
 };
 
-function readRules(path: string): RuleSet {
-  const set = parseRules(readTextFile(path, 'rules file'));
+function readRules(path: string, extra = ''): RuleSet {
+  const set = parseRules(readTextFile(path, 'rules file') + extra);
   const errors = set.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const d = errors[0];
