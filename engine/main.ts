@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Impairments } from './backends/impair';
 import { inPrivateNamespace, Lab } from './backends/lab';
+import { TapCapture } from './backends/tap-backend';
+import { nativeLoads } from './backends/tap';
 import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from './capture/session';
 import {
   BACKENDS,
@@ -171,7 +173,7 @@ class Capture {
     readonly session: CaptureSession,
     readonly pipe: TracePipe,
     readonly limits: { readonly packets?: number; readonly durationMs?: number; readonly speed: number },
-    private readonly lab?: Lab,
+    private readonly lab?: Lab | TapCapture,
   ) {
     session.onConnection.push((connection) => send({ type: 'connection', connection }));
     session.onBatches.push((b) => pipe.add(b));
@@ -275,7 +277,7 @@ function running(): Capture {
 async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> {
   switch (cmd.type) {
     case 'start':
-      return cmd.capture?.backend === 'lab' ? startLab(cmd.capture) : start(cmd.capture);
+      return cmd.capture?.backend === 'lab' ? startLab(cmd.capture) : cmd.capture?.backend === 'tap' ? startTap(cmd.capture) : start(cmd.capture);
     case 'stop': {
       if (current === undefined) return undefined;
       return current.stop();
@@ -357,12 +359,30 @@ async function startLab(c: StartCapture): Promise<StartResult> {
   }
 }
 
-function start(c: StartCapture, lab?: Lab): StartResult {
+/** The tap backend on a TAP device the user owns (`device`); the host kernel behind it is the wire side. */
+function startTap(c: StartCapture): StartResult {
+  if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
+  if (typeof c.device !== 'string' || c.device === '') throw new CommandError("backend 'tap' wants device: the name of a TAP you own (sudo ip tuntap add dev tap0 mode tap user $USER)");
+  let tap: TapCapture;
+  try {
+    tap = TapCapture.open(c.device, { hostAddress: HOST_ADDRESS, prefixLength: 24 });
+  } catch (e) {
+    throw new CommandError(`tap: ${(e as Error).message}`);
+  }
+  try {
+    return start(c, tap);
+  } catch (e) {
+    void tap.close();
+    throw e;
+  }
+}
+
+function start(c: StartCapture, lab?: Lab | TapCapture): StartResult {
   if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   if (typeof c !== 'object' || c === null) throw new CommandError('start wants a capture description');
   const backend = c.backend as string;
-  if (backend !== 'sim' && !(backend === 'lab' && lab !== undefined)) {
+  if (backend !== 'sim' && !((backend === 'lab' || backend === 'tap') && lab !== undefined)) {
     if (BACKENDS.includes(backend as BackendName)) throw new CommandError(backendMissing(backend as BackendName));
     throw new CommandError(`unknown backend '${backend}' (want one of ${BACKENDS.join(', ')})`);
   }
@@ -383,22 +403,22 @@ function start(c: StartCapture, lab?: Lab): StartResult {
   if (c.snapLen !== undefined && !(Number.isInteger(c.snapLen) && c.snapLen >= 0 && c.snapLen <= 65535)) throw new CommandError(`snapLen wants an integer from 0 to 65535, got ${c.snapLen}`);
 
   const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen });
-  const session = new CaptureSession({ backend: lab?.backend() ?? 'sim', kernel: lab?.kernel(), rules, scenario, seed, impairments: impairments(c), recorder });
+  const session = new CaptureSession({ backend: lab?.backend() ?? 'sim', kernel: lab instanceof Lab ? lab.kernel() : undefined, rules, scenario, seed, impairments: impairments(c), recorder });
   const durationMs = c.durationSec === undefined ? undefined : c.durationSec * 1000;
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, maxInFlight, c.lossless === true);
   send({ type: 'state', capture: id, state: 'running', timeNs: 0 });
   current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed }, lab);
   log('info', `capture ${id}: ${backend}, scenario ${scenario.name}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
-  return { capture: id, backend: lab === undefined ? 'sim' : 'lab', scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  return { capture: id, backend: lab === undefined ? 'sim' : lab instanceof Lab ? 'lab' : 'tap', scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
 }
 
 function backendMissing(b: BackendName): string {
   const what: Record<BackendName, string> = {
     sim: '',
-    lab: 'the lab backend (a private user + network namespace with two TAP devices, engine/backends/lab.ts) is not implemented yet',
-    tap: 'the tap backend (TAP device I/O through native/, engine/backends/tap.ts) is not implemented yet',
-    afpacket: 'the afpacket backend (AF_PACKET sockets through native/, engine/backends/afpacket.ts) is not implemented yet',
+    lab: 'the lab needs the engine in a private network namespace (EngineClient privateNetworkNamespace)',
+    tap: 'the tap backend wants a device',
+    afpacket: 'the afpacket backend runs from the command line only so far (bypass-scope capture --backend afpacket --interface NAME --ip A/N): the protocol has no field for the bypass address yet',
     pcap: 'the pcap replay backend (engine/backends/pcap.ts) is not implemented yet',
   };
   return `backend '${b}' is not available: ${what[b]}; use 'sim'`;
@@ -576,4 +596,4 @@ if (process.send === undefined) {
   process.stderr.write('bypass-scope engine: run me as a child process with an IPC channel (child_process.fork)\n');
   process.exit(2);
 }
-send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: inPrivateNamespace() ? ['sim', 'lab'] : ['sim'] });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: ['sim', ...(nativeLoads() ? (inPrivateNamespace() ? (['lab', 'tap'] as const) : (['tap'] as const)) : [])] });

@@ -2,7 +2,7 @@
 // side sends are read (non-blocking, up to a batch per wake-up) straight into one engine buffer and
 // handed on, valid during the call; frames given to `transmit` are written one per write(), which
 // copies them into the kernel. TAP without IFF_VNET_HDR carries complete checksums both ways.
-import { interfaceMtu, openTap, TapIo, type TapHandle } from '../../native/index';
+import { interfaceMtu, libc, openTap, TapIo, type TapHandle } from '../../native/index';
 import type { Device, FrameHandler } from './device';
 import type { FrameSource } from './realtime';
 
@@ -78,5 +78,15 @@ export class TapDevice implements Device, FrameSource {
     if (this.closed) return;
     this.closed = true;
     this.io.close();
+  }
+}
+
+/** Whether koffi and libc load here: the native backends (tap, afpacket, lab) need them, nothing else does. */
+export function nativeLoads(): boolean {
+  try {
+    libc();
+    return true;
+  } catch {
+    return false;
   }
 }
