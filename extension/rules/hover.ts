@@ -58,8 +58,10 @@ function previewLines(p: RulePreview | undefined): string[] {
   if (p === undefined) return [];
   if (p.changes.length === 0) return [`**Preview:** ${plural(p.packets, 'captured packet')} would be steered by this line; none would change path.`];
   return [
-    `**Preview:** ${plural(p.packets, 'captured packet')} would be steered by this line; these would change path:`,
-    ...p.changes.map((c) => `- ${plural(c.packets, 'packet')} (${plural(c.flows, 'flow')}) ${c.from} → ${c.to}`),
+    [
+      `**Preview:** ${plural(p.packets, 'captured packet')} would be steered by this line; these would change path:`,
+      ...p.changes.map((c) => `- ${plural(c.packets, 'packet')} (${plural(c.flows, 'flow')}) ${c.from} → ${c.to}`),
+    ].join('\n'),
   ];
 }
 

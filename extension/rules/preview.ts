@@ -2,11 +2,17 @@
 //
 // The capture store's packets are replayed, oldest first, through the engine's own Steering with the
 // edited rules, flow pinning as live: the first packet of a flow is classified and later packets
-// follow it; frames the bypass stack sent pin their flow to bypass (as the NIC's pinLocal does);
-// frames the live NIC did not steer (ARP replies go to both stacks) are not steered here either.
-// Each steered packet's new path is compared with the path it really took. The stacks are not re-run:
-// the preview says where the captured packets would go, not what the stacks would have answered.
+// follow it, idle and closed flows expire on the session's sweep schedule when packets carry times.
+// Flows the bypass stack opened (the NIC's pinLocal; their received packets carry rule -2) stay on
+// bypass whatever the rules say, and frames the NIC did not steer (ARP replies go to both stacks,
+// rule -3) are not steered here either. The pins are taken from the recorded rule, not re-made from
+// the sent frames: a stack's reply is recorded before the received packet that caused it, so
+// replaying pinLocal would pin flows that the rules really decided. Sent frames of the bypass stack
+// still touch their flow (TCP close tracking sees both FINs, as live). Each steered packet's new path
+// is compared with the path it took. The stacks are not re-run: the preview says where the captured
+// packets would go, not what the stacks would have answered.
 import type { RuleSet } from '../../engine/steer/rules';
+import { FlowKind, KEY_WORDS, extractFlowKey, type KeyInfo } from '../../engine/steer/flow-key';
 import { RULE_LOCAL_PIN, Steering } from '../../engine/steer/steering';
 import { RULE_NOT_STEERED } from '../../engine/trace/schema';
 import type { PreviewPacket } from './sources';
@@ -65,8 +71,9 @@ export interface PreviewOptions {
   readonly maxFlows?: number;
 }
 
-/** How often (virtual ms) the replay sweeps idle flows, as the session does at each stats tick. */
+/** The session sweeps the flow table every 100 virtual ms (its stats tick), 256 slots a sweep. */
 const POLL_INTERVAL_MS = 100;
+const POLL_BUDGET = 256;
 
 /** Re-steers the capture's packets with `rules` and compares each steered packet's path with its real one. */
 export function computePreview(
@@ -91,33 +98,41 @@ export function computePreview(
   let changedPackets = 0;
   let changedBytes = 0;
   let changedFlows = 0;
-  let nextPoll = POLL_INTERVAL_MS;
+  let lastTick = 0;
   let now = 0;
+  const key = new Uint32Array(KEY_WORDS);
+  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  // A slot sweep never needs more than the whole table (twice maxFlows, rounded up to a power of two).
+  const fullSweep = 4 * steering.flows.maxFlows;
 
   const visit = (p: PreviewPacket): void => {
     if (considered >= limit) return;
     considered++;
     if (p.timeNs !== undefined) {
       now = p.timeNs / 1e6;
-      if (now >= nextPoll) {
-        steering.poll(now);
-        nextPoll = now + POLL_INTERVAL_MS;
+      const tick = Math.floor(now / POLL_INTERVAL_MS);
+      if (tick > lastTick) {
+        steering.poll(now, Math.min((tick - lastTick) * POLL_BUDGET, fullSweep));
+        lastTick = tick;
       }
     }
     if (p.direction === 'tx') {
       transmitted++;
-      if (p.path === 'bypass') steering.pinLocal(p.frame, now);
+      if (p.path === 'bypass' && extractFlowKey(p.frame, key, info)) {
+        const slot = steering.flows.find(key);
+        if (slot >= 0) steering.flows.touch(slot, p.wireLen, info, now);
+      }
       return;
     }
     if (p.rule === RULE_NOT_STEERED) {
       notSteered++;
       return;
     }
-    const r = steering.steer(p.frame, p.wireLen, now);
-    if (r.rule === RULE_LOCAL_PIN) {
+    if (p.rule === RULE_LOCAL_PIN) {
       localPinned++;
       return;
     }
+    const r = steering.steer(p.frame, p.wireLen, now);
     steered++;
     const slot = r.rule < 0 ? slots - 1 : r.rule;
     packets[slot] += 1;
