@@ -1,10 +1,12 @@
-// rules: the editor's language features for `.bypass` — completion, hover and the outline — as thin
-// adapters around the pure completeAt and hoverAt.
+// rules: the editor's language features for `.bypass` — completion, hover, quick fixes and the outline —
+// as thin adapters around the pure completeAt, hoverAt and quickFixes.
 import * as vscode from 'vscode';
 import { completeAt, type CompletionKind } from './completion';
+import { editorDiagnostics } from './diagnostics';
 import { hoverAt } from './hover';
 import { LANGUAGE_ID, type RulesModel } from './model';
 import type { PreviewService } from './preview-service';
+import { quickFixes } from './quickfixes';
 
 const SEEN_HOSTS = 50;
 
@@ -88,7 +90,28 @@ export function registerLanguageProviders(model: RulesModel, preview: PreviewSer
       return out.sort((a, b) => a.range.start.compareTo(b.range.start));
     },
   };
+  const actions: vscode.CodeActionProvider = {
+    provideCodeActions(doc, range, context) {
+      const text = doc.getText();
+      const ours = new Set(context.diagnostics.filter((d) => d.source === 'bypass').map((d) => `${d.code}@${doc.offsetAt(d.range.start)}`));
+      const out: vscode.CodeAction[] = [];
+      for (const d of editorDiagnostics(model.parse(doc))) {
+        if (!ours.has(`${d.code}@${d.start}`)) continue;
+        const diag = context.diagnostics.find((x) => x.code === d.code && doc.offsetAt(x.range.start) === d.start);
+        for (const fix of quickFixes(text, d)) {
+          const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
+          action.edit = new vscode.WorkspaceEdit();
+          for (const e of fix.edits) action.edit.replace(doc.uri, new vscode.Range(doc.positionAt(e.start), doc.positionAt(e.end)), e.newText);
+          action.isPreferred = fix.preferred;
+          if (diag) action.diagnostics = [diag];
+          out.push(action);
+        }
+      }
+      return out;
+    },
+  };
   return vscode.Disposable.from(
+    vscode.languages.registerCodeActionsProvider(selector, actions, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
     vscode.languages.registerCompletionItemProvider(selector, completion, ' ', '[', ':', '\\'),
     vscode.languages.registerHoverProvider(selector, hover),
     vscode.languages.registerDocumentSymbolProvider(selector, symbols, { label: 'Routing rules' }),

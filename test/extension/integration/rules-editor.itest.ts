@@ -90,6 +90,24 @@ describe('the .bypass editor', () => {
     assert.equal(rel.location.range.start.line, 1);
   });
 
+  it('offers quick fixes: a misspelt service name corrected, the missing default added', async () => {
+    const doc = await openRules('kernel  tcp port htp\n');
+    const [d] = await waitFor('the unknown-port error', () => {
+      const got = vscode.languages.getDiagnostics(doc.uri).filter((x) => x.code === 'unknown-name');
+      return got.length > 0 ? got : undefined;
+    });
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range);
+    const fix = actions.find((a) => a.title === "Change to 'http' (port 80)");
+    assert.ok(fix?.edit, `fixes: got ${actions.map((a) => a.title).join(', ')}`);
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    assert.equal(doc.lineAt(0).text, 'kernel  tcp port http');
+    const top = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, new vscode.Range(0, 0, 0, 0));
+    const add = top.find((a) => a.title === "Add 'default kernel'");
+    assert.ok(add?.edit, `fixes at the top: got ${top.map((a) => a.title).join(', ')}`);
+    assert.ok(await vscode.workspace.applyEdit(add.edit));
+    await waitFor('no diagnostics after both fixes', () => (vscode.languages.getDiagnostics(doc.uri).length === 0 ? true : undefined));
+  });
+
   it('clears a document\'s diagnostics when it is closed', async () => {
     const doc = await openRules('default kernel\nbypass tcp port nosuch\n');
     await waitFor('a diagnostic', () => (vscode.languages.getDiagnostics(doc.uri).length > 0 ? true : undefined));
