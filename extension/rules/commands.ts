@@ -26,6 +26,9 @@ async function exists(uri: vscode.Uri): Promise<boolean> {
 }
 
 export class RulesCommands {
+  /** Why each document was last saved: auto saves report quietly (in the status bar), not in notifications. */
+  private readonly saveReasons = new Map<string, vscode.TextDocumentSaveReason>();
+
   constructor(
     private readonly model: RulesModel,
     private readonly preview: PreviewService,
@@ -38,6 +41,9 @@ export class RulesCommands {
       vscode.commands.registerCommand('bypassScope.newRulesFile', () => this.newRulesFile()),
       vscode.commands.registerCommand('bypassScope.reloadRules', (uri?: vscode.Uri) => this.reloadCommand(uri)),
       vscode.commands.registerCommand('bypassScope.showRulesPreview', (uri?: vscode.Uri) => this.showPreview(uri)),
+      vscode.workspace.onWillSaveTextDocument((e) => {
+        if (isRulesDocument(e.document)) this.saveReasons.set(e.document.uri.toString(), e.reason);
+      }),
       vscode.workspace.onDidSaveTextDocument((doc) => this.saved(doc)),
     );
   }
@@ -95,8 +101,8 @@ export class RulesCommands {
     return this.reload(doc);
   }
 
-  /** Sends the document's text to the capture and reports what the engine said. */
-  async reload(doc: vscode.TextDocument): Promise<ReloadResult | undefined> {
+  /** Sends the document's text to the capture and reports what the engine said (`quiet`: in the status bar). */
+  async reload(doc: vscode.TextDocument, quiet = false): Promise<ReloadResult | undefined> {
     const uri = doc.uri.toString();
     const text = doc.getText();
     const name = fileName(doc.uri);
@@ -113,12 +119,16 @@ export class RulesCommands {
     if (result.applied) {
       this.model.markApplied(uri, text);
       this.log.info(`reloaded ${uri}: ${result.ruleCount} rules, ${result.pinnedToOldRules} flows pinned to the old rules`);
-      void vscode.window.showInformationMessage(msg.text);
+      if (quiet) vscode.window.setStatusBarMessage(`$(check) ${msg.text}`, 8000);
+      else void vscode.window.showInformationMessage(msg.text);
     } else {
       this.log.warn(`reload of ${uri} refused: ${result.diagnostics.map((d) => `${d.line}:${d.column}: ${d.severity}: ${d.message}`).join('; ')}`);
-      void vscode.window.showWarningMessage(msg.text, 'Show Problems').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.actions.view.problems');
-      });
+      if (quiet) vscode.window.setStatusBarMessage(`$(warning) ${msg.text}`, 8000);
+      else {
+        void vscode.window.showWarningMessage(msg.text, 'Show Problems').then((choice) => {
+          if (choice) void vscode.commands.executeCommand('workbench.actions.view.problems');
+        });
+      }
     }
     this.afterReload();
     return result;
@@ -129,7 +139,10 @@ export class RulesCommands {
     if (!isRulesDocument(doc) || !vscode.workspace.getConfiguration().get<boolean>(RELOAD_ON_SAVE_SETTING, true)) return;
     const sources = this.model.sources;
     if (!sources.isRunning() || !sameUri(sources.capture()?.rulesUri, doc.uri.toString())) return;
-    void this.reload(doc);
+    const reason = this.saveReasons.get(doc.uri.toString());
+    this.saveReasons.delete(doc.uri.toString());
+    // An auto save (files.autoSave) happens while typing: say the result quietly; a saved refusal is in Problems anyway.
+    void this.reload(doc, reason !== undefined && reason !== vscode.TextDocumentSaveReason.Manual);
   }
 
   async showPreview(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {

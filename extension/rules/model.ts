@@ -23,19 +23,25 @@ export class RulesModel implements vscode.Disposable {
   private readonly cache = new RulesCache(32);
   /** The text as last saved (or as opened, when opened clean). */
   private readonly saved = new Map<string, string>();
-  /** The text last loaded into the capture from this editor (by a save or Reload Rules). */
+  /**
+   * The text the capture loaded from this document: the saved text when the capture started, then each
+   * text a reload applied. A save the capture refused (or did not reload) leaves it as it was.
+   */
   private readonly applied = new Map<string, string>();
+  private wasRunning = false;
   /** The parse of the loaded text, kept while that text stays the same. */
   private readonly loaded = new Map<string, { text: string; set: RuleSet }>();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(readonly sources: RulesSources) {
     for (const doc of vscode.workspace.textDocuments) this.opened(doc);
+    this.captureChanged();
     this.subscriptions.push(
       vscode.workspace.onDidOpenTextDocument((doc) => this.opened(doc)),
       vscode.workspace.onDidSaveTextDocument((doc) => {
         if (isRulesDocument(doc)) this.saved.set(doc.uri.toString(), doc.getText());
       }),
+      sources.onDidChangeCapture(() => this.captureChanged()),
       vscode.workspace.onDidCloseTextDocument((doc) => {
         const key = doc.uri.toString();
         this.cache.delete(key);
@@ -43,6 +49,17 @@ export class RulesModel implements vscode.Disposable {
         this.loaded.delete(key);
       }),
     );
+  }
+
+  /** A capture that starts loads its rules file as saved: that is what its hits count by. */
+  private captureChanged(): void {
+    const running = this.sources.isRunning();
+    if (running && !this.wasRunning) {
+      const uri = this.sources.capture()?.rulesUri;
+      const key = uri === undefined ? undefined : [...this.saved.keys()].find((k) => sameUri(k, uri));
+      if (key !== undefined) this.applied.set(key, this.saved.get(key)!);
+    }
+    this.wasRunning = running;
   }
 
   private opened(doc: vscode.TextDocument): void {

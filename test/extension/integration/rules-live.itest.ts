@@ -104,6 +104,8 @@ describe('the .bypass editor with a running capture', function () {
     );
     assert.match(lens.title, /^\$\(git-compare\) preview: [0-9,]+ packets? bypass → kernel/);
     assert.equal(lens.command, 'bypassScope.showRulesPreview');
+    const onLine = (await lenses(doc)).filter((l) => l.line === line).map((l) => l.title);
+    assert.ok(onLine.includes('$(circle-outline) not applied yet: save to apply to new flows'), `lenses on the edited rule: got ${JSON.stringify(onLine)}`);
     const uri = await vscode.commands.executeCommand<vscode.Uri>('bypassScope.showRulesPreview', doc.uri);
     const text = (await vscode.workspace.openTextDocument(uri)).getText();
     assert.match(text, /^Steering preview — routing\.bypass \(unsaved edits\)$/m);
