@@ -43,7 +43,8 @@ export function registerLanguageProviders(model: RulesModel, preview: PreviewSer
       // `\tcp` after `proto`: match what was typed, with or without its backslash.
       const typedEscape = line.slice(result.replaceStart, position.character).startsWith('\\');
       return result.items.map((i) => {
-        const item = new vscode.CompletionItem(i.label, KIND[i.kind]);
+        // The detail (a service's port, an offset's number) shows on every row, not only the focused one.
+        const item = new vscode.CompletionItem(i.detail ? { label: i.label, description: i.detail } : i.label, KIND[i.kind]);
         item.range = range;
         item.sortText = i.sortText;
         item.filterText = typedEscape ? i.label : i.label.replace(/^\\/, '');

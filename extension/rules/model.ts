@@ -67,6 +67,8 @@ export class RulesModel implements vscode.Disposable {
     const key = doc.uri.toString();
     if (!doc.isDirty) {
       this.saved.set(key, doc.getText());
+      // Opened while a capture runs it: the text on disk is what it loaded (unless a reload said otherwise).
+      if (this.sources.isRunning() && this.isCaptureRules(doc) && !this.applied.has(key)) this.applied.set(key, doc.getText());
       return;
     }
     // Restored with unsaved changes: the saved text is on disk.

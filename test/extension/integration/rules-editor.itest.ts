@@ -47,8 +47,16 @@ async function completions(doc: vscode.TextDocument, pos: vscode.Position): Prom
 const label = (i: vscode.CompletionItem) => (typeof i.label === 'string' ? i.label : i.label.label);
 
 describe('the .bypass editor', () => {
+  let autoSave: unknown;
   before(async () => {
     await vscode.extensions.getExtension('bypass-scope.bypass-scope')?.activate();
+    // The tests edit documents and look at them unsaved: no auto save under them.
+    autoSave = vscode.workspace.getConfiguration('files').get('autoSave');
+    await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
+  });
+
+  after(async () => {
+    await vscode.workspace.getConfiguration('files').update('autoSave', autoSave, vscode.ConfigurationTarget.Global);
   });
 
   it('opens *.bypass files in the bypass language', async () => {

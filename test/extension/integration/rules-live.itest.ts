@@ -44,8 +44,12 @@ const HITS = /^\$\(pulse\) [0-9,]+ packets? · [0-9,]+ flows? · [0-9.]+ [kMG]?B
 describe('the .bypass editor with a running capture', function () {
   this.timeout(120_000);
   let doc: vscode.TextDocument;
+  let autoSave: unknown;
 
   before(async () => {
+    // The tests look at unsaved edits and save on purpose: no auto save under them.
+    autoSave = vscode.workspace.getConfiguration('files').get('autoSave');
+    await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
     const ext = vscode.extensions.getExtension(EXT_ID);
     assert.ok(ext, `extension ${EXT_ID}`);
     await ext.activate();
@@ -60,6 +64,7 @@ describe('the .bypass editor with a running capture', function () {
   });
 
   after(async () => {
+    await vscode.workspace.getConfiguration('files').update('autoSave', autoSave, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('bypassScope.stopCapture');
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
