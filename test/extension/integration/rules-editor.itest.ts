@@ -51,7 +51,7 @@ describe('the .bypass editor', () => {
   before(async () => {
     await vscode.extensions.getExtension('bypass-scope.bypass-scope')?.activate();
     // The tests edit documents and look at them unsaved: no auto save under them.
-    autoSave = vscode.workspace.getConfiguration('files').get('autoSave');
+    autoSave = vscode.workspace.getConfiguration('files').inspect('autoSave')?.globalValue;
     await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
   });
 

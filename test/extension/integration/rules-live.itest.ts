@@ -48,7 +48,7 @@ describe('the .bypass editor with a running capture', function () {
 
   before(async () => {
     // The tests look at unsaved edits and save on purpose: no auto save under them.
-    autoSave = vscode.workspace.getConfiguration('files').get('autoSave');
+    autoSave = vscode.workspace.getConfiguration('files').inspect('autoSave')?.globalValue;
     await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
     const ext = vscode.extensions.getExtension(EXT_ID);
     assert.ok(ext, `extension ${EXT_ID}`);
