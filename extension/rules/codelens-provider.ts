@@ -6,7 +6,7 @@ import type { RuleSet, SourceRange } from '../../engine/steer/rules';
 import { isRulesDocument, type RulesModel } from './model';
 import type { PreviewService } from './preview-service';
 import { Throttle } from './schedule';
-import { defaultHitsTitle, hitsTitle, plural, previewTitle } from './titles';
+import { defaultHitsTitle, hitsTitle, notLoadedLens, plural, previewTitle } from './titles';
 
 export const CODELENS_SETTING = 'bypassScope.rules.codeLens';
 const HITS_INTERVAL_MS = 1000;
@@ -78,7 +78,10 @@ export class RulesCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         const h = live.hits?.[rule.index];
         if (live.hits === undefined) out.push(lens(at, '$(pulse) hits unknown: the capture runs other rules than this file had', ''));
         else if (h?.kind === 'hits') out.push(lens(at, hitsTitle(h.hits), '', undefined, `rule ${h.loadedIndex} of the capture's rules`));
-        else out.push(lens(at, running ? '$(circle-outline) not applied yet: save to apply to new flows' : '$(circle-outline) not in the capture\'s rules', ''));
+        else {
+          const n = notLoadedLens({ running, fileOk: set.ok, dirty: doc.isDirty });
+          out.push(lens(at, n.title, n.command === 'problems' ? 'workbench.actions.view.problems' : n.command === 'reload' ? 'bypassScope.reloadRules' : '', n.command === 'reload' ? [doc.uri] : undefined));
+        }
       }
       const p = result?.perRule[rule.index];
       const title = p && previewTitle(p);

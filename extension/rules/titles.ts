@@ -49,6 +49,14 @@ export function hitsTitle(h: RuleHits): string {
   return `$(pulse) ${plural(h.packets, 'packet')} · ${plural(h.flows, 'flow')} · ${byteSize(h.bytes)}`;
 }
 
+/** The lens of a rule the capture has not loaded: why, and what would load it. */
+export function notLoadedLens(s: { running: boolean; fileOk: boolean; dirty: boolean }): { title: string; command: 'none' | 'problems' | 'reload' } {
+  if (!s.running) return { title: '$(circle-outline) not in the capture\'s rules', command: 'none' };
+  if (!s.fileOk) return { title: '$(circle-outline) not applied: the file has errors (see Problems)', command: 'problems' };
+  if (s.dirty) return { title: '$(circle-outline) not applied yet: save to apply to new flows', command: 'none' };
+  return { title: '$(circle-outline) not applied yet: Reload Rules applies it to new flows', command: 'reload' };
+}
+
 /** The default line's live lens. */
 export function defaultHitsTitle(h: RuleHits, pinnedToOldRules: number): string {
   const base = h.packets === 0 && h.flows === 0 ? '$(pulse) default: no packets yet' : `$(pulse) default: ${plural(h.packets, 'packet')} · ${plural(h.flows, 'flow')} · ${byteSize(h.bytes)}`;

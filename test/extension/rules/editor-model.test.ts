@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseRules } from '../../../engine/steer/rules';
 import { RulesCache, editorDiagnostics } from '../../../extension/rules/diagnostics';
 import { mapHits, sameUri } from '../../../extension/rules/hit-map';
-import { byteSize, defaultHitsTitle, hitsTitle, previewTitle, reloadMessage } from '../../../extension/rules/titles';
+import { byteSize, defaultHitsTitle, hitsTitle, notLoadedLens, previewTitle, reloadMessage } from '../../../extension/rules/titles';
 import { RULES_TEMPLATE, freeRulesFileName } from '../../../extension/rules/template';
 import { root } from './capture';
 
@@ -97,6 +97,13 @@ describe('titles and messages', () => {
     assert.equal(byteSize(999), '999 B');
     assert.equal(byteSize(12_345), '12.3 kB');
     assert.equal(byteSize(123_456_789), '123 MB');
+  });
+
+  it('says why a rule is not in the capture yet and what would load it', () => {
+    assert.deepEqual(notLoadedLens({ running: false, fileOk: true, dirty: true }).command, 'none');
+    assert.deepEqual(notLoadedLens({ running: true, fileOk: false, dirty: false }), { title: '$(circle-outline) not applied: the file has errors (see Problems)', command: 'problems' });
+    assert.deepEqual(notLoadedLens({ running: true, fileOk: true, dirty: true }), { title: '$(circle-outline) not applied yet: save to apply to new flows', command: 'none' });
+    assert.equal(notLoadedLens({ running: true, fileOk: true, dirty: false }).command, 'reload');
   });
 
   it('titles preview lenses with the path changes, most first, or none when nothing changes', () => {
