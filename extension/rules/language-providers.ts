@@ -1,11 +1,13 @@
-// rules: the editor's language features for `.bypass` — completion, hover, quick fixes and the outline —
-// as thin adapters around the pure completeAt, hoverAt and quickFixes.
+// rules: the editor's language features for `.bypass` — completion, hover, quick fixes, formatting, the
+// outline, and links from the preview to the rules — as thin adapters around the pure completeAt,
+// hoverAt, quickFixes and formatRules.
 import * as vscode from 'vscode';
 import { completeAt, type CompletionKind } from './completion';
 import { editorDiagnostics } from './diagnostics';
+import { formatRules } from './format';
 import { hoverAt } from './hover';
 import { LANGUAGE_ID, type RulesModel } from './model';
-import type { PreviewService } from './preview-service';
+import { PREVIEW_SCHEME, type PreviewService } from './preview-service';
 import { quickFixes } from './quickfixes';
 
 const SEEN_HOSTS = 50;
@@ -111,7 +113,29 @@ export function registerLanguageProviders(model: RulesModel, preview: PreviewSer
       return out;
     },
   };
+  const formatter: vscode.DocumentFormattingEditProvider = {
+    provideDocumentFormattingEdits(doc) {
+      return formatRules(doc.getText()).map((e) => vscode.TextEdit.replace(doc.lineAt(e.line).range, e.newText));
+    },
+  };
+  // In the preview document, each row's line number opens that line of the rules.
+  const previewLinks: vscode.DocumentLinkProvider = {
+    provideDocumentLinks(doc) {
+      const source = vscode.Uri.parse(doc.uri.query);
+      const out: vscode.DocumentLink[] = [];
+      for (let i = 0; i < doc.lineCount; i++) {
+        const m = /^(\s*)(\d+)(\s+(?:\d+|default)\s+(?:bypass|kernel|drop)\b)/.exec(doc.lineAt(i).text);
+        if (!m) continue;
+        const link = new vscode.DocumentLink(new vscode.Range(i, m[1].length, i, m[1].length + m[2].length), source.with({ fragment: `L${m[2]}` }));
+        link.tooltip = `Go to line ${m[2]} of the rules`;
+        out.push(link);
+      }
+      return out;
+    },
+  };
   return vscode.Disposable.from(
+    vscode.languages.registerDocumentFormattingEditProvider(selector, formatter),
+    vscode.languages.registerDocumentLinkProvider({ scheme: PREVIEW_SCHEME }, previewLinks),
     vscode.languages.registerCodeActionsProvider(selector, actions, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
     vscode.languages.registerCompletionItemProvider(selector, completion, ' ', '[', ':', '\\'),
     vscode.languages.registerHoverProvider(selector, hover),

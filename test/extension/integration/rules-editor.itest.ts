@@ -151,6 +151,15 @@ describe('the .bypass editor', () => {
     assert.match(text, /go to the \*\*bypass\*\* path/);
   });
 
+  it('formats a file: actions in a column, filters after them, comments lined up', async () => {
+    const doc = await openRules('default   kernel\nbypass udp # feed\n  kernel tcp port 22 # ssh\n');
+    const edits = await vscode.commands.executeCommand<vscode.TextEdit[]>('vscode.executeFormatDocumentProvider', doc.uri, { tabSize: 4, insertSpaces: true });
+    const edit = new vscode.WorkspaceEdit();
+    edit.set(doc.uri, edits);
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.equal(doc.getText(), 'default kernel\nbypass  udp          # feed\nkernel  tcp port 22  # ssh\n');
+  });
+
   it('lists the default and each rule in the outline', async () => {
     const doc = await openRules('default kernel\nbypass  udp\nkernel  tcp port 22\n');
     const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', doc.uri);
@@ -178,5 +187,9 @@ describe('the .bypass editor', () => {
     const preview = await vscode.workspace.openTextDocument(uri);
     assert.match(preview.getText(), new RegExp(`^Steering preview — ${doc.uri.path.split('/').pop()!.replace('.', '\\.')}`));
     assert.ok(vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === uri.toString()), 'the preview is visible');
+    if (/^\s*2\s+0\s+bypass/m.test(preview.getText())) {
+      const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', uri);
+      assert.ok(links.some((l) => l.target?.fragment === 'L2' && l.target.path === doc.uri.path), `a link to line 2: got ${JSON.stringify(links.map((l) => l.target?.toString()))}`);
+    }
   });
 });
