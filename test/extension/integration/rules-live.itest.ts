@@ -116,6 +116,8 @@ describe('the .bypass editor with a running capture', function () {
     assert.match(text, /^Steering preview — routing\.bypass \(unsaved edits\)$/m);
     assert.match(text, /kernel\s+tcp port 8080\s+[0-9,]+\s+[0-9,]+\s+[0-9,]+ bypass → kernel$/m);
     assert.match(text, /Would change path: [0-9,]+ packets?/);
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', uri);
+    assert.ok(links.some((l) => l.target?.fragment === `L${line + 1}` && l.target.path === doc.uri.path), `a link to line ${line + 1}: got ${JSON.stringify(links.map((l) => l.target?.toString()))}`);
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
