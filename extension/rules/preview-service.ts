@@ -89,7 +89,10 @@ export class PreviewService implements vscode.Disposable, vscode.TextDocumentCon
 
   private refreshKey(key: string): void {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
-    if (doc && this.watched().includes(doc)) this.recompute(doc);
+    if (!doc) return;
+    const e = this.entries.get(key);
+    // Edits of visible documents, and documents whose preview someone asked for and has none of this version.
+    if (this.watched().includes(doc) || !e || e.version !== doc.version) this.recompute(doc);
   }
 
   private recompute(doc: vscode.TextDocument): PreviewResult | undefined {
@@ -111,10 +114,16 @@ export class PreviewService implements vscode.Disposable, vscode.TextDocumentCon
     return result;
   }
 
-  /** The document's preview if it is up to date with the text (a capture change may lag by the throttle). */
+  /**
+   * The document's preview if it is up to date with the text (a capture change may lag by the
+   * throttle); otherwise undefined, and a recompute is scheduled (onDidChangePreview says when).
+   */
   current(doc: vscode.TextDocument): PreviewResult | undefined {
-    const e = this.entries.get(doc.uri.toString());
-    return e && e.version === doc.version ? e.result : undefined;
+    const key = doc.uri.toString();
+    const e = this.entries.get(key);
+    if (e && e.version === doc.version) return e.result;
+    if (this.model.sources.capture() !== undefined) this.debounce.schedule(key);
+    return undefined;
   }
 
   /** The preview now, computed if it is missing or stale. */
