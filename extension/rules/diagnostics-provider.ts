@@ -36,7 +36,8 @@ export function registerDiagnostics(model: RulesModel): vscode.Disposable {
     if (doc) refresh(doc);
   });
   const open = (doc: vscode.TextDocument) => {
-    if (!isRulesDocument(doc)) return;
+    // Not the old side of a diff: its problems are not the file's.
+    if (!isRulesDocument(doc) || doc.uri.scheme === 'git') return;
     byUri.set(doc.uri.toString(), doc);
     refresh(doc);
   };
@@ -46,7 +47,7 @@ export function registerDiagnostics(model: RulesModel): vscode.Disposable {
     debounce,
     vscode.workspace.onDidOpenTextDocument(open),
     vscode.workspace.onDidChangeTextDocument((e) => {
-      if (!isRulesDocument(e.document) || e.contentChanges.length === 0) return;
+      if (!isRulesDocument(e.document) || e.document.uri.scheme === 'git' || e.contentChanges.length === 0) return;
       byUri.set(e.document.uri.toString(), e.document);
       debounce.schedule(e.document.uri.toString());
     }),

@@ -8,7 +8,7 @@ import { lineTokens, splitLine, tokenAt } from './line';
 import type { RulePreview } from './preview';
 import type { RuleHits } from './sources';
 import { byteSize, plural } from './titles';
-import { ACTION_DOCS, explainWord } from './vocabulary';
+import { explainWord } from './vocabulary';
 
 export interface HoverRequest {
   readonly line: string;
@@ -104,9 +104,9 @@ export function hoverAt(req: HoverRequest): HoverResult | undefined {
       const t = tokenAt(tokens, req.column);
       if (t) {
         word = { start: t.span.offset, end: t.span.offset + t.span.length };
-        // A name means a service only after `port`/`portrange` (or in a list after one).
-        const afterPort = tokens.slice(0, tokens.indexOf(t)).some((x) => x.kind === 'keyword' && (x.text === 'port' || x.text === 'portrange'));
         const i = tokens.indexOf(t);
+        // A name means a service only after `port`/`portrange` (or in a list after one).
+        const afterPort = tokens.slice(0, i).some((x) => x.kind === 'keyword' && (x.text === 'port' || x.text === 'portrange'));
         const prev = tokens[i - 1];
         if (t.kind === 'id' && prev?.kind === 'keyword' && prev.text === 'proto') doc = protocolDoc(t.text, tokens[i - 2]?.text === 'ether' || tokens[i - 2]?.text === 'link');
         else doc = explainWord(t.text, { afterPort: t.kind !== 'id' || afterPort });
@@ -118,10 +118,7 @@ export function hoverAt(req: HoverRequest): HoverResult | undefined {
   if (doc !== undefined) sections.push(doc);
   if (rule) sections.push(ruleSummary(rule, req).join('\n\n'));
   else if (isDefault) {
-    const lines = [
-      `**Default:** packets of flows no rule matches go to ${ACTION_PATH[req.rules.defaultAction]}.`,
-      ACTION_DOCS.default,
-    ];
+    const lines = [`**Default:** packets of flows no rule matches go to ${ACTION_PATH[req.rules.defaultAction]}.`];
     if (req.defaultHits) lines.push(hitsLine(req.defaultHits));
     lines.push(...previewLines(req.preview?.[req.rules.rules.length]));
     sections.push(lines.join('\n\n'));

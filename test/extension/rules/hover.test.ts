@@ -54,6 +54,7 @@ describe('hover', () => {
     assert.match(h.markdown, /^What happens to packets no rule matches/);
     assert.match(h.markdown, /\*\*Default:\*\* packets of flows no rule matches go to the \*\*kernel\*\* path/);
     assert.match(h.markdown, /\*\*Live:\*\* 12 packets · 2 flows · 3.40 kB/);
+    assert.equal(h.markdown.split('What happens to packets no rule matches').length, 2, 'the default explained once');
   });
 
   it('shows live hits, or says a rule is not loaded yet, from the mapped hits', () => {
