@@ -1,6 +1,6 @@
 // build: one esbuild script for the three bundles (extension, engine, webview).
 import { build, context } from 'esbuild';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022' };
@@ -24,6 +24,14 @@ const bundles = [
     platform: 'node', format: 'cjs', external: ['vscode', 'mocha'] },
 ].filter((b) => b.entryPoints.every(existsSync) && b.entryPoints.length > 0);
 
+// Files the extension's manifest points at: the view and panel icons, the walkthrough's pages.
+function copyAssets() {
+  for (const [from, to] of [['extension/media', 'out/media'], ['extension/walkthrough', 'out/walkthrough']]) {
+    if (existsSync(from)) cpSync(from, to, { recursive: true });
+  }
+}
+
+copyAssets();
 if (watch) {
   for (const b of bundles) await (await context(b)).watch();
   console.log('watching', bundles.length, 'bundles');
