@@ -18,6 +18,8 @@ export interface StepOutcome {
   readonly packetId?: number;
   readonly connId?: number;
   readonly advanced?: boolean;
+  /** The connection's state after the step (RFC 9293 name). */
+  readonly state?: string;
 }
 
 export interface ExportOutcome {
@@ -118,14 +120,14 @@ export class Commands {
   }
 
   /**
-   * Step to Next Packet: a live capture runs until its next packet (it pauses first) and the
-   * visualizer selects it; an ended one moves the visualizer's selection to the next packet.
+   * Step to Next Packet: a paused capture runs until exactly its next packet and the visualizer
+   * selects it; otherwise (running or ended) the visualizer's selection moves to the next packet held.
    */
   async stepPacket(): Promise<StepOutcome> {
     this.lastStep = 'packet';
     const panel = this.panel(true);
     const live = this.controller.live;
-    if (live !== undefined) {
+    if (live !== undefined && live.state === 'paused') {
       const r = await this.controller.step('packet').catch((e: Error) => void showError(`step: ${e.message}`));
       if (r === undefined) return { moved: 'nothing' };
       const newest = newestPacket(live);
@@ -141,22 +143,22 @@ export class Commands {
   }
 
   /**
-   * Step to Next TCP Transition: a live capture runs until its next transition and the visualizer
-   * shows that connection at it; an ended one steps the visualizer's connection forward.
+   * Step to Next TCP Transition: a paused capture runs until exactly its next state change and the
+   * visualizer shows that connection at it; otherwise the visualizer's connection steps forward
+   * through the transitions captured.
    */
   async stepTransition(): Promise<StepOutcome> {
     this.lastStep = 'transition';
     const panel = this.panel(true);
     const live = this.controller.live;
-    if (live !== undefined) {
+    if (live !== undefined && live.state === 'paused') {
       const before = live.store.totalTransitions;
       const r = await this.controller.step('transition').catch((e: Error) => void showError(`step: ${e.message}`));
       if (r === undefined) return { moved: 'nothing' };
       const t = lastTransition(live);
       if (t === undefined || live.store.totalTransitions === before) return { moved: 'engine', advanced: r.advanced };
-      const n = live.store.transitionsOf(t.connId).length;
-      this.goToTransition(panel, t.connId, n);
-      return { moved: 'engine', advanced: r.advanced, connId: t.connId, packetId: t.packetId || undefined };
+      panel.showTransition(t.connId, live.store.transitionsOf(t.connId).length);
+      return { moved: 'engine', advanced: r.advanced, connId: t.connId, packetId: t.packetId || undefined, state: t.to };
     }
     const c = panel.capture;
     if (c === undefined) return { moved: 'nothing' };
@@ -165,8 +167,8 @@ export class Commands {
       void vscode.window.showInformationMessage('Bypass Scope: this capture has no TCP connection to step through.');
       return { moved: 'nothing' };
     }
-    panel.step('forward', connId);
-    return { moved: 'view', connId };
+    const step = panel.step('forward', connId);
+    return { moved: 'view', connId, state: stateAt(c, connId, step) };
   }
 
   /** Step Back: the visualizer goes back one step of the kind last taken (a packet, or a transition). */
@@ -182,14 +184,8 @@ export class Commands {
     }
     const connId = panel.focusedConnId ?? c.store.connections()[0]?.connId;
     if (connId === undefined) return { moved: 'nothing' };
-    panel.step('back', connId);
-    return { moved: 'view', connId };
-  }
-
-  /** Shows connection `connId` at transition `n` (from its first state) whatever the view showed before. */
-  private goToTransition(panel: VisualizerPanel, connId: number, n: number): void {
-    for (let i = 0; i < Math.max(1, n); i++) panel.step('back', connId);
-    for (let i = 0; i < n; i++) panel.step('forward', connId);
+    const step = panel.step('back', connId);
+    return { moved: 'view', connId, state: stateAt(c, connId, step) };
   }
 
   openVisualizer(): VisualizerPanel {
@@ -285,6 +281,13 @@ export class Commands {
 
 function showError(message: string, ...items: string[]): Thenable<string | undefined> {
   return vscode.window.showErrorMessage(`Bypass Scope: ${message}`, ...items);
+}
+
+/** A connection's state after its `step`-th transition (0: before the first). */
+function stateAt(c: Capture, connId: number, step: number): string | undefined {
+  const ts = c.store.transitionsOf(connId);
+  if (ts.length === 0) return undefined;
+  return step === 0 ? ts[0].from : ts[Math.min(step, ts.length) - 1].to;
 }
 
 function newestPacket(c: Capture): number | undefined {

@@ -99,6 +99,8 @@ async function startOnOpen(commands: Commands, log: vscode.LogOutputChannel): Pr
   else rulesUri = (await vscode.workspace.findFiles('**/*.bypass', '**/node_modules/**', 1))[0]?.toString();
   const request: CaptureRequest = { backend: 'sim', scenario: settings.defaultScenario, rulesUri, impairment: 'none' };
   log.info(`start on open: a sim capture (${request.scenario}) with rules ${rulesUri ?? 'built in'}`);
+  // The Bypass Scope views beside the visualizer, rather than the Explorer.
+  await vscode.commands.executeCommand('bypassScope.captures.focus');
   const c = await commands.startCapture(request);
   if (c !== undefined) commands.openVisualizer();
 }

@@ -40,6 +40,10 @@ export class VisualizerPanel extends Disposable {
   /** The packet the webview has selected (it says so), and the connection stepping applies to. */
   selectedPacketId: number | undefined;
   focusedConnId: number | undefined;
+  /** Where the webview's connection view is for focusedConnId: 0 before its first transition, k after the k-th. */
+  connStep = 0;
+  /** The last selection the host asked for (the webview echoes it back). */
+  private selectPosted: number | undefined;
   /** Messages posted and received, newest last (bounded): what the integration tests look at. */
   readonly posted: HostMessage[] = [];
   readonly received: WebviewMessage[] = [];
@@ -117,6 +121,7 @@ export class VisualizerPanel extends Disposable {
     this.shown = c;
     this.selectedPacketId = undefined;
     this.focusedConnId = undefined;
+    this.connStep = 0;
     this.updateTitle();
     if (this.readyCount === 0) return;
     this.post({ type: 'scope/reset' });
@@ -127,20 +132,41 @@ export class VisualizerPanel extends Disposable {
   /** Selects a packet in the webview's list. */
   select(packetId: number): void {
     this.selectedPacketId = packetId;
+    this.selectPosted = packetId;
     this.post({ type: 'scope/select', packetId });
   }
 
-  /** Steps the webview's connection view (and picks the connection first when given). */
-  step(direction: 'back' | 'forward', connId?: number): void {
-    if (connId !== undefined) this.focusedConnId = connId;
-    this.post({ type: 'scope/step', direction, connId: connId ?? this.focusedConnId });
+  private transitionCount(connId: number): number {
+    return this.shown?.store.transitionsOf(connId).length ?? 0;
   }
 
-  /** Opens a connection in the webview: picks it, at its first state, and selects its first packet. */
-  openConnection(connId: number): void {
+  /**
+   * Steps the webview's connection view one transition on `connId` (from its first state when it is
+   * another connection than the one open); returns where the view is now.
+   */
+  step(direction: 'back' | 'forward', connId?: number): number {
+    const id = connId ?? this.focusedConnId;
+    if (id === undefined) return 0;
+    const from = id === this.focusedConnId ? this.connStep : 0;
+    this.showTransition(id, Math.max(0, Math.min(this.transitionCount(id), from + (direction === 'forward' ? 1 : -1))));
+    return this.connStep;
+  }
+
+  /**
+   * Shows connection `connId` after its `n`-th transition (0: its first state), wherever the view was:
+   * back to the first state (a step back there stays there), then forward n times.
+   */
+  showTransition(connId: number, n: number): void {
+    const total = this.transitionCount(connId);
+    for (let i = 0; i < Math.max(1, total); i++) this.post({ type: 'scope/step', direction: 'back', connId });
+    for (let i = 0; i < Math.min(n, total); i++) this.post({ type: 'scope/step', direction: 'forward', connId });
     this.focusedConnId = connId;
-    // A step back from the start picks the connection and stays before its first transition.
-    this.post({ type: 'scope/step', direction: 'back', connId });
+    this.connStep = Math.min(n, total);
+  }
+
+  /** Opens a connection in the webview at its first state, and selects its first packet. */
+  openConnection(connId: number): void {
+    this.showTransition(connId, 0);
     const first = this.shown?.store.connectionInfo(connId)?.firstPacketId;
     if (first !== undefined) this.select(first);
   }
@@ -188,7 +214,19 @@ export class VisualizerPanel extends Disposable {
     if (isSelectionChanged(m)) {
       this.selectedPacketId = m.packetId;
       const p = m.packetId === undefined ? undefined : this.shown?.store.packet(m.packetId);
-      if (p !== undefined && p.connId !== 0) this.focusedConnId = p.connId;
+      const echo = m.packetId === this.selectPosted;
+      this.selectPosted = undefined;
+      if (p !== undefined && p.connId !== 0 && !echo) {
+        // The webview's own stepping (its buttons, ← →) selects the packet that caused each transition: follow it.
+        const k = this.shown!.store.transitionsOf(p.connId).findIndex((t) => t.packetId === p.id);
+        if (k >= 0) {
+          this.focusedConnId = p.connId;
+          this.connStep = k + 1;
+        } else if (p.connId !== this.focusedConnId) {
+          this.focusedConnId = p.connId;
+          this.connStep = 0;
+        }
+      }
       return;
     }
     if (isPacketRange(m)) {

@@ -3,7 +3,7 @@
 // headless Chromium for it. Shared by the integration-test launcher, the end-to-end tests and `npm start`.
 // The measured recipe is in ../shared/notes/vscode-harness.md.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -51,6 +51,7 @@ export const QUIET_SETTINGS = {
   'npm.fetchOnlinePackageInfo': false,
   'security.workspace.trust.enabled': false,
   'window.commandCenter': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
 
 /**
@@ -138,6 +139,21 @@ export async function startCodeServer(options = {}) {
     }
   }
   return { url, port, dir, child, exited, stop };
+}
+
+/**
+ * Makes the extension in `extensionPath` an installed extension of the code-server whose data is in
+ * `dir` (a link in its extensions folder, named as VS Code names installed extensions), so that the
+ * workbench loads it as a user would have it, with no development-host window.
+ */
+export function linkExtension(dir, extensionPath = root) {
+  const manifest = JSON.parse(readFileSync(join(extensionPath, 'package.json'), 'utf8'));
+  const exts = join(dir, 'exts');
+  mkdirSync(exts, { recursive: true });
+  const link = join(exts, `${manifest.publisher}.${manifest.name}-${manifest.version}`);
+  rmSync(link, { recursive: true, force: true });
+  symlinkSync(resolve(extensionPath), link, 'dir');
+  return link;
 }
 
 /**

@@ -152,17 +152,40 @@ describe('stepping a finished capture', () => {
     assert.deepEqual(back, { moved: 'view', packetId: ids[10] });
   });
 
-  it('Step to Next TCP Transition and Step Back step the connection the visualizer has open', async () => {
+  it('Step to Next TCP Transition and Step Back step the open connection through its RFC 9293 states', async () => {
     const a = await api();
     const c = await finishedMixedCapture(a);
     const rr = c.store.connections().find((x) => x.info?.remotePort === 9000)!;
     await vscode.commands.executeCommand('bypassScope.openConnection', rr.connId);
-    const fwd = (await vscode.commands.executeCommand('bypassScope.stepTransition')) as { moved: string; connId: number };
-    assert.deepEqual(fwd, { moved: 'view', connId: rr.connId });
-    const back = (await vscode.commands.executeCommand('bypassScope.stepBack')) as { moved: string; connId: number };
-    assert.deepEqual(back, { moved: 'view', connId: rr.connId });
-    const steps = a.visualizer()!.posted.filter((m) => m.type === 'scope/step').slice(-3);
-    assert.deepEqual(steps.map((m) => (m as { direction: string }).direction), ['back', 'forward', 'back']);
+    const states: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = (await vscode.commands.executeCommand('bypassScope.stepTransition')) as { moved: string; connId: number; state: string };
+      assert.equal(r.moved, 'view');
+      assert.equal(r.connId, rr.connId);
+      states.push(r.state);
+    }
+    assert.deepEqual(states, ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT']);
+    const back = (await vscode.commands.executeCommand('bypassScope.stepBack')) as { moved: string; state: string };
+    assert.deepEqual(back, { moved: 'view', connId: rr.connId, state: 'FIN-WAIT-2' });
+    // What the webview was told: back to the first state, then forward four transitions.
+    const p = a.visualizer()!;
+    const total = c.store.transitionsOf(rr.connId).length;
+    const steps = p.posted.slice(-(total + 4)).map((m) => (m.type === 'scope/step' ? `${m.direction}:${m.connId}` : m.type));
+    assert.deepEqual(steps, [...Array(total).fill(`back:${rr.connId}`), ...Array(4).fill(`forward:${rr.connId}`)]);
+  });
+});
+
+describe('stepping a running capture', () => {
+  it('steps the visualizer through what was captured and leaves the engine running', async () => {
+    const a = await api();
+    await noLiveCapture(a);
+    const c = await startCapture(a, { speed: 0.5 });
+    const rr = await until('the rr connection', () => c.store.connections().find((x) => x.info?.remotePort === 9000 && x.transitions >= 2));
+    await vscode.commands.executeCommand('bypassScope.openConnection', rr.connId);
+    const r = (await vscode.commands.executeCommand('bypassScope.stepTransition')) as { moved: string; state: string };
+    assert.deepEqual(r, { moved: 'view', connId: rr.connId, state: 'SYN-SENT' });
+    assert.equal(c.state, 'running');
+    await noLiveCapture(a);
   });
 });
 
