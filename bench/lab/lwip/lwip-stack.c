@@ -1,0 +1,249 @@
+/* lwip-stack: Debian's lwIP (liblwip-dev) as a userspace peer stack on a TAP, speaking the stack
+ * program interface of lab-bench-interface.md (roles sink, source, echo) through lwIP's raw TCP
+ * API, single-threaded: one loop polls the TAP, feeds lwIP and runs its timers.
+ * `lwip-stack --print-config` prints the TCP options the library was built with as JSON. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+#include "lwip/priv/tcp_priv.h" /* TCP_TMR_INTERVAL */
+
+#include "../lab-common.h"
+#include "tapnetif.h"
+
+enum role { ROLE_SINK, ROLE_SOURCE, ROLE_ECHO };
+
+static volatile sig_atomic_t stopping;
+static enum role role;
+static uint64_t source_bytes;
+static uint8_t *pattern; /* LAB_PATTERN_PERIOD + TCP_SND_BUF bytes of the pattern */
+static uint64_t accepted, closed, aborted;
+
+/* One accepted connection. */
+struct conn {
+  struct tcp_pcb *pcb;
+  uint64_t sent;         /* source: bytes queued so far */
+  struct pbuf *pending;  /* echo: received bytes not yet queued back */
+  int peer_done;         /* the peer sent FIN */
+};
+
+static void on_term(int sig) { (void)sig; stopping = 1; }
+
+static void conn_free(struct conn *c) {
+  if (c->pending) pbuf_free(c->pending);
+  free(c);
+}
+
+/* Closes the connection once everything owed is queued; lwIP sends the FIN after the data. If
+ * lwIP has no memory for the FIN now, the poll callback tries again. */
+static void conn_close(struct conn *c) {
+  struct tcp_pcb *pcb = c->pcb;
+  tcp_arg(pcb, NULL);
+  tcp_recv(pcb, NULL);
+  tcp_sent(pcb, NULL);
+  tcp_err(pcb, NULL);
+  tcp_poll(pcb, NULL, 0);
+  if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+  closed++;
+  conn_free(c);
+}
+
+/* source: queue as much of the stream as the send buffer takes. */
+static void source_pump(struct conn *c) {
+  while (c->sent < source_bytes) {
+    u32_t room = tcp_sndbuf(c->pcb);
+    if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 1) break;
+    uint64_t left = source_bytes - c->sent;
+    if (room > 65535) room = 65535; /* the pattern buffer's span, and tcp_write's u16_t length */
+    u16_t n = (u16_t)(left < room ? left : room);
+    u8_t flags = TCP_WRITE_FLAG_COPY | (left > n ? TCP_WRITE_FLAG_MORE : 0);
+    err_t e = tcp_write(c->pcb, pattern + (c->sent % LAB_PATTERN_PERIOD), n, flags);
+    if (e == ERR_MEM) break;
+    if (e != ERR_OK) { tcp_abort(c->pcb); aborted++; conn_free(c); return; }
+    c->sent += n;
+  }
+  tcp_output(c->pcb);
+  if (c->sent == source_bytes) conn_close(c);
+}
+
+/* echo: queue back what was received, as far as the send buffer allows; the receive window
+ * reopens only for bytes queued back, so a slow reader slows the writer (flow control). */
+static void echo_flush(struct conn *c) {
+  while (c->pending != NULL) {
+    u32_t room = tcp_sndbuf(c->pcb);
+    if (room == 0) break;
+    u16_t n = c->pending->len < room ? c->pending->len : (u16_t)room;
+    if (n == 0) { c->pending = pbuf_free_header(c->pending, 0); continue; }
+    err_t e = tcp_write(c->pcb, c->pending->payload, n, TCP_WRITE_FLAG_COPY);
+    if (e == ERR_MEM) break;
+    if (e != ERR_OK) { tcp_abort(c->pcb); aborted++; conn_free(c); return; }
+    tcp_recved(c->pcb, n);
+    c->pending = pbuf_free_header(c->pending, n);
+  }
+  tcp_output(c->pcb);
+  if (c->peer_done && c->pending == NULL) conn_close(c);
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+  struct conn *c = arg;
+  if (c == NULL) { /* already closed by us: drop what still arrives */
+    if (p) { tcp_recved(pcb, p->tot_len); pbuf_free(p); }
+    return ERR_OK;
+  }
+  if (err != ERR_OK) { if (p) pbuf_free(p); return err; }
+  if (p == NULL) { /* FIN */
+    c->peer_done = 1;
+    if (role == ROLE_ECHO) echo_flush(c);
+    else if (role == ROLE_SINK) conn_close(c);
+    return ERR_OK; /* source: keeps sending; closes when done */
+  }
+  switch (role) {
+  case ROLE_SINK:
+  case ROLE_SOURCE: /* the source ignores what the client sends */
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    break;
+  case ROLE_ECHO:
+    if (c->pending) pbuf_cat(c->pending, p); else c->pending = p;
+    echo_flush(c);
+    break;
+  }
+  return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
+  (void)pcb; (void)len;
+  struct conn *c = arg;
+  if (c == NULL) return ERR_OK;
+  if (role == ROLE_SOURCE) source_pump(c);
+  else if (role == ROLE_ECHO) echo_flush(c);
+  return ERR_OK;
+}
+
+static err_t on_poll(void *arg, struct tcp_pcb *pcb) {
+  return on_sent(arg, pcb, 0);
+}
+
+/* lwIP has already freed the pcb when this is called. */
+static void on_err(void *arg, err_t err) {
+  (void)err;
+  struct conn *c = arg;
+  aborted++;
+  if (c) conn_free(c);
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
+  (void)arg;
+  if (err != ERR_OK || pcb == NULL) return ERR_VAL;
+  struct conn *c = calloc(1, sizeof *c);
+  if (c == NULL) { tcp_abort(pcb); return ERR_ABRT; }
+  c->pcb = pcb;
+  accepted++;
+  tcp_arg(pcb, c);
+  tcp_recv(pcb, on_recv);
+  tcp_sent(pcb, on_sent);
+  tcp_err(pcb, on_err);
+  tcp_poll(pcb, on_poll, 2); /* every 2 coarse ticks (500 ms): retry after ERR_MEM */
+  if (role == ROLE_ECHO) tcp_nagle_disable(pcb);
+  if (role == ROLE_SOURCE) source_pump(c);
+  return ERR_OK;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6]) {
+  unsigned v[6];
+  if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return -1;
+  for (int i = 0; i < 6; i++) { if (v[i] > 255) return -1; mac[i] = (uint8_t)v[i]; }
+  return 0;
+}
+
+static void print_config(void) {
+  printf("{\"version\":\"%d.%d.%d\",\"TCP_MSS\":%d,\"TCP_WND\":%d,\"LWIP_WND_SCALE\":%d,\"TCP_RCV_SCALE\":%d,"
+         "\"TCP_SND_BUF\":%d,\"TCP_SND_QUEUELEN\":%d,\"TCP_QUEUE_OOSEQ\":%d,\"LWIP_TCP_SACK_OUT\":%d,"
+         "\"TCP_OVERSIZE\":%d,\"TCP_TMR_INTERVAL_ms\":%d,\"MEM_LIBC_MALLOC\":%d,\"MEMP_MEM_MALLOC\":%d,"
+         "\"LWIP_CHECKSUM_ON_COPY\":%d,\"NO_SYS\":%d}\n",
+         LWIP_VERSION_MAJOR, LWIP_VERSION_MINOR, LWIP_VERSION_REVISION, TCP_MSS, (int)TCP_WND,
+         LWIP_WND_SCALE, TCP_RCV_SCALE, (int)TCP_SND_BUF, (int)TCP_SND_QUEUELEN, TCP_QUEUE_OOSEQ,
+         LWIP_TCP_SACK_OUT, TCP_OVERSIZE, TCP_TMR_INTERVAL, MEM_LIBC_MALLOC, MEMP_MEM_MALLOC,
+         LWIP_CHECKSUM_ON_COPY, NO_SYS);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--print-config")) { print_config(); return 0; }
+  struct lab_args a;
+  if (lab_parse_args(argc, argv, &a) != 0) return 2;
+  if (a.tap == NULL) { fprintf(stderr, "lwip-stack: --tap NAME is required\n"); return 2; }
+  uint8_t mac[6];
+  if (parse_mac(a.mac, mac) != 0) { fprintf(stderr, "lwip-stack: bad --mac %s\n", a.mac); return 2; }
+  struct in_addr ip;
+  if (inet_pton(AF_INET, a.ip, &ip) != 1) { fprintf(stderr, "lwip-stack: bad --ip %s\n", a.ip); return 2; }
+  role = !strcmp(a.role, "sink") ? ROLE_SINK : !strcmp(a.role, "source") ? ROLE_SOURCE : ROLE_ECHO;
+  source_bytes = a.bytes;
+  pattern = malloc(LAB_PATTERN_PERIOD + 65536);
+  if (pattern == NULL) { fprintf(stderr, "lwip-stack: out of memory\n"); return 1; }
+  lab_pattern_fill(pattern, LAB_PATTERN_PERIOD + 65536);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_term; /* no SA_RESTART: poll() returns EINTR */
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  struct tapnetif tap;
+  if (tapnetif_open(&tap, a.tap, mac) != 0) return 1;
+
+  lwip_init(); /* no tcpip thread: this loop is lwIP's only thread */
+  ip4_addr_t addr, mask, gw;
+  addr.addr = ip.s_addr;
+  mask.addr = a.prefix == 0 ? 0 : htonl(0xffffffffu << (32 - a.prefix));
+  ip4_addr_set_zero(&gw);
+  struct netif netif;
+  if (netif_add(&netif, &addr, &mask, &gw, &tap, tapnetif_init, netif_input) == NULL) {
+    fprintf(stderr, "lwip-stack: netif_add failed\n");
+    return 1;
+  }
+  netif_set_default(&netif);
+  netif_set_up(&netif);
+  netif_set_link_up(&netif);
+
+  struct tcp_pcb *lpcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+  if (lpcb == NULL || tcp_bind(lpcb, IP_ANY_TYPE, (u16_t)a.port) != ERR_OK) {
+    fprintf(stderr, "lwip-stack: bind TCP port %d failed\n", a.port);
+    return 1;
+  }
+  lpcb = tcp_listen_with_backlog(lpcb, 16);
+  if (lpcb == NULL) { fprintf(stderr, "lwip-stack: listen failed\n"); return 1; }
+  tcp_accept(lpcb, on_accept);
+  printf("ready\n");
+  fflush(stdout);
+
+  struct pollfd pfd = { .fd = tap.fd, .events = POLLIN };
+  while (!stopping) {
+    u32_t sleep_ms = sys_timeouts_sleeptime();
+    int timeout = sleep_ms > 100 ? 100 : (int)sleep_ms; /* wake at least every 100 ms to see SIGTERM */
+    int r = poll(&pfd, 1, timeout);
+    if (r < 0 && errno != EINTR) { fprintf(stderr, "lwip-stack: poll: %s\n", strerror(errno)); return 1; }
+    if (r > 0) {
+      if (pfd.revents & (POLLERR | POLLNVAL)) { fprintf(stderr, "lwip-stack: TAP device error\n"); return 1; }
+      if (tapnetif_poll(&netif, 64) < 0) return 1;
+    }
+    sys_check_timeouts();
+  }
+  fprintf(stderr, "lwip-stack: stopped: %llu frames in, %llu out, %llu in dropped, %llu out dropped; "
+          "%llu connections accepted, %llu closed, %llu aborted\n",
+          (unsigned long long)tap.rx_frames, (unsigned long long)tap.tx_frames,
+          (unsigned long long)tap.rx_dropped, (unsigned long long)tap.tx_dropped,
+          (unsigned long long)accepted, (unsigned long long)closed, (unsigned long long)aborted);
+  return 0;
+}
