@@ -5,11 +5,11 @@
 // in network namespaces this bench creates and removes. Prints one JSON line: per stack medians
 // (min–max) of each measurement, and the ratios ours/lwIP, ours/kernel and lwIP/kernel.
 //
-// Knobs (environment): BENCH_LAB_REPS (3), BENCH_LAB_BYTES (64 MiB), BENCH_LAB_RR_COUNT (20000),
+// Knobs (environment): BENCH_LAB_REPS (5), BENCH_LAB_BYTES (64 MiB), BENCH_LAB_RR_COUNT (20000),
 // BENCH_LAB_RR_SECONDS (5), BENCH_LAB_BULK_SECONDS (30), BENCH_LAB_STACKS (ours,lwip,kernel),
 // BENCH_LAB_VETH_OFFLOAD (on | off: the kernel's TSO/GSO/GRO on the veth pair).
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns } from './lab/netns';
 import { buildPrograms, runClient, runIn, StackProcess, type Built } from './lab/programs';
@@ -17,7 +17,7 @@ import { ratio, summarize, type Summary } from './lab/stats';
 
 const root = new URL('..', import.meta.url).pathname;
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
-const REPS = Math.max(1, Math.min(20, env('BENCH_LAB_REPS', 3)));
+const REPS = Math.max(1, Math.min(20, env('BENCH_LAB_REPS', 5)));
 const BULK_BYTES = Math.max(1, env('BENCH_LAB_BYTES', 64 << 20));
 const RR_COUNT = Math.max(1, env('BENCH_LAB_RR_COUNT', 20_000));
 const RR_SECONDS = Math.max(1, env('BENCH_LAB_RR_SECONDS', 5));
@@ -118,13 +118,27 @@ async function vethNamespaces(track: (ns: Netns) => void): Promise<{ client: Net
   return { client, server };
 }
 
+/** Why this user cannot open /dev/net/tun (a user namespace does not lift the file's mode), if so. */
+function tunAccessProblem(): string | undefined {
+  try {
+    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
+    return undefined;
+  } catch (e) {
+    return `cannot open /dev/net/tun (${(e as NodeJS.ErrnoException).code}): run the bench as root, or make the device usable ` +
+      'by this user (Debian\'s default is mode 0666: `chmod 0666 /dev/net/tun` as root)';
+  }
+}
+
 function rotate<T>(xs: T[], by: number): T[] {
   const k = by % Math.max(1, xs.length);
   return [...xs.slice(k), ...xs.slice(0, k)];
 }
 
+/** Set when the bench is interrupted: nothing new is started after that. */
+const interrupted = { now: false };
+
 async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>): Promise<void> {
-  const live = (): Stack[] => stacks.filter((s) => !s.error);
+  const live = (): Stack[] => (interrupted.now ? [] : stacks.filter((s) => !s.error));
   const roles: Role[] = ['sink', 'source', 'echo'];
   for (const role of roles) {
     for (const s of live()) {
@@ -143,7 +157,7 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
     }
     for (let rep = 0; rep < REPS; rep++) {
       for (const s of rotate(live(), rep)) {
-        if (!s.proc) continue;
+        if (!s.proc || interrupted.now) continue;
         if (!s.proc.alive) {
           note(s, `${role}: ${s.proc.death}`);
           s.restarts++;
@@ -158,7 +172,8 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
         await runOne(built, s, role, clients);
       }
     }
-    for (const s of live()) {
+    for (const s of stacks) {
+      if (interrupted.now) return;
       const ended = await s.proc?.stop();
       if (ended) note(s, `${role}: ${ended}`);
       s.proc = undefined;
@@ -236,48 +251,60 @@ async function main(): Promise<void> {
     for (const c of clients) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const ns of namespaces) ns.close();
   };
-  const onSignal = (sig: NodeJS.Signals): void => {
+  const onSignal = async (sig: NodeJS.Signals): Promise<void> => {
+    interrupted.now = true;
+    log(`bench lab: ${sig}: tearing down`);
     teardown();
+    // reap what we ended (bounded), so nothing is left as a zombie of a dead parent
+    const left = (): boolean => stacks.some((s) => s.proc?.alive) || namespaces.some((ns) => ns.alive) ||
+      [...clients].some((c) => c.exitCode === null && c.signalCode === null);
+    for (let i = 0; i < 100 && left(); i++) await new Promise((r) => setTimeout(r, 20));
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', (sig) => void onSignal(sig));
+  process.once('SIGTERM', (sig) => void onSignal(sig));
   process.once('exit', teardown);
 
   try {
-    if (ONLY.includes('ours')) {
-      const s = newStack('ours', 60_000);
+    const tunProblem = tunAccessProblem();
+    // Each stack is set up on its own: one that cannot be set up is reported, the others measured.
+    const setup = async (key: StackKey, readyMs: number, fn: (s: Stack) => Promise<void>): Promise<void> => {
+      if (!ONLY.includes(key)) return;
+      const s = newStack(key, readyMs);
       stacks.push(s);
-      if (!existsSync(OURS)) s.error = 'bench/lab/ours-stack.ts not found';
-      else {
-        s.clientNs = s.serverNs = await tapNamespace('ours', track);
-        s.argv = (role) => [process.execPath, '--import', 'tsx', OURS, ...stackFlags(role)];
+      try {
+        await fn(s);
+      } catch (e) {
+        s.error = (e as Error).message;
       }
-    }
-    if (ONLY.includes('lwip')) {
-      const s = newStack('lwip', 10_000);
-      stacks.push(s);
-      if ('error' in built.lwip) s.error = built.lwip.error;
-      else {
-        const path = built.lwip.path;
-        s.extra.build = built.lwip.build;
-        s.clientNs = s.serverNs = await tapNamespace('lwip', track);
-        s.argv = (role) => [path, ...stackFlags(role)];
-      }
-    }
-    if (ONLY.includes('kernel')) {
-      const s = newStack('kernel', 10_000);
-      stacks.push(s);
+    };
+    await setup('ours', 60_000, async (s) => {
+      if (!existsSync(OURS)) throw new Error('bench/lab/ours-stack.ts not found');
+      if (tunProblem) throw new Error(tunProblem);
+      s.clientNs = s.serverNs = await tapNamespace('ours', track);
+      s.argv = (role) => [process.execPath, '--import', 'tsx', OURS, ...stackFlags(role)];
+    });
+    await setup('lwip', 10_000, async (s) => {
+      if ('error' in built.lwip) throw new Error(built.lwip.error);
+      if (tunProblem) throw new Error(tunProblem);
+      const path = built.lwip.path;
+      s.extra.build = built.lwip.build;
+      s.extra.limits = 'lwIP bulk is bounded by its build: a 64 KiB receive window (TCP_WND 65535, window scale 1) and a 64 KiB send buffer (TCP_SND_BUF 65535), MSS 1460';
+      s.clientNs = s.serverNs = await tapNamespace('lwip', track);
+      s.argv = (role) => [path, ...stackFlags(role)];
+    });
+    await setup('kernel', 10_000, async (s) => {
       const { client, server } = await vethNamespaces(track);
       s.clientNs = client;
       s.serverNs = server;
       s.argv = (role) => [built.kernel, ...stackFlags(role)];
       s.extra.path = `veth pair at MTU 1500, offloads ${VETH_OFFLOAD ? 'as the kernel sets them (TSO/GSO/GRO on)' : 'off (TSO/GSO/GRO)'}`;
-    }
+    });
     await measure(built, stacks, clients);
   } finally {
     teardown();
   }
+  if (interrupted.now) return; // the signal handler exits once everything is reaped
 
   const out: Record<string, unknown> = {};
   const figs: Partial<Record<StackKey, Figures>> = {};

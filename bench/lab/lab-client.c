@@ -32,7 +32,10 @@ static void on_alarm(int sig) {
 }
 
 static void fail(const char *what) {
-  fprintf(stderr, "lab-client %s: %s: %s\n", mode, what, strerror(errno));
+  if (errno == EAGAIN || errno == EWOULDBLOCK)
+    fprintf(stderr, "lab-client %s: %s: the peer was silent for 10 s\n", mode, what);
+  else
+    fprintf(stderr, "lab-client %s: %s: %s\n", mode, what, strerror(errno));
   exit(1);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lwip/init.h"
+#include "lwip/memp.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -167,15 +168,30 @@ static int parse_mac(const char *s, uint8_t mac[6]) {
   return 0;
 }
 
+/* The TCP options the library was built with: the header's values, and what a fresh pcb from the
+ * library holds (read through the header's struct layout, so a mismatch shows as nonsense here),
+ * and the size of the library's PBUF_POOL blocks, which disagrees with its own pbuf_alloc (see
+ * tapnetif.c: that is why received frames go into PBUF_RAM pbufs). */
+extern const struct memp_desc memp_PBUF_POOL; /* exported by the library under this name */
+
 static void print_config(void) {
+  lwip_init();
+  struct tcp_pcb *pcb = tcp_new();
+  if (pcb == NULL) { fprintf(stderr, "lwip-stack: tcp_new failed\n"); exit(1); }
+  int layout_ok = pcb->prio == TCP_PRIO_NORMAL && pcb->ttl == TCP_TTL && pcb->snd_buf == TCP_SND_BUF &&
+                  pcb->rcv_wnd == TCPWND_MIN16(TCP_WND) && (pcb->mss == 536 || pcb->mss == TCP_MSS); /* tcp.c INITIAL_MSS */
   printf("{\"version\":\"%d.%d.%d\",\"TCP_MSS\":%d,\"TCP_WND\":%d,\"LWIP_WND_SCALE\":%d,\"TCP_RCV_SCALE\":%d,"
          "\"TCP_SND_BUF\":%d,\"TCP_SND_QUEUELEN\":%d,\"TCP_QUEUE_OOSEQ\":%d,\"LWIP_TCP_SACK_OUT\":%d,"
          "\"TCP_OVERSIZE\":%d,\"TCP_TMR_INTERVAL_ms\":%d,\"MEM_LIBC_MALLOC\":%d,\"MEMP_MEM_MALLOC\":%d,"
-         "\"LWIP_CHECKSUM_ON_COPY\":%d,\"NO_SYS\":%d}\n",
+         "\"LWIP_CHECKSUM_ON_COPY\":%d,\"NO_SYS\":%d,"
+         "\"newPcb\":{\"snd_buf\":%u,\"rcv_wnd\":%u,\"mss\":%u,\"ttl\":%u,\"layoutMatchesHeaders\":%s},"
+         "\"pbufPool\":{\"headerBufSize\":%d,\"libraryBlockBytes\":%u,\"usedForRx\":false}}\n",
          LWIP_VERSION_MAJOR, LWIP_VERSION_MINOR, LWIP_VERSION_REVISION, TCP_MSS, (int)TCP_WND,
          LWIP_WND_SCALE, TCP_RCV_SCALE, (int)TCP_SND_BUF, (int)TCP_SND_QUEUELEN, TCP_QUEUE_OOSEQ,
          LWIP_TCP_SACK_OUT, TCP_OVERSIZE, TCP_TMR_INTERVAL, MEM_LIBC_MALLOC, MEMP_MEM_MALLOC,
-         LWIP_CHECKSUM_ON_COPY, NO_SYS);
+         LWIP_CHECKSUM_ON_COPY, NO_SYS, (unsigned)pcb->snd_buf, (unsigned)pcb->rcv_wnd, (unsigned)pcb->mss,
+         (unsigned)pcb->ttl, layout_ok ? "true" : "false", (int)PBUF_POOL_BUFSIZE, (unsigned)memp_PBUF_POOL.size);
+  tcp_abort(pcb);
 }
 
 int main(int argc, char **argv) {

@@ -96,6 +96,10 @@ int tapnetif_poll(struct netif *netif, int max) {
     }
     got++;
     if (n < 14) { t->rx_dropped++; continue; }
+    /* Not PBUF_POOL: in Debian's liblwip 2.1.3 the pool's blocks are 616 bytes (sized for the
+     * default TCP_MSS of 536) while pbuf_alloc, built with TCP_MSS 1460, puts up to 1536 bytes in
+     * one of them, so any frame over ~590 bytes overruns the heap (valgrind shows it in
+     * pbuf_take). Debian's own tapif allocates from the pool, which is why it crashes under load. */
     struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
     if (p == NULL) { t->rx_dropped++; continue; }
     pbuf_take(p, frame, (u16_t)n);
