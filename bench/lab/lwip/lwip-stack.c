@@ -37,31 +37,61 @@ struct conn {
   uint64_t sent;         /* source: bytes queued so far */
   struct pbuf *pending;  /* echo: received bytes not yet queued back */
   int peer_done;         /* the peer sent FIN */
+  int closing;           /* tcp_close had no memory: the poll timer tries again */
 };
 
 static void on_term(int sig) { (void)sig; stopping = 1; }
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
+static err_t on_poll(void *arg, struct tcp_pcb *pcb);
+static void on_err(void *arg, err_t err);
+
+static void conn_attach(struct conn *c) {
+  tcp_arg(c->pcb, c);
+  tcp_recv(c->pcb, on_recv);
+  tcp_sent(c->pcb, on_sent);
+  tcp_err(c->pcb, on_err);
+  tcp_poll(c->pcb, on_poll, 2); /* every 2 coarse ticks (500 ms): retry after ERR_MEM */
+}
+
+static void conn_detach(struct conn *c) {
+  tcp_arg(c->pcb, NULL);
+  tcp_recv(c->pcb, NULL); /* lwIP's tcp_recv_null then drops late data and closes on FIN */
+  tcp_sent(c->pcb, NULL);
+  tcp_err(c->pcb, NULL);
+  tcp_poll(c->pcb, NULL, 0);
+}
 
 static void conn_free(struct conn *c) {
   if (c->pending) pbuf_free(c->pending);
   free(c);
 }
 
-/* Closes the connection once everything owed is queued; lwIP sends the FIN after the data. If
- * lwIP has no memory for the FIN now, the poll callback tries again. */
-static void conn_close(struct conn *c) {
-  struct tcp_pcb *pcb = c->pcb;
-  tcp_arg(pcb, NULL);
-  tcp_recv(pcb, NULL);
-  tcp_sent(pcb, NULL);
-  tcp_err(pcb, NULL);
-  tcp_poll(pcb, NULL, 0);
-  if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
-  closed++;
+/* Closes the connection once everything owed is queued; lwIP sends the FIN after the data. */
+static err_t conn_close(struct conn *c) {
+  conn_detach(c);
+  if (tcp_close(c->pcb) == ERR_OK) {
+    closed++;
+    conn_free(c);
+  } else {
+    c->closing = 1;
+    conn_attach(c);
+  }
+  return ERR_OK;
+}
+
+/* Resets the connection; a callback that did this must return ERR_ABRT to lwIP. */
+static err_t conn_abort(struct conn *c) {
+  conn_detach(c); /* tcp_abort calls the err callback: it must not free c a second time */
+  tcp_abort(c->pcb);
+  aborted++;
   conn_free(c);
+  return ERR_ABRT;
 }
 
 /* source: queue as much of the stream as the send buffer takes. */
-static void source_pump(struct conn *c) {
+static err_t source_pump(struct conn *c) {
   while (c->sent < source_bytes) {
     u32_t room = tcp_sndbuf(c->pcb);
     if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 1) break;
@@ -71,64 +101,62 @@ static void source_pump(struct conn *c) {
     u8_t flags = TCP_WRITE_FLAG_COPY | (left > n ? TCP_WRITE_FLAG_MORE : 0);
     err_t e = tcp_write(c->pcb, pattern + (c->sent % LAB_PATTERN_PERIOD), n, flags);
     if (e == ERR_MEM) break;
-    if (e != ERR_OK) { tcp_abort(c->pcb); aborted++; conn_free(c); return; }
+    if (e != ERR_OK) return conn_abort(c);
     c->sent += n;
   }
   tcp_output(c->pcb);
-  if (c->sent == source_bytes) conn_close(c);
+  return c->sent == source_bytes ? conn_close(c) : ERR_OK;
 }
 
 /* echo: queue back what was received, as far as the send buffer allows; the receive window
  * reopens only for bytes queued back, so a slow reader slows the writer (flow control). */
-static void echo_flush(struct conn *c) {
+static err_t echo_flush(struct conn *c) {
   while (c->pending != NULL) {
+    if (c->pending->len == 0) { /* an empty pbuf in the chain: unlink and free just it */
+      struct pbuf *head = c->pending;
+      c->pending = head->next;
+      head->next = NULL;
+      pbuf_free(head);
+      continue;
+    }
     u32_t room = tcp_sndbuf(c->pcb);
     if (room == 0) break;
     u16_t n = c->pending->len < room ? c->pending->len : (u16_t)room;
-    if (n == 0) { c->pending = pbuf_free_header(c->pending, 0); continue; }
     err_t e = tcp_write(c->pcb, c->pending->payload, n, TCP_WRITE_FLAG_COPY);
     if (e == ERR_MEM) break;
-    if (e != ERR_OK) { tcp_abort(c->pcb); aborted++; conn_free(c); return; }
+    if (e != ERR_OK) return conn_abort(c);
     tcp_recved(c->pcb, n);
     c->pending = pbuf_free_header(c->pending, n);
   }
   tcp_output(c->pcb);
-  if (c->peer_done && c->pending == NULL) conn_close(c);
+  return c->peer_done && c->pending == NULL ? conn_close(c) : ERR_OK;
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
   struct conn *c = arg;
-  if (c == NULL) { /* already closed by us: drop what still arrives */
-    if (p) { tcp_recved(pcb, p->tot_len); pbuf_free(p); }
-    return ERR_OK;
-  }
   if (err != ERR_OK) { if (p) pbuf_free(p); return err; }
   if (p == NULL) { /* FIN */
     c->peer_done = 1;
-    if (role == ROLE_ECHO) echo_flush(c);
-    else if (role == ROLE_SINK) conn_close(c);
+    if (role == ROLE_ECHO) return echo_flush(c);
+    if (role == ROLE_SINK) return conn_close(c);
     return ERR_OK; /* source: keeps sending; closes when done */
   }
-  switch (role) {
-  case ROLE_SINK:
-  case ROLE_SOURCE: /* the source ignores what the client sends */
-    tcp_recved(pcb, p->tot_len);
-    pbuf_free(p);
-    break;
-  case ROLE_ECHO:
+  if (role == ROLE_ECHO) {
     if (c->pending) pbuf_cat(c->pending, p); else c->pending = p;
-    echo_flush(c);
-    break;
+    return echo_flush(c);
   }
+  /* sink; and the source ignores what the client sends */
+  tcp_recved(pcb, p->tot_len);
+  pbuf_free(p);
   return ERR_OK;
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
   (void)pcb; (void)len;
   struct conn *c = arg;
-  if (c == NULL) return ERR_OK;
-  if (role == ROLE_SOURCE) source_pump(c);
-  else if (role == ROLE_ECHO) echo_flush(c);
+  if (c->closing) return conn_close(c);
+  if (role == ROLE_SOURCE) return source_pump(c);
+  if (role == ROLE_ECHO) return echo_flush(c);
   return ERR_OK;
 }
 
@@ -136,12 +164,12 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb) {
   return on_sent(arg, pcb, 0);
 }
 
-/* lwIP has already freed the pcb when this is called. */
+/* lwIP has already freed the pcb when this is called (reset by the peer, or retransmissions
+ * gave up). */
 static void on_err(void *arg, err_t err) {
   (void)err;
-  struct conn *c = arg;
   aborted++;
-  if (c) conn_free(c);
+  conn_free(arg);
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
@@ -151,13 +179,9 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   if (c == NULL) { tcp_abort(pcb); return ERR_ABRT; }
   c->pcb = pcb;
   accepted++;
-  tcp_arg(pcb, c);
-  tcp_recv(pcb, on_recv);
-  tcp_sent(pcb, on_sent);
-  tcp_err(pcb, on_err);
-  tcp_poll(pcb, on_poll, 2); /* every 2 coarse ticks (500 ms): retry after ERR_MEM */
+  conn_attach(c);
   if (role == ROLE_ECHO) tcp_nagle_disable(pcb);
-  if (role == ROLE_SOURCE) source_pump(c);
+  if (role == ROLE_SOURCE) return source_pump(c);
   return ERR_OK;
 }
 
