@@ -46,7 +46,7 @@ interface Stack {
   argv?: (role: Role) => string[];
   readyMs: number;
   proc?: StackProcess;
-  answersPing?: boolean;
+  answersPing?: boolean | string;
   bulkToStack: number[];
   bulkFromStack: number[];
   rrTps: number[];
@@ -153,7 +153,9 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
     for (const s of live()) {
       if (s.answersPing !== undefined || !s.proc) continue;
       const ping = await runIn(s.clientNs!, ['ping', '-c', '2', '-i', '0.2', '-W', '2', STACK_IP], 10_000, (c) => clients.add(c));
-      s.answersPing = ping.code === 0;
+      if (ping.code === 0) s.answersPing = true;
+      else if (/No such file|not found/i.test(ping.stderr)) s.answersPing = 'not checked: ping is not installed (iputils-ping)';
+      else s.answersPing = false;
     }
     for (let rep = 0; rep < REPS; rep++) {
       for (const s of rotate(live(), rep)) {
