@@ -68,7 +68,11 @@ static int bulk_send(const char *ip, int port, uint64_t bytes) {
     ssize_t w = write(fd, buf + sent % LAB_PATTERN_PERIOD, n);
     if (w < 0) { if (errno == EINTR) continue; fail("write"); }
     sent += (uint64_t)w;
-    if (lab_now_ns() > deadline) { fprintf(stderr, "lab-client bulk-send: time limit after %llu bytes\n", (unsigned long long)sent); return 1; }
+    if (lab_now_ns() > deadline) {
+      fprintf(stderr, "lab-client bulk-send: time limit (%.0f s) after %llu of %llu bytes (%.1f Mbit/s so far)\n",
+              limit_s, (unsigned long long)sent, (unsigned long long)bytes, mbps(sent, lab_now_ns() - t0));
+      return 1;
+    }
   }
   if (shutdown(fd, SHUT_WR) < 0) fail("shutdown");
   for (;;) { /* the sink closes after reading our FIN */
@@ -107,7 +111,11 @@ static int bulk_recv(const char *ip, int port, uint64_t bytes) {
     }
     got += (uint64_t)r;
     if (got > bytes) { fprintf(stderr, "lab-client bulk-recv: got more than the %llu bytes expected\n", (unsigned long long)bytes); return 1; }
-    if (lab_now_ns() > deadline) { fprintf(stderr, "lab-client bulk-recv: time limit after %llu bytes\n", (unsigned long long)got); return 1; }
+    if (lab_now_ns() > deadline) {
+      fprintf(stderr, "lab-client bulk-recv: time limit (%.0f s) after %llu of %llu bytes (%.1f Mbit/s so far)\n",
+              limit_s, (unsigned long long)got, (unsigned long long)bytes, mbps(got, lab_now_ns() - t0));
+      return 1;
+    }
   }
   uint64_t t1 = lab_now_ns();
   close(fd);
