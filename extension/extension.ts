@@ -6,7 +6,7 @@ import { CaptureController, resolveWorkspacePath, type CaptureRequest } from './
 import { Commands } from './commands';
 import { decodeCaptureCommand } from './decode-command';
 import { EngineHost } from './engine-host';
-import { registerReloadOnSave } from './reload-on-save';
+import { registerRulesLanguage } from './rules/index';
 import { CaptureRulesSources } from './rules-sources-impl';
 import { readSettings } from './settings';
 import { CaptureStatusBar } from './status-bar';
@@ -62,7 +62,6 @@ export function activate(context: vscode.ExtensionContext): BypassScopeApi {
     }),
     ...commands.register(),
     vscode.commands.registerCommand('bypassScope.decodeCapture', (uri?: vscode.Uri) => decodeCaptureCommand(context, log, uri)),
-    registerReloadOnSave(controller, rulesSources, log),
     // The view and editor buttons that act on a running capture show only while there is one.
     controller.onDidChangeCaptureState(() => void vscode.commands.executeCommand('setContext', 'bypassScope.captureLive', controller.live !== undefined)),
     controller.onDidCrash(({ capture, crash }) => {
@@ -75,6 +74,9 @@ export function activate(context: vscode.ExtensionContext): BypassScopeApi {
       });
     }),
   );
+
+  // The .bypass language: diagnostics, completion, hover, CodeLens, preview, and reload on save.
+  registerRulesLanguage(context, rulesSources, log);
 
   if (readSettings().startCaptureOnOpen) void startOnOpen(commands, log);
 
