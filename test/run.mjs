@@ -89,7 +89,7 @@ async function vscodeRigMissing() {
  * The integration suite: every *.itest.ts (bundled by the build into out/test/integration/) inside
  * the extension host of a throw-away code-server, on a scratch copy of the examples workspace.
  */
-async function runIntegrationSuite(selected) {
+async function runIntegrationSuite(selected, restricted = false) {
   const missing = await vscodeRigMissing();
   if (missing) {
     console.log(`\nintegration tests: ${missing}`);
@@ -97,8 +97,9 @@ async function runIntegrationSuite(selected) {
   }
   const ws = mkdtempSync(join(tmpdir(), 'bypass-scope-itest-ws-'));
   for (const f of readdirSync(join(root, 'examples'))) if (/\.(bypass|pcapng|pcap)$/.test(f)) cpSync(join(root, 'examples', f), join(ws, f));
-  const env = { ...process.env, BYPASS_SCOPE_ITEST_FILES: only.length ? selected.map((f) => relative(itestDir, f).replace(/\.ts$/, '.js')).join(',') : '' };
-  console.log(`\nintegration tests (${selected.length} files) in code-server's extension host`);
+  const names = selected.map((f) => relative(itestDir, f).replace(/\.ts$/, '.js'));
+  const env = { ...process.env, BYPASS_SCOPE_ITEST_FILES: only.length || restricted ? names.join(',') : '', BYPASS_SCOPE_VSCODE_TRUST: restricted ? '0' : '1' };
+  console.log(`\nintegration tests (${selected.length} files) in code-server's extension host${restricted ? ', in a window whose folder is not trusted' : ''}`);
   const child = spawn(process.execPath, [join(root, 'scripts/code-server-tests.mjs'),
     `--extensionDevelopmentPath=${root}`, `--extensionTestsPath=${join(root, 'out/test/integration/index.js')}`, ws],
   { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -143,6 +144,9 @@ function add(totals, c) {
 const totals = files.length ? runNodeSuite(files) : { passed: 0, failed: 0, skipped: 0, failures: [] };
 totals.skipped += webviewSkipped;
 if (itests.length) add(totals, await runIntegrationSuite(itests));
+// Workspace trust: the trust tests again, in a restricted window.
+const trustTests = itests.filter((f) => f.endsWith('/trust.itest.ts'));
+if (trustTests.length) add(totals, await runIntegrationSuite(trustTests, true));
 if (e2eTests.length) add(totals, await runE2eSuite(e2eTests));
 if (!only.length) {
   const tc = runTypecheck();
