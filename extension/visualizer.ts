@@ -180,7 +180,7 @@ export class VisualizerPanel extends Disposable {
 
   private post(m: HostMessage): void {
     this.posted.push(m);
-    if (this.posted.length > 500) this.posted.splice(0, this.posted.length - 500);
+    if (this.posted.length > 4000) this.posted.splice(0, 2000);
     void this.panel.webview.postMessage(m);
   }
 
@@ -209,7 +209,7 @@ export class VisualizerPanel extends Disposable {
   private receive(m: unknown): void {
     if (typeof m === 'object' && m !== null) {
       this.received.push(m as WebviewMessage);
-      if (this.received.length > 500) this.received.splice(0, this.received.length - 500);
+      if (this.received.length > 4000) this.received.splice(0, 2000);
     }
     if (isReady(m)) {
       // A (re)loaded webview holds nothing: it asks for the range next; nothing live until then.

@@ -68,8 +68,12 @@ describe('end to end in code-server', () => {
   });
 
   it('starts a capture from the command palette and shows packets on both paths in the visualizer', async () => {
+    // Before any capture the views say what to do.
+    await palette(page, 'Bypass Scope: Focus on Captures View');
+    await page.locator('.welcome-view-content', { hasText: 'No capture yet' }).first().waitFor({ timeout: 20_000 });
+    await shot(page, '01-welcome');
     await palette(page, 'Bypass Scope: Start Capture');
-    await quickPick(page, 'Start Capture (1/4)', 'sim', '01-start-capture-backend');
+    await quickPick(page, 'Start Capture (1/4)', 'sim', '01b-start-capture-backend');
     await quickPick(page, 'Start Capture (2/4)', 'mixed');
     await quickPick(page, 'Start Capture (3/4)', 'routing.bypass');
     await quickPick(page, 'Start Capture (4/4)', 'None');
