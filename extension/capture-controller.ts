@@ -270,7 +270,7 @@ export class CaptureController extends Disposable {
         impairments,
         traceLevel: request.traceLevel ?? settings.traceLevel,
         seed: request.seed,
-        lossless: request.lossless,
+        lossless: request.lossless ?? (request.backend === 'sim' ? settings.simLossless : undefined),
         file: request.file,
         device: request.device,
         packets: request.packets,
