@@ -6,9 +6,9 @@
 // with Playwright (test/e2e/*.test.ts). Without the local VS Code (.rig/) the last two fail and say
 // how to set it up.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -34,6 +34,8 @@ function runNodeSuite(files, concurrency = 2) {
     return JSON.parse(readFileSync(out, 'utf8'));
   } catch {
     return { passed: 0, failed: 1, skipped: 0, failures: [`node test runner exited ${res.status} without results`] };
+  } finally {
+    rmSync(dirname(out), { recursive: true, force: true });
   }
 }
 
@@ -87,7 +89,7 @@ async function vscodeRigMissing() {
 
 /**
  * The integration suite: every *.itest.ts (bundled by the build into out/test/integration/) inside
- * the extension host of a throw-away code-server, on a scratch copy of the examples workspace.
+ * the extension host of a throw-away code-server, on the test workspace (test/extension/workspace).
  */
 async function runIntegrationSuite(selected, restricted = false) {
   const missing = await vscodeRigMissing();
@@ -95,8 +97,7 @@ async function runIntegrationSuite(selected, restricted = false) {
     console.log(`\nintegration tests: ${missing}`);
     return { passed: 0, failed: 1, skipped: 0, failures: [`integration tests (${missing})`] };
   }
-  const ws = mkdtempSync(join(tmpdir(), 'bypass-scope-itest-ws-'));
-  for (const f of readdirSync(join(root, 'examples'))) if (/\.(bypass|pcapng|pcap)$/.test(f)) cpSync(join(root, 'examples', f), join(ws, f));
+  const ws = join(root, 'test/extension/workspace');
   const names = selected.map((f) => relative(itestDir, f).replace(/\.ts$/, '.js'));
   const env = { ...process.env, BYPASS_SCOPE_ITEST_FILES: only.length || restricted ? names.join(',') : '', BYPASS_SCOPE_VSCODE_TRUST: restricted ? '0' : '1' };
   console.log(`\nintegration tests (${selected.length} files) in code-server's extension host${restricted ? ', in a window whose folder is not trusted' : ''}`);
@@ -115,7 +116,6 @@ async function runIntegrationSuite(selected, restricted = false) {
     }
   });
   const code = await new Promise((r) => child.on('exit', (c) => r(c ?? 1)));
-  rmSync(ws, { recursive: true, force: true });
   if (counts === undefined) return { passed: 0, failed: 1, skipped: 0, failures: [`integration tests ended (exit ${code}) without results`] };
   if (code !== 0 && counts.failed === 0) counts = { ...counts, failed: 1, failures: [...counts.failures, `integration run exited ${code}`] };
   console.log(`integration: ${counts.passed} passed, ${counts.failed} failed`);
