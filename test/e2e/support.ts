@@ -52,9 +52,10 @@ export async function palette(page: Page, title: string): Promise<void> {
 export async function quickPick(page: Page, title: string, item?: string, shotName?: string): Promise<void> {
   const widget = page.locator('.quick-input-widget');
   await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 20_000 });
-  if (item !== undefined) await widget.locator('input').fill(item);
   await page.waitForTimeout(300);
   if (shotName) await shot(page, shotName);
+  if (item !== undefined) await widget.locator('input').fill(item);
+  await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
   await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 10_000 });
 }

@@ -150,6 +150,8 @@ describe('end to end in code-server', () => {
     await page.keyboard.press('Home');
     await page.keyboard.press('Control+Shift+ArrowRight');
     await page.keyboard.type('kernel');
+    // The editor's word suggestions, if any, go away before saving.
+    await page.keyboard.press('Escape');
     await page.keyboard.press('Control+S');
     await until('the saved rules on disk', async () => (/^kernel {2}tcp port 8080/m.test(readFileSync(join(workspace, 'routing.bypass'), 'utf8')) ? true : undefined));
     await shot(page, '05-rule-edited');
