@@ -129,6 +129,8 @@ async function runE2eSuite(selected) {
     return { passed: 0, failed: 1, skipped: 0, failures: [`end-to-end tests (${missing})`] };
   }
   console.log(`\nend-to-end tests (${selected.length} files): Playwright through code-server's UI; screenshots in test-results/e2e/`);
+  // This run's screenshots only.
+  rmSync(join(root, 'test-results/e2e'), { recursive: true, force: true });
   mkdirSync(join(root, 'test-results/e2e'), { recursive: true });
   // One at a time: each starts its own code-server and Chromium.
   return runNodeSuite(selected, 1);
