@@ -194,6 +194,12 @@ export class CaptureController extends Disposable {
           break;
       }
     }));
+    // An engine ended on purpose (restart, shutdown) takes its live capture with it.
+    this.register(host.onDidChangeState((state) => {
+      if (state !== 'stopped') return;
+      const c = this.onEngine((x) => x.live);
+      if (c !== undefined) this.markStopped(c, 'stopped', undefined);
+    }));
     this.register(host.onDidCrash((crash) => {
       const c = this.onEngine((x) => x.live || x.state === 'starting');
       if (c !== undefined) {
@@ -270,7 +276,7 @@ export class CaptureController extends Disposable {
         impairments,
         traceLevel: request.traceLevel ?? settings.traceLevel,
         seed: request.seed,
-        lossless: request.lossless,
+        lossless: request.lossless ?? (request.backend === 'sim' ? settings.simLossless : undefined),
         file: request.file,
         device: request.device,
         packets: request.packets,

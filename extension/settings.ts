@@ -19,6 +19,8 @@ export interface Settings {
   readonly traceLevel: TraceLevelName;
   /** sim: virtual time per wall time. */
   readonly speed: number;
+  /** sim: hold virtual time while the extension catches up, rather than have the engine sample trace records away. */
+  readonly simLossless: boolean;
   readonly lab: LabAddresses;
   /** Start a sim capture and open the visualizer when the workspace opens. */
   readonly startCaptureOnOpen: boolean;
@@ -39,6 +41,7 @@ export function readSettings(): Settings {
     defaultScenario: c.get<string>('capture.defaultScenario', 'mixed'),
     traceLevel: level === 'off' || level === 'summary' || level === 'full' ? level : 'full',
     speed: typeof speed === 'number' && speed > 0 ? speed : 1,
+    simLossless: c.get<boolean>('capture.simLossless', true),
     lab: {
       host: c.get<string>('lab.hostAddress', '198.18.0.2'),
       peer: c.get<string>('lab.peerAddress', '198.18.0.1'),

@@ -83,7 +83,12 @@ export class VisualizerPanel extends Disposable {
     this.updateTitle();
     panel.webview.html = this.html();
     this.register(panel.onDidDispose(() => this.dispose()));
-    this.register(panel.onDidChangeViewState((e) => void vscode.commands.executeCommand('setContext', FOCUS_CONTEXT, e.webviewPanel.active)));
+    this.register(panel.onDidChangeViewState((e) => {
+      void vscode.commands.executeCommand('setContext', FOCUS_CONTEXT, e.webviewPanel.active);
+      // A hidden webview is torn down (no retained context): when shown again it loads afresh, says
+      // ready and asks for the range; nothing may go to it live before that.
+      if (!e.webviewPanel.visible) this.live = false;
+    }));
     void vscode.commands.executeCommand('setContext', FOCUS_CONTEXT, panel.active);
     this.register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
     this.register(controller.onTrace(({ capture, batch }) => {
@@ -123,7 +128,9 @@ export class VisualizerPanel extends Disposable {
     this.focusedConnId = undefined;
     this.connStep = 0;
     this.updateTitle();
-    if (this.readyCount === 0) return;
+    this.live = false;
+    // Not loaded yet, or hidden: the webview asks for everything once it is (re)loaded.
+    if (this.readyCount === 0 || !this.panel.visible) return;
     this.post({ type: 'scope/reset' });
     this.postState();
     this.sendAll();
@@ -173,7 +180,7 @@ export class VisualizerPanel extends Disposable {
 
   private post(m: HostMessage): void {
     this.posted.push(m);
-    if (this.posted.length > 500) this.posted.splice(0, this.posted.length - 500);
+    if (this.posted.length > 4000) this.posted.splice(0, 2000);
     void this.panel.webview.postMessage(m);
   }
 
@@ -202,7 +209,7 @@ export class VisualizerPanel extends Disposable {
   private receive(m: unknown): void {
     if (typeof m === 'object' && m !== null) {
       this.received.push(m as WebviewMessage);
-      if (this.received.length > 500) this.received.splice(0, this.received.length - 500);
+      if (this.received.length > 4000) this.received.splice(0, 2000);
     }
     if (isReady(m)) {
       // A (re)loaded webview holds nothing: it asks for the range next; nothing live until then.
@@ -216,16 +223,11 @@ export class VisualizerPanel extends Disposable {
       const p = m.packetId === undefined ? undefined : this.shown?.store.packet(m.packetId);
       const echo = m.packetId === this.selectPosted;
       this.selectPosted = undefined;
-      if (p !== undefined && p.connId !== 0 && !echo) {
-        // The webview's own stepping (its buttons, ← →) selects the packet that caused each transition: follow it.
-        const k = this.shown!.store.transitionsOf(p.connId).findIndex((t) => t.packetId === p.id);
-        if (k >= 0) {
-          this.focusedConnId = p.connId;
-          this.connStep = k + 1;
-        } else if (p.connId !== this.focusedConnId) {
-          this.focusedConnId = p.connId;
-          this.connStep = 0;
-        }
+      // A packet of another connection picked in the list: stepping applies to its connection next.
+      // (Selections of this connection's packets come from stepping it, and leave the cursor alone.)
+      if (p !== undefined && p.connId !== 0 && !echo && p.connId !== this.focusedConnId) {
+        this.focusedConnId = p.connId;
+        this.connStep = 0;
       }
       return;
     }

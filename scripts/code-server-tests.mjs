@@ -19,6 +19,8 @@ import { launchBrowser, rigMissing, startCodeServer, workbenchUrl } from './code
 const WORKBENCH_NOISE = [
   /^Resolving connection token/, /^Resolved connection token/, /^Creating a socket/, /^Ignoring fetching additional builtin extensions/,
   /^\[Service Worker\]/, /^\[AgentHost/, /^\[AccountPolicyGate\]/, /^\[reconnection-grace-time\]/,
+  /^Creation of workbench contribution/, /^Updating additional builtin extensions cache/,
+  /^Timed out waiting for authentication provider 'github'/,
 ];
 
 function parseArgs(argv) {
@@ -50,7 +52,9 @@ export async function runExtensionTests({ extensionDevelopmentPath, extensionTes
   }
   const toPath = (p) => (p.startsWith('file://') ? fileURLToPath(p) : resolve(p));
   const serverLog = [];
-  const server = await startCodeServer({ workspace: folder ? toPath(folder) : undefined, env, log: (l) => serverLog.push(l) });
+  // BYPASS_SCOPE_VSCODE_TRUST=0: workspace trust on, and the folder not trusted (a restricted window).
+  const restricted = (env ?? process.env).BYPASS_SCOPE_VSCODE_TRUST === '0';
+  const server = await startCodeServer({ workspace: folder ? toPath(folder) : undefined, env, trust: restricted, log: (l) => serverLog.push(l) });
   const browser = await launchBrowser();
   let finish;
   const done = new Promise((r) => (finish = r));

@@ -43,8 +43,9 @@ if (!flag('code-server') && process.env.BYPASS_SCOPE_START !== 'code-server' && 
     const r = spawnSync('bash', [join(root, 'scripts/vscode-rig.sh')], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
-  // A lasting profile, so that the layout and settings stay from one start to the next.
-  const dir = join(rigDir, 'start');
+  // A lasting profile, so that the layout and settings stay from one start to the next
+  // (BYPASS_SCOPE_START_DIR: another one, as the end-to-end test of this script uses).
+  const dir = process.env.BYPASS_SCOPE_START_DIR ?? join(rigDir, 'start');
   mkdirSync(dir, { recursive: true });
   linkExtension(dir);
   const wanted = Number(option('port') ?? process.env.PORT ?? 8080);

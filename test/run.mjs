@@ -6,9 +6,9 @@
 // with Playwright (test/e2e/*.test.ts). Without the local VS Code (.rig/) the last two fail and say
 // how to set it up.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -34,6 +34,8 @@ function runNodeSuite(files, concurrency = 2) {
     return JSON.parse(readFileSync(out, 'utf8'));
   } catch {
     return { passed: 0, failed: 1, skipped: 0, failures: [`node test runner exited ${res.status} without results`] };
+  } finally {
+    rmSync(dirname(out), { recursive: true, force: true });
   }
 }
 
@@ -87,18 +89,18 @@ async function vscodeRigMissing() {
 
 /**
  * The integration suite: every *.itest.ts (bundled by the build into out/test/integration/) inside
- * the extension host of a throw-away code-server, on a scratch copy of the examples workspace.
+ * the extension host of a throw-away code-server, on the test workspace (test/extension/workspace).
  */
-async function runIntegrationSuite(selected) {
+async function runIntegrationSuite(selected, restricted = false) {
   const missing = await vscodeRigMissing();
   if (missing) {
     console.log(`\nintegration tests: ${missing}`);
     return { passed: 0, failed: 1, skipped: 0, failures: [`integration tests (${missing})`] };
   }
-  const ws = mkdtempSync(join(tmpdir(), 'bypass-scope-itest-ws-'));
-  for (const f of readdirSync(join(root, 'examples'))) if (/\.(bypass|pcapng|pcap)$/.test(f)) cpSync(join(root, 'examples', f), join(ws, f));
-  const env = { ...process.env, BYPASS_SCOPE_ITEST_FILES: only.length ? selected.map((f) => relative(itestDir, f).replace(/\.ts$/, '.js')).join(',') : '' };
-  console.log(`\nintegration tests (${selected.length} files) in code-server's extension host`);
+  const ws = join(root, 'test/extension/workspace');
+  const names = selected.map((f) => relative(itestDir, f).replace(/\.ts$/, '.js'));
+  const env = { ...process.env, BYPASS_SCOPE_ITEST_FILES: only.length || restricted ? names.join(',') : '', BYPASS_SCOPE_VSCODE_TRUST: restricted ? '0' : '1' };
+  console.log(`\nintegration tests (${selected.length} files) in code-server's extension host${restricted ? ', in a window whose folder is not trusted' : ''}`);
   const child = spawn(process.execPath, [join(root, 'scripts/code-server-tests.mjs'),
     `--extensionDevelopmentPath=${root}`, `--extensionTestsPath=${join(root, 'out/test/integration/index.js')}`, ws],
   { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -114,7 +116,6 @@ async function runIntegrationSuite(selected) {
     }
   });
   const code = await new Promise((r) => child.on('exit', (c) => r(c ?? 1)));
-  rmSync(ws, { recursive: true, force: true });
   if (counts === undefined) return { passed: 0, failed: 1, skipped: 0, failures: [`integration tests ended (exit ${code}) without results`] };
   if (code !== 0 && counts.failed === 0) counts = { ...counts, failed: 1, failures: [...counts.failures, `integration run exited ${code}`] };
   console.log(`integration: ${counts.passed} passed, ${counts.failed} failed`);
@@ -128,6 +129,8 @@ async function runE2eSuite(selected) {
     return { passed: 0, failed: 1, skipped: 0, failures: [`end-to-end tests (${missing})`] };
   }
   console.log(`\nend-to-end tests (${selected.length} files): Playwright through code-server's UI; screenshots in test-results/e2e/`);
+  // This run's screenshots only.
+  rmSync(join(root, 'test-results/e2e'), { recursive: true, force: true });
   mkdirSync(join(root, 'test-results/e2e'), { recursive: true });
   // One at a time: each starts its own code-server and Chromium.
   return runNodeSuite(selected, 1);
@@ -143,6 +146,9 @@ function add(totals, c) {
 const totals = files.length ? runNodeSuite(files) : { passed: 0, failed: 0, skipped: 0, failures: [] };
 totals.skipped += webviewSkipped;
 if (itests.length) add(totals, await runIntegrationSuite(itests));
+// Workspace trust: the trust tests again, in a restricted window.
+const trustTests = itests.filter((f) => f.endsWith('/trust.itest.ts'));
+if (trustTests.length) add(totals, await runIntegrationSuite(trustTests, true));
 if (e2eTests.length) add(totals, await runE2eSuite(e2eTests));
 if (!only.length) {
   const tc = runTypecheck();

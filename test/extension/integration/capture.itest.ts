@@ -45,6 +45,26 @@ describe('Start Capture', () => {
   });
 });
 
+describe('settings', () => {
+  it('bound the capture store by bypassScope.capture.bufferPackets and the trace by bypassScope.capture.traceLevel', async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('bypassScope');
+    await config.update('capture.bufferPackets', 1000, vscode.ConfigurationTarget.Global);
+    await config.update('capture.traceLevel', 'summary', vscode.ConfigurationTarget.Global);
+    try {
+      const c = await finishedMixedCapture(a);
+      assert.equal(c.store.capacity, 1000);
+      assert.equal(c.store.size, 1000);
+      assert.equal(c.store.evicted, c.store.totalPackets - 1000);
+      assert.equal(c.result?.traceLevel, 'summary');
+      assert.ok([...c.store.packets()].every((p) => p.frame.length === 0), 'a summary trace keeps no frame bytes');
+    } finally {
+      await config.update('capture.bufferPackets', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('capture.traceLevel', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+});
+
 describe('visualizer', () => {
   it('loads in the real webview, asks for the capture so far, and is answered with every packet in the store', async () => {
     const a = await api();
@@ -54,11 +74,13 @@ describe('visualizer', () => {
     assert.ok(panel);
     await until('the webview to send scope/ready and a range request', () => p.received.some((m) => m.type === 'scope/packetRange') && p.capture === c);
     // The webview asked while the capture may still have been filling: ask the panel to show it afresh.
-    p.panel.webview.html = p.panel.webview.html + ' ';
     const asked = p.received.length;
+    const answered = p.posted.length;
+    p.panel.webview.html = p.panel.webview.html + ' ';
     await until('the reloaded webview to ask again', () => p.received.slice(asked).some((m) => m.type === 'scope/packetRange'), 20_000);
     const request = p.received.slice(asked).find((m) => m.type === 'scope/packetRange') as { id: number };
-    const response = await until('the answer', () => p.posted.find((m): m is ResponseMessage => m.type === 'scope/response' && m.id === request.id && p.posted.indexOf(m) >= 0));
+    // Request ids start again at 1 in a reloaded webview: the answer is among what was posted since.
+    const response = await until('the answer', () => p.posted.slice(answered).find((m): m is ResponseMessage => m.type === 'scope/response' && m.id === request.id));
     assert.equal(response.ok, true);
     const ids = packetIdsOf((response.result as PacketRangeResult).batches);
     assert.deepEqual(ids, [...c.store.packets()].map((x) => x.id));

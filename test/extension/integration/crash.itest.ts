@@ -58,3 +58,19 @@ describe('engine crash', () => {
     });
   }
 });
+
+describe('engine restart without a crash', () => {
+  it('Restart Engine ends the live capture (stopped, its packets kept) and leaves a new engine ready', async () => {
+    const a = await api();
+    await noLiveCapture(a);
+    const c = await startCapture(a, { speed: 0.05 });
+    await until('some packets', () => c.store.totalPackets > 10);
+    const pid = a.engine.pid;
+    const next = await vscode.commands.executeCommand('bypassScope.restartEngine');
+    assert.equal(next, undefined, 'no crashed capture to start again');
+    assert.equal(c.state, 'stopped');
+    assert.ok(c.store.totalPackets > 10);
+    assert.equal(a.engine.state, 'running');
+    assert.notEqual(a.engine.pid, pid);
+  });
+});

@@ -1,7 +1,7 @@
 // test/extension/integration: what the extension-host tests share — the extension's API (activate's
 // return value), polling with a deadline that says what it waited for, scratch files, and a clean
 // slate between tests (no live capture).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -35,6 +35,12 @@ export async function until<T>(what: string, probe: () => T | undefined | false 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let scratch: string | undefined;
+
+// Each test file that used the scratch folder removes it when its tests are done.
+after(() => {
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+});
 
 /** A file in this run's scratch folder (outside the workspace). */
 export function scratchFile(name: string, content?: string | Uint8Array): vscode.Uri {
