@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Impairments } from './backends/impair';
 import { inPrivateNamespace, Lab } from './backends/lab';
 import { TapCapture } from './backends/tap-backend';
+import { ipv4FromString } from './wire/address';
 import { nativeLoads } from './backends/tap';
 import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from './capture/session';
 import {
@@ -345,14 +346,15 @@ async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> 
 async function startLab(c: StartCapture): Promise<StartResult> {
   if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
   if (!inPrivateNamespace()) throw new CommandError("backend 'lab' needs the engine in a private network namespace: start it with EngineClient's privateNetworkNamespace option (unshare -Urn)");
+  const addresses = labAddresses(c);
   let lab: Lab;
   try {
-    lab = await Lab.create({ hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24, hostMac: HOST_MAC, peerMac: PEER_MAC });
+    lab = await Lab.create({ ...addresses, hostMac: HOST_MAC, peerMac: PEER_MAC });
   } catch (e) {
     throw new CommandError(`lab: ${(e as Error).message}`);
   }
   try {
-    return start(c, lab);
+    return start(c, lab, { address: addresses.hostAddress, prefixLength: addresses.prefixLength, mac: HOST_MAC });
   } catch (e) {
     await lab.close();
     throw e;
@@ -377,7 +379,21 @@ function startTap(c: StartCapture): StartResult {
   }
 }
 
-function start(c: StartCapture, lab?: Lab | TapCapture): StartResult {
+/** The lab's addresses: the extension's settings when it sends them (`lab: { host, peer, prefixLength }`), else 198.18.0.2 and .1 on a /24. */
+function labAddresses(c: StartCapture): { hostAddress: number; peerAddress: number; prefixLength: number } {
+  const given = (c as { lab?: { host?: unknown; peer?: unknown; prefixLength?: unknown } }).lab;
+  if (given === undefined) return { hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24 };
+  const host = typeof given.host === 'string' ? ipv4FromString(given.host) : undefined;
+  const peer = typeof given.peer === 'string' ? ipv4FromString(given.peer) : undefined;
+  const prefixLength = given.prefixLength;
+  if (host === undefined || peer === undefined) throw new CommandError(`lab wants host and peer IPv4 addresses, got ${JSON.stringify(given)}`);
+  if (typeof prefixLength !== 'number' || !Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 30) throw new CommandError(`lab prefixLength wants 1 to 30, got ${String(prefixLength)}`);
+  const mask = (0xffffffff << (32 - prefixLength)) >>> 0;
+  if ((host & mask) >>> 0 !== (peer & mask) >>> 0 || host === peer) throw new CommandError(`lab host ${given.host} and peer ${given.peer} must be two addresses on one /${prefixLength} network`);
+  return { hostAddress: host, peerAddress: peer, prefixLength };
+}
+
+function start(c: StartCapture, lab?: Lab | TapCapture, host?: { address: number; prefixLength: number; mac: Uint8Array }): StartResult {
   if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   if (typeof c !== 'object' || c === null) throw new CommandError('start wants a capture description');
@@ -403,7 +419,7 @@ function start(c: StartCapture, lab?: Lab | TapCapture): StartResult {
   if (c.snapLen !== undefined && !(Number.isInteger(c.snapLen) && c.snapLen >= 0 && c.snapLen <= 65535)) throw new CommandError(`snapLen wants an integer from 0 to 65535, got ${c.snapLen}`);
 
   const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen });
-  const session = new CaptureSession({ backend: lab?.backend() ?? 'sim', kernel: lab instanceof Lab ? lab.kernel() : undefined, rules, scenario, seed, impairments: impairments(c), recorder });
+  const session = new CaptureSession({ backend: lab?.backend() ?? 'sim', kernel: lab instanceof Lab ? lab.kernel() : undefined, host, rules, scenario, seed, impairments: impairments(c), recorder });
   const durationMs = c.durationSec === undefined ? undefined : c.durationSec * 1000;
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, maxInFlight, c.lossless === true);
