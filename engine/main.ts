@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Impairments } from './backends/impair';
+import { pcapBackend } from './backends/pcap';
 import { CaptureSession, type StopReason } from './capture/session';
+import { fileProblem } from './cli/args';
 import {
   BACKENDS,
   PROTOCOL_VERSION,
@@ -47,6 +49,9 @@ drop    icmp and src net 198.19.0.0/16
 `;
 
 const testHooks = process.env[TEST_HOOKS_ENV] === '1';
+
+/** The backends this engine really has (the others are named in the protocol and refused with what is missing). */
+const AVAILABLE_BACKENDS: readonly BackendName[] = ['sim', 'pcap'];
 
 class CommandError extends Error {}
 
@@ -242,6 +247,11 @@ class Capture {
       lastSeq: this.pipe.lastSeq,
       timeNs: this.timeNs,
     };
+    const problems = this.session.problems;
+    if (problems.length > 0) {
+      this.summary = { ...this.summary, problems };
+      for (const p of problems) log('error', `capture ${this.id}: ${p}`);
+    }
     this.sendStats();
     this.setState('stopped');
     return this.summary;
@@ -338,11 +348,14 @@ function start(c: StartCapture): StartResult {
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   if (typeof c !== 'object' || c === null) throw new CommandError('start wants a capture description');
   const backend = c.backend as string;
-  if (backend !== 'sim') {
+  if (!AVAILABLE_BACKENDS.includes(backend as BackendName)) {
     if (BACKENDS.includes(backend as BackendName)) throw new CommandError(backendMissing(backend as BackendName));
     throw new CommandError(`unknown backend '${backend}' (want one of ${BACKENDS.join(', ')})`);
   }
-  const scenarioName = c.scenario ?? 'mixed';
+  const replay = backend === 'pcap';
+  if (replay && (typeof c.file !== 'string' || c.file === '')) throw new CommandError("backend 'pcap' wants file: the path of the pcap or pcapng file to replay");
+  // A replay plays its file: it runs no workloads, whatever scenario is named.
+  const scenarioName = replay ? 'idle' : (c.scenario ?? 'mixed');
   const scenario = findScenario(scenarioName);
   if (scenario === undefined) throw new CommandError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
   const { set: rules, source: rulesSource } = startRules(c);
@@ -359,14 +372,22 @@ function start(c: StartCapture): StartResult {
   if (c.snapLen !== undefined && !(Number.isInteger(c.snapLen) && c.snapLen >= 0 && c.snapLen <= 65535)) throw new CommandError(`snapLen wants an integer from 0 to 65535, got ${c.snapLen}`);
 
   const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen });
-  const session = new CaptureSession({ backend: 'sim', rules, scenario, seed, impairments: impairments(c), recorder });
+  let session: CaptureSession;
+  try {
+    session = new CaptureSession({ backend: replay ? pcapBackend({ file: c.file! }) : 'sim', rules, scenario, seed, impairments: impairments(c), recorder });
+  } catch (err) {
+    if (replay) throw new CommandError(`capture file ${fileProblem(c.file!, err)}`);
+    throw err;
+  }
   const durationMs = c.durationSec === undefined ? undefined : c.durationSec * 1000;
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, maxInFlight, c.lossless === true);
   send({ type: 'state', capture: id, state: 'running', timeNs: 0 });
   current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed });
-  log('info', `capture ${id}: sim, scenario ${scenario.name}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
-  return { capture: id, backend: 'sim', scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  const what = replay ? `pcap replay of ${c.file}` : `sim, scenario ${scenario.name}`;
+  log('info', `capture ${id}: ${what}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
+  const result: StartResult = { capture: id, backend: backend as BackendName, scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  return session.backend.timeOrigin === undefined ? result : { ...result, timeOrigin: session.backend.timeOrigin };
 }
 
 function backendMissing(b: BackendName): string {
@@ -375,9 +396,9 @@ function backendMissing(b: BackendName): string {
     lab: 'the lab backend (a private user + network namespace with two TAP devices, engine/backends/lab.ts) is not implemented yet',
     tap: 'the tap backend (TAP device I/O through native/, engine/backends/tap.ts) is not implemented yet',
     afpacket: 'the afpacket backend (AF_PACKET sockets through native/, engine/backends/afpacket.ts) is not implemented yet',
-    pcap: 'the pcap replay backend (engine/backends/pcap.ts) is not implemented yet',
+    pcap: '',
   };
-  return `backend '${b}' is not available: ${what[b]}; use 'sim'`;
+  return `backend '${b}' is not available: ${what[b]}; use ${AVAILABLE_BACKENDS.map((x) => `'${x}'`).join(' or ')}`;
 }
 
 function startRules(c: StartCapture): { set: RuleSet; source: string } {
@@ -552,4 +573,4 @@ if (process.send === undefined) {
   process.stderr.write('bypass-scope engine: run me as a child process with an IPC channel (child_process.fork)\n');
   process.exit(2);
 }
-send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: ['sim'] });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: AVAILABLE_BACKENDS });

@@ -46,6 +46,7 @@ export type ImpairmentObserver = (event: ImpairmentEvent, frame: Uint8Array, dir
 interface Pending {
   frame: Uint8Array;
   direction: 'tx' | 'rx';
+  wireLen: number;
 }
 
 export class ImpairedDevice implements Device {
@@ -62,7 +63,7 @@ export class ImpairedDevice implements Device {
     private readonly impairments: Impairments,
     private readonly rng: SeededRng,
   ) {
-    inner.onReceive = (frame, now) => this.pass(frame, 'rx', now);
+    inner.onReceive = (frame, now, wireLen) => this.pass(frame, 'rx', now, wireLen ?? frame.length);
   }
 
   get name(): string {
@@ -74,14 +75,14 @@ export class ImpairedDevice implements Device {
   }
 
   transmit(frame: Uint8Array, now: number): void {
-    this.pass(frame, 'tx', now);
+    this.pass(frame, 'tx', now, frame.length);
   }
 
   poll(now: number): void {
     this.inner.poll(now);
     for (let p = this.pending.popDue(now); p !== undefined; p = this.pending.popDue(now)) {
       if (this.impairments.rateMbit !== undefined) this.queued[p.direction]--;
-      this.deliver(p.frame, p.direction, now);
+      this.deliver(p.frame, p.direction, now, p.wireLen);
     }
   }
 
@@ -98,8 +99,8 @@ export class ImpairedDevice implements Device {
     return d === 'both' || d === direction;
   }
 
-  private pass(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
-    if (!this.applies(direction)) return this.deliver(frame, direction, now);
+  private pass(frame: Uint8Array, direction: 'tx' | 'rx', now: number, wireLen: number): void {
+    if (!this.applies(direction)) return this.deliver(frame, direction, now, wireLen);
     const im = this.impairments;
     if (im.mtu !== undefined && frame.length - ipOffset(frame) > im.mtu) return this.note('mtu', frame, direction, now);
     if (this.rng.chance(im.loss ?? 0)) return this.note('loss', frame, direction, now);
@@ -113,11 +114,11 @@ export class ImpairedDevice implements Device {
         out[bit >> 3] ^= 0x80 >> (bit & 7);
         this.note('corrupt', out, direction, now);
       }
-      this.schedule(out, direction, now);
+      this.schedule(out, direction, now, wireLen);
     }
   }
 
-  private schedule(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+  private schedule(frame: Uint8Array, direction: 'tx' | 'rx', now: number, wireLen: number): void {
     const im = this.impairments;
     let at = now;
     if (im.rateMbit !== undefined) {
@@ -133,15 +134,15 @@ export class ImpairedDevice implements Device {
       at += im.reorderGapMs ?? Math.max(1, im.delayMs ?? 0, im.jitterMs ?? 0);
       this.note('reorder', frame, direction, now);
     }
-    if (at === now && im.rateMbit === undefined) return this.deliver(frame, direction, now);
+    if (at === now && im.rateMbit === undefined) return this.deliver(frame, direction, now, wireLen);
     this.counters.delayed++;
     // The caller may reuse its buffer; a held frame needs its own copy.
-    this.pending.push(at, { frame: frame.slice(), direction });
+    this.pending.push(at, { frame: frame.slice(), direction, wireLen });
   }
 
-  private deliver(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+  private deliver(frame: Uint8Array, direction: 'tx' | 'rx', now: number, wireLen: number): void {
     if (direction === 'tx') this.inner.transmit(frame, now);
-    else this.onReceive?.(frame, now);
+    else this.onReceive?.(frame, now, wireLen);
   }
 
   private note(event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {

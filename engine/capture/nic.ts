@@ -26,6 +26,7 @@ import type { Device, FrameHandler } from '../backends/device';
 import type { ImpairmentEvent } from '../backends/impair';
 import { BYPASS_LAYER, KERNEL_LAYER } from '../kernel/emulated';
 import type { KernelTrace } from '../kernel/path';
+import type { ObservedTcpSink } from './passive-tcp';
 import type { Direction as StackDirection, Layer as StackLayer, PacketIdSource, StackObserver, Verdict as StackVerdict } from '../stack/index';
 import type { Steering } from '../steer/steering';
 import type { TcpTransition } from '../tcp/index';
@@ -45,9 +46,10 @@ import { ipv4ToString } from '../wire/address';
 
 export type StackPath = 'bypass' | 'kernel';
 
-/** What the NIC hands frames to on either path: the bypass stack, or a kernel path (kernel/path.ts). */
+/** What the NIC hands frames to on either path: the bypass stack, a kernel path (kernel/path.ts), or a replay's checks (replay.ts). */
 export interface HostSide {
-  receive(frame: Uint8Array, now: number): void;
+  /** `wireLen` as in FrameHandler: more than frame.length for a capture cut at its snap length. */
+  receive(frame: Uint8Array, now: number, wireLen?: number): void;
 }
 
 const MAX_HOPS = 32;
@@ -182,11 +184,16 @@ export interface NicOptions {
   readonly kernelHopKind?: HopKind;
   /** True (the default) when the driver's time is virtual: hop offsets are then the packet's measured cost so far (schema.ts "Time"). */
   readonly virtualTime?: boolean;
+  /** The frames are someone else's (a replayed capture): every frame is steered, ARP replies too (no stack needs to learn from them). */
+  readonly passive?: boolean;
 }
 
 /** A TCP transition as the trace carries it (connection ids unique across both stacks). */
 export interface TraceTransition {
+  /** The path of the connection's packets. */
   readonly stack: StackPath;
+  /** Inferred by the passive observer of a replay, not a stack's own. */
+  readonly observed: boolean;
   readonly connId: number;
   readonly from: TcpStateName;
   readonly to: TcpStateName;
@@ -212,6 +219,10 @@ export class Nic {
   readonly kernelObserver: StackObserver;
   /** For a kernel path that reports its own hops (the real kernel): see kernel/path.ts. */
   readonly kernelTrace: KernelTrace;
+  /** The same for the bypass path (a replay's checks report through it). */
+  readonly bypassTrace: KernelTrace;
+  /** Where a passive observer (replay) announces connections and transitions: see passive-tcp.ts. */
+  readonly observedTcp: ObservedTcpSink;
   /** Called for every finished packet (the trace is valid during the call). */
   readonly onPacket: ((p: PacketTrace) => void)[] = [];
   readonly onTransition: ((t: TraceTransition) => void)[] = [];
@@ -226,6 +237,7 @@ export class Nic {
   private readonly kept = new Set<number>();
   private readonly iface: number;
   private readonly virtualTime: boolean;
+  private readonly passive: boolean;
   /** The owner stack: packets whose layers are running, innermost last (see the top of this file). */
   private readonly owners: PacketTrace[] = [];
   /** The clock (performance.now(), ms) at the last read. */
@@ -260,6 +272,7 @@ export class Nic {
     this.recorder = options.recorder;
     this.iface = options.interfaceIndex ?? 0;
     this.virtualTime = options.virtualTime ?? true;
+    this.passive = options.passive ?? false;
     this.kernelHopKind = options.kernelHopKind ?? 'emulated';
     this.bypassPort = new StackPort('bypass', this, 'bypass');
     this.kernelPort = new StackPort('kernel', this, 'kernel');
@@ -273,8 +286,22 @@ export class Nic {
       transition: (t) => this.stackTransition('kernel', t),
       txBegin: () => this.txBegin(),
     };
-    this.kernelTrace = {
-      hop: (id, dir, layer, kind, verdict, reason, atMs) => this.pathHop('kernel', id, dir, layer, kind, verdict, reason, atMs),
+    this.kernelTrace = this.pathTrace('kernel');
+    this.bypassTrace = this.pathTrace('bypass');
+    this.observedTcp = {
+      connection: (info) => {
+        const c: ConnectionInfo = { connId: this.nextConnId++, ...info };
+        for (const f of this.onConnection) f(c);
+        return c.connId;
+      },
+      transition: (path, connId, from, to, event, packetId, timeMs, vars) => this.recordTransition(path, connId, { connId, from, to, event, packetId, time: timeMs, vars }, true),
+    };
+    this.device.onReceive = (frame, now, wireLen) => this.receive(frame, now, wireLen);
+  }
+
+  private pathTrace(path: StackPath): KernelTrace {
+    return {
+      hop: (id, dir, layer, kind, verdict, reason, atMs) => this.pathHop(path, id, dir, layer, kind, verdict, reason, atMs),
       hold: (id) => {
         this.kept.add(id);
       },
@@ -284,7 +311,12 @@ export class Nic {
         if (p !== undefined) this.commit(p);
       },
     };
-    this.device.onReceive = (frame, now) => this.receive(frame, now);
+  }
+
+  /** Sets the TCP connection of an open packet (a passive observer's answer; a stack's packets are matched by tuple). */
+  setConnection(packetId: number, connId: number): void {
+    const p = this.pending.get(packetId);
+    if (p !== undefined) p.connId = connId;
   }
 
   /** Attaches the two sides (made with `bypassPort`/`kernelPort` as devices and the matching observers). */
@@ -313,24 +345,24 @@ export class Nic {
 
   // ───────────────────────── receive ─────────────────────────
 
-  private receive(frame: Uint8Array, now: number): void {
+  private receive(frame: Uint8Array, now: number, wireLen = frame.length): void {
     this.nowMs = now;
     const timed = this.recorder.level !== 'off';
     const id = this.packetIds.fresh();
     const p = this.open(id, 'rx', now * 1e6);
     p.frame = frame;
-    p.wireLen = frame.length;
+    p.wireLen = wireLen;
     if (timed) this.own(p, true);
     // An instant: the frame is taken from the device; what the NIC does with it is steering's time.
     p.addHop('nic.rx', 'measured', 'pass', 0, 0);
     this.counters.rx++;
-    if (isArpReply(frame)) {
+    if (!this.passive && isArpReply(frame)) {
       // Not steered: both stacks learn the neighbour (they share the address and the MAC).
       this.layerDone(p, timed, 'steer', 'measured', 'forward', 'arp reply: both stacks');
       this.deliver('bypass', frame, id, now);
       this.deliver('kernel', frame, id, now);
     } else {
-      const r = this.steering.steer(frame, frame.length, now);
+      const r = this.steering.steer(frame, wireLen, now);
       p.rule = r.rule;
       p.flowId = r.flowId;
       if (r.action === 'drop') {
@@ -340,18 +372,19 @@ export class Nic {
       } else {
         p.path = r.action;
         this.layerDone(p, timed, 'steer', 'measured', 'pass');
-        this.deliver(r.action, frame, id, now);
+        this.deliver(r.action, frame, id, now, wireLen);
       }
     }
     if (!this.kept.has(id)) this.commit(p);
     else this.disown(p);
   }
 
-  private deliver(path: StackPath, frame: Uint8Array, id: number, now: number): void {
+  private deliver(path: StackPath, frame: Uint8Array, id: number, now: number, wireLen = frame.length): void {
     const stack = path === 'bypass' ? this.bypass : this.kernel;
     if (stack === undefined) return;
     this.packetIds.handoff = id;
-    stack.receive(frame, now);
+    if (wireLen === frame.length) stack.receive(frame, now);
+    else stack.receive(frame, now, wireLen);
     this.packetIds.handoff = 0;
   }
 
@@ -677,17 +710,17 @@ export class Nic {
     for (const w of old?.waiting ?? []) this.recordTransition(path, b.traceId, w);
   }
 
-  private recordTransition(path: StackPath, traceId: number, t: TcpTransition): void {
+  private recordTransition(path: StackPath, traceId: number, t: TcpTransition, observed = false): void {
     this.liveState.set(traceId, t.to);
-    if (this.held || this.queue.length > 0) this.queue.push({ path, traceId, t });
-    else this.emitTransition(path, traceId, t);
+    if (this.held || this.queue.length > 0) this.queue.push({ path, traceId, t, observed });
+    else this.emitTransition(path, traceId, t, observed);
   }
 
-  private emitTransition(path: StackPath, traceId: number, t: TcpTransition): void {
+  private emitTransition(path: StackPath, traceId: number, t: TcpTransition, observed: boolean): void {
     const timeNs = t.time * 1e6;
     const packetId = t.packetId ?? 0;
-    this.recorder.transition(path, traceId, t.from, t.to, t.event, packetId, timeNs, t.vars);
-    const rec: TraceTransition = { stack: path, connId: traceId, from: t.from, to: t.to, event: t.event, packetId, timeNs };
+    this.recorder.transition(path, traceId, t.from, t.to, t.event, packetId, timeNs, t.vars, observed);
+    const rec: TraceTransition = { stack: path, observed, connId: traceId, from: t.from, to: t.to, event: t.event, packetId, timeNs };
     for (const f of this.onTransition) f(rec);
   }
 
@@ -703,7 +736,7 @@ export class Nic {
   private commit(p: PacketTrace): void {
     this.pending.delete(p.id);
     this.disown(p);
-    if (p.frame.length > 0) {
+    if (p.frame.length > 0 && p.connId === 0) {
       const tuple = tcpTuple(p.frame, p.direction);
       if (tuple !== undefined) {
         const path = p.direction === 'rx' ? p.path : p.lastPath === 'none' ? p.path : p.lastPath;
@@ -741,7 +774,7 @@ export class Nic {
 
   private emit(e: PacketTrace | HeldTransition): void {
     if (e instanceof PacketTrace) this.emitPacket(e);
-    else this.emitTransition(e.path, e.traceId, e.t);
+    else this.emitTransition(e.path, e.traceId, e.t, e.observed);
   }
 
   private emitPacket(p: PacketTrace): void {
@@ -764,6 +797,7 @@ interface HeldTransition {
   readonly path: StackPath;
   readonly traceId: number;
   readonly t: TcpTransition;
+  readonly observed: boolean;
 }
 
 function isArpReply(f: Uint8Array): boolean {

@@ -228,8 +228,13 @@ export interface ConnectionInfo {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** 'active' for connect(), 'passive' for accept(). */
+  /** 'active' for connect(), 'passive' for accept(); for an observed connection, the side that sent the first SYN is active. */
   readonly open: 'active' | 'passive';
+  /**
+   * True for an endpoint a passive observer follows in a replayed capture (its transitions are
+   * observed, not a stack's own); absent for the stacks' connections.
+   */
+  readonly observed?: boolean;
 }
 
 /**

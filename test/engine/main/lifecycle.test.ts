@@ -11,7 +11,7 @@ describe('engine process: start and stop', () => {
     try {
       assert.equal(client.hello.pid, client.child.pid);
       assert.equal(client.hello.protocol, 1);
-      assert.deepEqual(client.hello.backends, ['sim']);
+      assert.deepEqual(client.hello.backends, ['sim', 'pcap'], 'the backends this engine really has');
       const started = await client.start({ backend: 'sim', scenario: 'mixed' });
       assert.equal(started.backend, 'sim');
       assert.equal(started.scenario, 'mixed');
@@ -87,7 +87,8 @@ describe('engine process: start errors', () => {
     const { client } = await engine();
     try {
       await assert.rejects(client.start({ backend: 'lab' }), (e: unknown) => e instanceof EngineError && /backend 'lab' is not available: .*lab backend.*not implemented/.test(e.message));
-      await assert.rejects(client.start({ backend: 'pcap' }), /backend 'pcap' is not available/);
+      await assert.rejects(client.start({ backend: 'tap' }), /backend 'tap' is not available: .*use 'sim' or 'pcap'/);
+      await assert.rejects(client.start({ backend: 'pcap' }), /backend 'pcap' wants file/);
       await assert.rejects(client.start({ backend: 'bogus' as never }), /unknown backend 'bogus' \(want one of sim, lab, tap, afpacket, pcap\)/);
       // The engine is still there and can start a sim capture after the errors.
       await client.start({ backend: 'sim', scenario: 'idle', durationSec: 1, speed: 'max' });

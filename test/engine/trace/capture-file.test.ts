@@ -309,10 +309,14 @@ describe('interop with tshark and tcpdump', () => {
     it(`our reader reads a ${format} that tshark captured on loopback in a private namespace: same count and timestamps`, (t) => {
       if (!tool('tshark') || !tool('tcpdump') || !tool('unshare') || !existsSync('/usr/bin/ping')) return t.skip('tshark not installed');
       const path = join(dir, `captured.${format}`);
-      // A private user + network namespace holding only its own loopback; nothing leaves it.
+      // A private user + network namespace holding only its own loopback; nothing leaves it. The pings
+      // start once tshark says the capture has started (on a busy machine that takes a while), and
+      // there are more of them than tshark keeps, so that a slow start never leaves it short.
+      const err = join(dir, `tshark-${format}.err`);
       const script =
-        `ip link set lo up; tshark -q -i lo -F ${format} -w '${path}' -c 10 -a duration:20 & ` +
-        `sleep 2; ping -c 5 -i 0.2 -W 1 127.0.0.1 >/dev/null; wait`;
+        `ip link set lo up; tshark -q -i lo -F ${format} -w '${path}' -c 10 -a duration:30 2>'${err}' & ` +
+        `for i in $(seq 300); do grep -q 'Capture started' '${err}' && break; sleep 0.1; done; ` +
+        `ping -c 10 -i 0.2 -W 1 127.0.0.1 >/dev/null; wait`;
       const cap = run('unshare', ['-Urn', 'sh', '-c', script]);
       if (!existsSync(path) || statSync(path).size === 0) {
         if (/Operation not permitted|cannot|unshare failed/i.test(cap.stderr)) return t.skip(`no user namespaces here: ${cap.stderr.trim()}`);
