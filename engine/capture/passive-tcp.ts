@@ -11,7 +11,11 @@
 // SYN-SENT, the receiver is taken to have been listening: CLOSED → LISTEN → SYN-RECEIVED); SYN,ACK,
 // the ACK of a SYN, FIN and its ACK, and RST move each side as §3.10.7.4 does (ACK processing before
 // FIN processing, so FIN-WAIT-1 can pass through FIN-WAIT-2 to TIME-WAIT on one segment; an RST in
-// SYN-RECEIVED returns a passively opened side to LISTEN). A SYN for a tuple whose endpoints have
+// SYN-RECEIVED returns a passively opened side to LISTEN). When a side took a FIN is read from what
+// it sends next — its ACK of the FIN, or a FIN of its own that does not acknowledge it (the FINs
+// crossed: a simultaneous close, CLOSING on both sides) — or from the next segment it is sent (in
+// order, so the FIN came first); the transition names the FIN's packet and time. At the end of the
+// file a FIN still waiting is taken as having arrived. A SYN for a tuple whose endpoints have
 // closed (or sit in TIME-WAIT) starts a new connection (RFC 6191). Not inferred: TIME-WAIT's 2·MSL
 // timeout (a replay ends when the file does), retransmission timeouts, and anything that left no
 // segment. A capture that starts mid-connection has both sides in ESTABLISHED from their first
@@ -46,6 +50,8 @@ interface Endpoint {
   /** The sequence numbers of the FIN this side sent, and of the one it received. */
   finSeq: number | undefined;
   rcvFin: number | undefined;
+  /** A FIN sent to this side that it has not shown it took yet (see `settle`). */
+  pendingFin: { readonly at: number; readonly packetId: number; readonly timeMs: number } | undefined;
 }
 
 interface Conn {
@@ -105,9 +111,23 @@ export class PassiveTcp {
     }
     const sender = c.a.addr === src && c.a.port === seg.srcPort ? c.a : c.b;
     const receiver = sender === c.a ? c.b : c.a;
+    // A FIN the sender was sent: taken before this segment left if this segment acknowledges it.
+    const p = sender.pendingFin;
+    if (p !== undefined && (seg.flags & TCP_ACK) !== 0 && seqGt(seg.ack, p.at)) this.takeFin(c, sender);
     this.sent(c, sender, seg, payloadLen);
+    // A FIN the receiver was sent before this segment (segments arrive in order): taken before this one.
+    const q = receiver.pendingFin;
+    if (q !== undefined && seqGt(seg.seq, q.at)) this.takeFin(c, receiver);
     this.received(c, receiver, sender, seg, payloadLen);
     return receiver.traceId;
+  }
+
+  /** The end of the capture: FINs still waiting are taken as having arrived. */
+  flush(): void {
+    for (const c of this.conns.values()) {
+      if (c.a.pendingFin !== undefined) this.takeFin(c, c.a);
+      if (c.b.pendingFin !== undefined) this.takeFin(c, c.b);
+    }
   }
 
   /** A connection first seen now: by its opening SYN, or (without one) mid-way. */
@@ -128,7 +148,7 @@ export class PassiveTcp {
         open,
         observed: true,
       });
-      return { traceId, addr, port, state: mid ? 'ESTABLISHED' : 'CLOSED', passive: open === 'passive', iss: undefined, sndUna: NaN, sndNxt: NaN, sndWnd: NaN, rcvNxt: NaN, rcvWnd: NaN, wscale: undefined, finSeq: undefined, rcvFin: undefined };
+      return { traceId, addr, port, state: mid ? 'ESTABLISHED' : 'CLOSED', passive: open === 'passive', iss: undefined, sndUna: NaN, sndNxt: NaN, sndWnd: NaN, rcvNxt: NaN, rcvWnd: NaN, wscale: undefined, finSeq: undefined, rcvFin: undefined, pendingFin: undefined };
     };
     const c: Conn = { path, a: endpoint(ia, ip, ra, rp, 'active'), b: endpoint(ra, rp, ia, ip, 'passive'), scaled: false };
     this.conns.set(key, c);
@@ -233,20 +253,27 @@ export class PassiveTcp {
     if ((f & TCP_FIN) !== 0) {
       const at = (seg.seq + payloadLen + (syn ? 1 : 0)) >>> 0;
       // A FIN the receiver has already taken (a retransmission) changes nothing.
-      if (r.rcvFin === at) return;
-      r.rcvFin = at;
-      r.rcvNxt = (at + 1) >>> 0;
-      // §3.10.7.4 eighth step.
-      if (r.state === 'ESTABLISHED' || r.state === 'SYN-RECEIVED') this.move(c, r, 'CLOSE-WAIT', 'rcv FIN');
-      else if (r.state === 'FIN-WAIT-1') this.move(c, r, 'CLOSING', 'rcv FIN');
-      else if (r.state === 'FIN-WAIT-2') this.move(c, r, 'TIME-WAIT', 'rcv FIN');
+      if (r.rcvFin === at || r.pendingFin?.at === at) return;
+      // When the receiver takes it is known from what it sends next: its ACK of the FIN, or a FIN of
+      // its own that does not acknowledge it (the two FINs crossed: a simultaneous close).
+      r.pendingFin = { at, packetId: this.packetId, timeMs: this.now };
       return;
     }
     const end = (seg.seq + payloadLen) >>> 0;
     if (payloadLen > 0 && (Number.isNaN(r.rcvNxt) || seqGe(end, r.rcvNxt))) r.rcvNxt = end;
   }
 
-  private move(c: Conn, e: Endpoint, to: TcpStateName, event: string, packetId = this.packetId): void {
+  /** §3.10.7.4 eighth step: the receiver takes the FIN it was sent (the transition names the FIN's packet). */
+  private takeFin(c: Conn, r: Endpoint): void {
+    const p = r.pendingFin!;
+    r.pendingFin = undefined;
+    r.rcvFin = p.at;
+    r.rcvNxt = (p.at + 1) >>> 0;
+    const to = r.state === 'ESTABLISHED' || r.state === 'SYN-RECEIVED' ? 'CLOSE-WAIT' : r.state === 'FIN-WAIT-1' ? 'CLOSING' : r.state === 'FIN-WAIT-2' ? 'TIME-WAIT' : undefined;
+    if (to !== undefined) this.move(c, r, to, 'rcv FIN', p.packetId, p.timeMs);
+  }
+
+  private move(c: Conn, e: Endpoint, to: TcpStateName, event: string, packetId = this.packetId, timeMs = this.now): void {
     const from = e.state;
     if (from === to) return;
     e.state = to;
@@ -263,7 +290,7 @@ export class PassiveTcp {
       rttvar: undefined,
       rto: NaN,
     };
-    this.sink.transition(c.path, e.traceId, from, to, event, packetId, this.now, vars);
+    this.sink.transition(c.path, e.traceId, from, to, event, packetId, timeMs, vars);
   }
 }
 

@@ -392,6 +392,7 @@ export class CaptureSession {
   }
 
   private finish(reason: StopReason): StopReason {
+    this.passiveTcp?.flush();
     this.nic.releaseAll();
     this.tick();
     this.backend.close?.();
