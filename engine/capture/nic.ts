@@ -227,7 +227,7 @@ export class Nic {
   readonly onPacket: ((p: PacketTrace) => void)[] = [];
   readonly onTransition: ((t: TraceTransition) => void)[] = [];
   readonly onConnection: ((c: ConnectionInfo) => void)[] = [];
-  readonly counters = { rx: 0, tx: 0, steerDrops: 0, wireDrops: 0, impairedNotTraced: 0 };
+  readonly counters = { rx: 0, tx: 0, steerDrops: 0, wireDrops: 0 };
   /** The latest state of each trace connection. */
   readonly liveState = new Map<number, TcpStateName>();
 
@@ -355,6 +355,12 @@ export class Nic {
     if (timed) this.own(p, true);
     // An instant: the frame is taken from the device; what the NIC does with it is steering's time.
     p.addHop('nic.rx', 'measured', 'pass', 0, 0);
+    const marks = this.rxMarks;
+    if (marks !== undefined) {
+      this.rxMarks = undefined;
+      p.addHop('wire', 'measured', 'pass', 0, 0, marks);
+      if (marks.includes('duplicate') || marks.includes('corrupt')) p.flags |= PacketFlag.IMPAIRED;
+    }
     this.counters.rx++;
     if (!this.passive && isArpReply(frame)) {
       // Not steered: both stacks learn the neighbour (they share the address and the MAC).
@@ -440,35 +446,46 @@ export class Nic {
     this.commit(p);
   }
 
-  /** For an ImpairedDevice around `device`: records what the impairment did. */
+  /**
+   * For an ImpairedDevice around `device`: puts what an impairment did on the frame's record as a
+   * `wire` hop — a drop with its reason, or a pass naming what changed (`duplicate`, `corrupt`,
+   * `reorder`, `delay`, joined with `+` when several did), with the IMPAIRED flag on a duplicate or a
+   * corrupted copy. On transmit the hop follows nic.tx; on receive it follows nic.rx (the impairments
+   * sit on the wire side of the NIC), and a frame lost on the way in has a record of its own.
+   */
   impairment(event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
-    const t = now * 1e6;
     const dropped = event === 'loss' || event === 'mtu' || event === 'queue-full';
     if (direction === 'tx' && this.txOpen !== undefined) {
       const p = this.txOpen;
-      if (dropped) {
-        this.counters.wireDrops++;
-        p.addHop('wire', 'measured', 'drop', 0, 0, event);
+      let at = -1;
+      for (let i = p.hopCount - 1; i >= 0 && at < 0; i--) if (p.layers[i] === 'wire') at = i;
+      if (at < 0) {
+        if (dropped) this.counters.wireDrops++;
+        p.addHop('wire', 'measured', dropped ? 'drop' : 'pass', 0, 0, event);
       } else {
-        p.addHop('wire', 'measured', 'pass', 0, 0, event);
-        if (event !== 'reorder') p.flags |= PacketFlag.IMPAIRED;
+        // Another change to the same frame (or a drop of its duplicate: the first copy went on).
+        p.reasons[at] = joinMarks(p.reasons[at], event);
       }
+      if (event === 'duplicate' || event === 'corrupt') p.flags |= PacketFlag.IMPAIRED;
       return;
     }
     if (direction === 'rx' && dropped) {
       // Lost before the NIC: a record of its own, so the loss shows where it happened.
       this.counters.wireDrops++;
-      const p = this.open(this.packetIds.fresh(), 'rx', t);
+      const p = this.open(this.packetIds.fresh(), 'rx', now * 1e6);
       p.frame = frame;
       p.wireLen = frame.length;
       p.addHop('wire', 'measured', 'drop', 0, 0, event);
+      this.rxMarks = undefined;
       this.commit(p);
       return;
     }
-    // A received frame that was duplicated, corrupted or held back reaches the NIC later (perhaps
-    // as a copy) with nothing tying it to this event: counted, not attached to a record.
-    this.counters.impairedNotTraced++;
+    // A received frame's changes come right before the frame itself: they go on its record.
+    this.rxMarks = joinMarks(this.rxMarks, event);
   }
+
+  /** What the impairments did to the frame being received next (see `impairment`). */
+  private rxMarks: string | undefined;
 
   // ───────────────────────── stack hops ─────────────────────────
 
@@ -798,6 +815,18 @@ interface HeldTransition {
   readonly traceId: number;
   readonly t: TcpTransition;
   readonly observed: boolean;
+}
+
+const joined = new Map<string, string>();
+
+/** `a+b`, each event once, one string per combination (reasons are interned, and few). */
+function joinMarks(marks: string | undefined, event: string): string {
+  if (marks === undefined) return event;
+  if (marks === event || marks.split('+').includes(event)) return marks;
+  const key = `${marks}|${event}`;
+  let s = joined.get(key);
+  if (s === undefined) joined.set(key, (s = `${marks}+${event}`));
+  return s;
 }
 
 function isArpReply(f: Uint8Array): boolean {
