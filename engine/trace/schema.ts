@@ -253,7 +253,8 @@ export interface TraceStats {
   readonly timeNs: number;
   readonly packets: { readonly [P in PathName]: number };
   readonly bytes: { readonly [P in PathName]: number };
-  readonly perLayer: { readonly [layer: string]: { readonly packets: number; readonly latency: Histogram } };
+  /** Per hop layer: packets and bytes (on the wire) that reached it, and what it cost them. */
+  readonly perLayer: { readonly [layer: string]: { readonly packets: number; readonly bytes: number; readonly latency: Histogram } };
   readonly perPath: { readonly [P in PathName]?: Histogram };
   /** "layer: reason" → count. */
   readonly drops: { readonly [key: string]: number };

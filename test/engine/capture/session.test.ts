@@ -109,6 +109,15 @@ describe('a mixed sim capture with examples/routing.bypass', () => {
       assert.equal(got, c.packets[slot], `rule ${rule}: records ${got}, counter ${c.packets[slot]}`);
     }
     assert.ok(c.packets[0] > 0 && c.packets[c.packets.length - 1] > 0, 'the market-data rule and the default both steered packets');
+    for (const layer of ['nic.rx', 'steer', 'bypass.tcp', 'kernel.tcp', 'nic.tx']) {
+      const through = ps.filter((p) => p.hops.some((h) => h.layer === layer));
+      assert.equal(st.perLayer[layer].packets, through.length, `${layer} packets`);
+      assert.equal(st.perLayer[layer].bytes, through.reduce((n, p) => n + p.wireLen, 0), `${layer} bytes`);
+    }
+    for (const path of ['bypass', 'kernel'] as const) {
+      const mine = ps.filter((p) => p.path === path);
+      assert.equal(st.bytes[path], mine.reduce((n, p) => n + p.wireLen, 0), `${path} bytes`);
+    }
   });
 });
 
