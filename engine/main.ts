@@ -155,6 +155,8 @@ class TracePipe {
     this.lastSent = b.seq;
     this.batchesSent++;
     send({ type: 'trace', capture: this.capture, batch: b });
+    // Sending serialized the records: their buffer can take the next batches.
+    this.recorder.recycle(b);
   }
 }
 
@@ -371,7 +373,7 @@ function start(c: StartCapture): StartResult {
   if (c.durationSec !== undefined && !(c.durationSec > 0)) throw new CommandError(`durationSec wants a number > 0, got ${c.durationSec}`);
   if (c.snapLen !== undefined && !(Number.isInteger(c.snapLen) && c.snapLen >= 0 && c.snapLen <= 65535)) throw new CommandError(`snapLen wants an integer from 0 to 65535, got ${c.snapLen}`);
 
-  const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen });
+  const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen, recycleBatches: true });
   let session: CaptureSession;
   try {
     session = new CaptureSession({ backend: replay ? pcapBackend({ file: c.file! }) : 'sim', rules, scenario, seed, impairments: impairments(c), recorder });
@@ -485,7 +487,7 @@ async function synthesize(n: number, lossless: boolean): Promise<unknown> {
   if (!(Number.isInteger(n) && n > 0)) throw new CommandError(`test:synthesize wants records > 0, got ${n}`);
   if (current !== undefined && current.state !== 'stopped') throw new CommandError('a capture is running');
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
-  const recorder = new SamplingRecorder({ level: 'full' });
+  const recorder = new SamplingRecorder({ level: 'full', recycleBatches: true });
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, DEFAULT_MAX_IN_FLIGHT, lossless);
   synthetic = pipe;

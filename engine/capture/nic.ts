@@ -116,6 +116,11 @@ export class PacketTrace {
     this.hopCount = n + 1;
   }
 
+  /** The hop count, as the recorder's PacketHops names it. */
+  get count(): number {
+    return this.hopCount;
+  }
+
   /** The last hop's verdict and reason. */
   get finalVerdict(): Verdict {
     return this.hopCount === 0 ? 'pass' : this.verdicts[this.hopCount - 1];
@@ -796,14 +801,7 @@ export class Nic {
 
   private emitPacket(p: PacketTrace): void {
     const r = this.recorder;
-    if (r.level !== 'off') {
-      r.beginPacket(p.direction, this.iface, p.timeNs, p.frame, p.wireLen, p.id);
-      for (let i = 0; i < p.hopCount; i++) r.hop(p.layers[i], p.kinds[i], p.verdicts[i], p.offsets[i], p.durations[i], p.reasons[i]);
-      r.steered(p.path, p.rule, p.flowId);
-      if (p.connId !== 0) r.connection(p.connId);
-      if (p.flags !== 0) r.flag(p.flags);
-      r.endPacket();
-    }
+    if (r.level !== 'off') r.packet(p.direction, this.iface, p.timeNs, p.frame, p.wireLen, p.id, p.path, p.rule, p.flowId, p.connId, p.flags, p);
     for (const f of this.onPacket) f(p);
     p.frame = EMPTY;
     this.pool.push(p);
