@@ -23,7 +23,8 @@ describe('engine process: start and stop', () => {
       assert.deepEqual(states, ['running', 'stopped']);
       // Everything recorded was sent before the answer to stop, and the consumer saw it all.
       await until('the last batch to be consumed', () => got.batches.at(-1)?.seq === summary.lastSeq);
-      assert.equal(packets(got.records).length, summary.packets);
+      // A consumer that fell behind (a busy machine) costs sampled records, each counted.
+      assert.equal(packets(got.records).length + summary.recordsDropped, summary.packets);
       assert.equal(transitions(got.records).length, summary.transitions);
     } finally {
       await client.dispose();
