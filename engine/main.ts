@@ -27,7 +27,7 @@ import {
   type StepResult,
 } from './protocol';
 import { parseRules, type Diagnostic, type RuleSet } from './steer/rules';
-import type { TraceLevel } from './trace/recorder';
+import type { PacketHops, TraceLevel } from './trace/recorder';
 import { SamplingRecorder } from './trace/sampling';
 import type { TraceBatch, TraceStats } from './trace/schema';
 import { SCENARIOS, findScenario } from './workloads/mixed';
@@ -337,7 +337,7 @@ async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> 
     case 'test:crash':
       return testCrash(cmd.how);
     case 'test:synthesize':
-      return synthesize(cmd.records, cmd.lossless !== false);
+      return synthesize(cmd.records, cmd.lossless !== false, cmd.maxBatchesInFlight ?? DEFAULT_MAX_IN_FLIGHT);
     case 'ack':
       return undefined;
     default:
@@ -479,27 +479,34 @@ function testCrash(how: 'exception' | 'rejection' | 'in-capture'): unknown {
 }
 
 const SYNTH_FRAME = new Uint8Array(128).fill(0xab);
-const SYNTH_LAYERS = ['nic.rx', 'steer', 'bypass.eth', 'bypass.ip', 'bypass.tcp', 'bypass.socket', 'app', 'nic.tx'] as const;
+/** The synthetic record's eight hops, as the NIC hands a packet's hops to the recorder. */
+const SYNTH_HOPS: PacketHops = {
+  count: 8,
+  layers: ['nic.rx', 'steer', 'bypass.eth', 'bypass.ip', 'bypass.tcp', 'bypass.socket', 'app', 'nic.tx'],
+  kinds: new Array(8).fill('measured'),
+  verdicts: ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'deliver'],
+  reasons: new Array(8).fill(undefined),
+  offsets: [0, 0, 100, 200, 300, 400, 500, 500],
+  durations: [0, 100, 100, 100, 100, 100, 0, 0],
+};
 
 /** Records `n` synthetic packet records through a pipe of its own, as fast as it can; answers when all are out. */
-async function synthesize(n: number, lossless: boolean): Promise<unknown> {
+async function synthesize(n: number, lossless: boolean, maxInFlight: number): Promise<unknown> {
   requireHooks('test:synthesize');
   if (!(Number.isInteger(n) && n > 0)) throw new CommandError(`test:synthesize wants records > 0, got ${n}`);
   if (current !== undefined && current.state !== 'stopped') throw new CommandError('a capture is running');
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   const recorder = new SamplingRecorder({ level: 'full', recycleBatches: true });
   const id = ++captureIds;
-  const pipe = new TracePipe(id, recorder, DEFAULT_MAX_IN_FLIGHT, lossless);
+  if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) throw new CommandError(`test:synthesize wants maxBatchesInFlight ≥ 1, got ${maxInFlight}`);
+  const pipe = new TracePipe(id, recorder, maxInFlight, lossless);
   synthetic = pipe;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   let lastFlush = started;
   try {
     for (let i = 1; i <= n; i++) {
-      const t = i * 1000;
-      recorder.beginPacket('rx', 0, t, SYNTH_FRAME, SYNTH_FRAME.length, i);
-      for (let h = 0; h < SYNTH_LAYERS.length; h++) recorder.hop(SYNTH_LAYERS[h], 'measured', h === SYNTH_LAYERS.length - 1 ? 'deliver' : 'pass', h * 100, 100);
-      recorder.steered('bypass', 0, 1);
-      recorder.endPacket();
+      recorder.packet('rx', 0, i * 1000, SYNTH_FRAME, SYNTH_FRAME.length, i, 'bypass', 0, 1, 0, 0, SYNTH_HOPS);
       if ((i & 1023) === 0) {
         const now = performance.now();
         if (now - lastFlush >= FLUSH_MS) {
@@ -511,7 +518,8 @@ async function synthesize(n: number, lossless: boolean): Promise<unknown> {
       }
     }
     pipe.drain();
-    return { capture: id, records: n, recordsDropped: recorder.droppedTotal, lastSeq: pipe.lastSeq, engineMs: performance.now() - started };
+    const cpu = process.cpuUsage(cpu0);
+    return { capture: id, records: n, recordsDropped: recorder.droppedTotal, lastSeq: pipe.lastSeq, engineMs: performance.now() - started, engineCpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     synthetic = undefined;
   }

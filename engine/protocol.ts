@@ -122,11 +122,11 @@ export type EngineTestCommand =
   /** Throws inside the engine: from a timer, as a rejected promise, or from inside the running capture. */
   | { readonly type: 'test:crash'; readonly id: number; readonly how: 'exception' | 'rejection' | 'in-capture' }
   /**
-   * Records `records` synthetic packet records (8 hops, a 128-byte frame) as fast as the recorder
+   * Records `records` synthetic packet records (8 hops, a 128-byte frame: 296 bytes each) as fast as the recorder
    * takes them and streams them through the ordinary flow control, lossless unless `lossless` is
    * false (then a full window samples): measures the trace pipe alone.
    */
-  | { readonly type: 'test:synthesize'; readonly id: number; readonly records: number; readonly lossless?: boolean };
+  | { readonly type: 'test:synthesize'; readonly id: number; readonly records: number; readonly lossless?: boolean; readonly maxBatchesInFlight?: number };
 
 export const TEST_HOOKS_ENV = 'BYPASS_SCOPE_ENGINE_TEST_HOOKS';
 

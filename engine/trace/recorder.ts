@@ -91,6 +91,11 @@ export class TraceRecorder {
   private readonly pendingFrame: (Uint8Array | undefined)[] = new Array(MAX_DEPTH);
   private readonly pendingCap = new Uint16Array(MAX_DEPTH);
   private depth = 0;
+  /** The last hop codes `packet` wrote, by hop position, and what they were made of. */
+  private readonly code: Uint32Array;
+  private readonly codeLayer: (LayerName | undefined)[];
+  private readonly codeKind: (HopKind | undefined)[];
+  private readonly codeVerdict: (Verdict | undefined)[];
   private nextPacketId = 1;
   private readonly strings = new Map<string, number>();
   private newStrings: [number, string][] = [];
@@ -105,6 +110,10 @@ export class TraceRecorder {
     this.buf = new Uint8Array(this.batchBytes);
     this.view = new DataView(this.buf.buffer);
     this.maxRecord = PACKET_FIXED_LEN + this.maxHops * HOP_LEN + this.snapLen + 4;
+    this.code = new Uint32Array(this.maxHops);
+    this.codeLayer = new Array<LayerName | undefined>(this.maxHops).fill(undefined);
+    this.codeKind = new Array<HopKind | undefined>(this.maxHops).fill(undefined);
+    this.codeVerdict = new Array<Verdict | undefined>(this.maxHops).fill(undefined);
     for (let i = 0; i < MAX_DEPTH; i++) {
       const s = new Uint8Array(this.maxRecord);
       this.scratch.push(s);
@@ -293,10 +302,23 @@ export class TraceRecorder {
     v.setFloat64(b + 24, timeNs, true);
     v.setUint32(b + 32, wireLen, true);
     v.setUint32(b + 36, capLen | ((flags | (wireLen > capLen ? PacketFlag.TRUNCATED : 0)) << 16), true);
+    const cl = this.codeLayer;
+    const ck = this.codeKind;
+    const cv = this.codeVerdict;
     for (let i = 0; i < n; i++) {
       const at = b + PACKET_FIXED_LEN + i * HOP_LEN;
       const reason = hops.reasons[i];
-      v.setUint32(at, Layer[hops.layers[i]] | (KIND_ID[hops.kinds[i]] << 8) | (VERDICT_ID[hops.verdicts[i]] << 16), true);
+      const layer = hops.layers[i];
+      const kind = hops.kinds[i];
+      const verdict = hops.verdicts[i];
+      // Packets of a flow have the same hops: the code of hop i is usually the one of the last packet's.
+      if (cl[i] !== layer || ck[i] !== kind || cv[i] !== verdict) {
+        cl[i] = layer;
+        ck[i] = kind;
+        cv[i] = verdict;
+        this.code[i] = Layer[layer] | (KIND_ID[kind] << 8) | (VERDICT_ID[verdict] << 16);
+      }
+      v.setUint32(at, this.code[i], true);
       v.setUint32(at + 4, reason === undefined ? 0 : this.intern(reason), true);
       v.setUint32(at + 8, ns32(hops.offsets[i]), true);
       v.setUint32(at + 12, ns32(hops.durations[i]), true);
