@@ -91,7 +91,7 @@ export class TraceRecorder {
   private readonly pendingFrame: (Uint8Array | undefined)[] = new Array(MAX_DEPTH);
   private readonly pendingCap = new Uint16Array(MAX_DEPTH);
   private depth = 0;
-  /** The last hop codes `packet` wrote, by hop position, and what they were made of. */
+  /** The last hop codes `packet` wrote, by direction and hop position, and what they were made of. */
   private readonly code: Uint32Array;
   private readonly codeLayer: (LayerName | undefined)[];
   private readonly codeKind: (HopKind | undefined)[];
@@ -110,10 +110,10 @@ export class TraceRecorder {
     this.buf = new Uint8Array(this.batchBytes);
     this.view = new DataView(this.buf.buffer);
     this.maxRecord = PACKET_FIXED_LEN + this.maxHops * HOP_LEN + this.snapLen + 4;
-    this.code = new Uint32Array(this.maxHops);
-    this.codeLayer = new Array<LayerName | undefined>(this.maxHops).fill(undefined);
-    this.codeKind = new Array<HopKind | undefined>(this.maxHops).fill(undefined);
-    this.codeVerdict = new Array<Verdict | undefined>(this.maxHops).fill(undefined);
+    this.code = new Uint32Array(2 * this.maxHops);
+    this.codeLayer = new Array<LayerName | undefined>(2 * this.maxHops).fill(undefined);
+    this.codeKind = new Array<HopKind | undefined>(2 * this.maxHops).fill(undefined);
+    this.codeVerdict = new Array<Verdict | undefined>(2 * this.maxHops).fill(undefined);
     for (let i = 0; i < MAX_DEPTH; i++) {
       const s = new Uint8Array(this.maxRecord);
       this.scratch.push(s);
@@ -305,6 +305,8 @@ export class TraceRecorder {
     const cl = this.codeLayer;
     const ck = this.codeKind;
     const cv = this.codeVerdict;
+    // One cache per direction: a flow's received packets and its sent ones each repeat their hops.
+    const c0 = direction === 'rx' ? 0 : this.maxHops;
     for (let i = 0; i < n; i++) {
       const at = b + PACKET_FIXED_LEN + i * HOP_LEN;
       const reason = hops.reasons[i];
@@ -312,13 +314,14 @@ export class TraceRecorder {
       const kind = hops.kinds[i];
       const verdict = hops.verdicts[i];
       // Packets of a flow have the same hops: the code of hop i is usually the one of the last packet's.
-      if (cl[i] !== layer || ck[i] !== kind || cv[i] !== verdict) {
-        cl[i] = layer;
-        ck[i] = kind;
-        cv[i] = verdict;
-        this.code[i] = Layer[layer] | (KIND_ID[kind] << 8) | (VERDICT_ID[verdict] << 16);
+      const c = c0 + i;
+      if (cl[c] !== layer || ck[c] !== kind || cv[c] !== verdict) {
+        cl[c] = layer;
+        ck[c] = kind;
+        cv[c] = verdict;
+        this.code[c] = Layer[layer] | (KIND_ID[kind] << 8) | (VERDICT_ID[verdict] << 16);
       }
-      v.setUint32(at, this.code[i], true);
+      v.setUint32(at, this.code[c], true);
       v.setUint32(at + 4, reason === undefined ? 0 : this.intern(reason), true);
       v.setUint32(at + 8, ns32(hops.offsets[i]), true);
       v.setUint32(at + 12, ns32(hops.durations[i]), true);
