@@ -6,7 +6,11 @@
 // either stack transmits → its tx hops → `nic.tx` → the device. Both stacks share one IPv4 address
 // and one MAC, as an accelerated NIC and the kernel do under OpenOnload: ARP replies go to both
 // stacks so that both learn neighbours; ARP requests and everything else follow steering. Flows the
-// bypass stack sends on are pinned to it (`pinLocal`), so their replies come back to it.
+// bypass stack sends on are pinned to it (`pinLocal`), so their replies come back to it. On a
+// passive backend (a replayed capture) every frame is steered, ARP replies too, and the layers'
+// checks of replay.ts stand in for the stacks. The kernel side is whatever kernel path the session
+// attached (kernel/path.ts): the emulated kernel reports through `kernelObserver`, a real kernel
+// through `kernelTrace`.
 //
 // Each packet's hops are gathered here, keyed by packet id, and written to the recorder as one
 // record when the packet is done (delivered, dropped, or handed to the device): a received segment
@@ -14,14 +18,15 @@
 // polls, so hops do not nest the way the recorder's scratch areas do.
 //
 // What each layer cost (schema.ts "Time"): the NIC reads performance.now() — the cheapest monotonic
-// high-resolution clock in Node 20 (about 40 ns a read here, as much as process.hrtime.bigint() and
-// without hrtime()'s array) — at every layer boundary: when a frame enters, after steering, at each
+// high-resolution clock in Node 20 as measured here (43 ns a read in a tight loop, 34 ns more than
+// nothing in a loop that allocates, against 45/41 for process.hrtime.bigint(), whose BigInt and
+// hrtime()'s array are garbage too) — at every layer boundary: when a frame enters, after steering, at each
 // hop a stack reports (a stack reports a layer when it is done with the packet), when a stack starts
 // making a packet (StackObserver.txBegin), and when the device has taken a frame. The time between
 // two reads belongs to the packet on top of the *owner stack* — the packet whose layer is running:
 // a segment whose processing sends an ACK owns the time before and after the ACK, the ACK owns its
 // own layers. So a hop's duration is its layer's own time on the CPU, and nested work is not
-// counted twice. At trace level off no clock is read.
+// counted twice; the tracer's own recording is nobody's. At trace level off no clock is read.
 import type { Device, FrameHandler } from '../backends/device';
 import type { ImpairmentEvent } from '../backends/impair';
 import { BYPASS_LAYER, KERNEL_LAYER } from '../kernel/emulated';

@@ -39,7 +39,9 @@
 //   32   u32   wireLen        frame length on the wire
 //   36   u16   capLen         bytes of the frame kept (≤ the snap length)
 //   38   u16   flags          PacketFlag bits
-//   40   hops  hopCount × HOP_LEN
+//   40   hops  hopCount × HOP_LEN, in the order the packet met the layers. A `wire` hop says what the
+//              engine's impairments did to the frame: after nic.tx on transmit, right after nic.rx on
+//              receive (they sit on the wire side of the NIC), alone for a frame lost on its way in.
 //   …    bytes capLen bytes of the frame, then zero padding to a multiple of 4
 //
 // HOP (16 bytes): u8 layer (Layer), u8 kind (HopKind), u8 verdict (Verdict), u8 reserved,
