@@ -3,10 +3,11 @@
 // serialization, flow control on, a fast consumer that acks each batch on arrival — and one that
 // also decodes every record), fed by the engine's synthetic source (`test:synthesize`: full-level
 // records of trace schema 2 with 8 hops and a 128-byte frame, 296 bytes each, written the way the
-// NIC writes them), with the CPU the engine and the parent spent per record (what is left of the wall
-// time on a busy machine is waiting to be scheduled). (b) Engine packets per second on a `bulk` workload in
-// sim, with tracing off, summary and full, interleaved in the same run, from an esbuild bundle (the
-// form the engine ships in) in a child process; the cost of full tracing is (off − full) / off.
+// NIC writes them), with the CPU the engine and the parent spent per record (the rest of the wall
+// time, on a busy machine, is waiting to be scheduled). (b) Engine packets per second on a `bulk`
+// workload in sim, with tracing off, summary and full, interleaved in the same run; the cost of full tracing is
+// (off − full) / off, by wall time and by CPU time. Both parts run from an esbuild bundle (the form
+// the engine and the extension's client ship in) in a child process.
 // Prints one JSON line.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -142,13 +143,13 @@ async function engineFigures(): Promise<Record<string, unknown>> {
   return out;
 }
 
-async function bundledEngineFigures(): Promise<Record<string, unknown>> {
+async function bundledFigures(part: 'ipc' | 'engine'): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'trace-bench-'));
   try {
     const esbuild = await import('esbuild');
     const outfile = join(dir, 'bench.cjs');
     esbuild.buildSync({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile, logLevel: 'error' });
-    const res = spawnSync(process.execPath, [outfile], { env: { ...process.env, TRACE_BENCH_CHILD: '1', TRACE_BENCH_ROOT: root }, encoding: 'utf8', maxBuffer: 1 << 20, cwd: root });
+    const res = spawnSync(process.execPath, [outfile], { env: { ...process.env, TRACE_BENCH_CHILD: part, TRACE_BENCH_ROOT: root }, encoding: 'utf8', maxBuffer: 1 << 20, cwd: root });
     const line = res.stdout.trim().split('\n').find((l) => l.startsWith('{'));
     return line !== undefined ? (JSON.parse(line) as Record<string, unknown>) : { error: `exit ${res.status}: ${res.stderr.slice(0, 300)}` };
   } finally {
@@ -157,19 +158,26 @@ async function bundledEngineFigures(): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
-  if (process.env.TRACE_BENCH_CHILD === '1') {
+  if (process.env.TRACE_BENCH_CHILD === 'ipc') {
+    // Both sides of the pipe run bundled, as they ship (the extension host's client is bundled too).
+    const fastConsumer = await ipcRecords(false);
+    const decodingConsumer = await ipcRecords(true);
+    console.log(JSON.stringify({ fastConsumer, decodingConsumer }));
+    return;
+  }
+  if (process.env.TRACE_BENCH_CHILD === 'engine') {
     console.log(JSON.stringify(await engineFigures()));
     return;
   }
   const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (build.status !== 0) throw new Error('build failed');
-  const ipc = await ipcRecords(false);
-  const ipcDecoded = await ipcRecords(true);
-  const engine = await bundledEngineFigures();
+  // Each part in a fresh process, so that one's heap and compiled code do not weigh on the other.
+  const ipc = await bundledFigures('ipc');
+  const engine = await bundledFigures('engine');
   console.log(
     JSON.stringify({
       bench: 'trace',
-      ipc: { fastConsumer: ipc, decodingConsumer: ipcDecoded, target: { recordsPerSecond: 1_000_000 } },
+      ipc: { ...ipc, target: { recordsPerSecond: 1_000_000 } },
       engine: { ...engine, target: { fullTracingCostPercent: 20 } },
       node: process.version,
     }),
