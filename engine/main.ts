@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Impairments } from './backends/impair';
+import { pcapBackend } from './backends/pcap';
 import { CaptureSession, type StopReason } from './capture/session';
+import { fileProblem } from './cli/args';
 import {
   BACKENDS,
   PROTOCOL_VERSION,
@@ -25,7 +27,7 @@ import {
   type StepResult,
 } from './protocol';
 import { parseRules, type Diagnostic, type RuleSet } from './steer/rules';
-import type { TraceLevel } from './trace/recorder';
+import type { PacketHops, TraceLevel } from './trace/recorder';
 import { SamplingRecorder } from './trace/sampling';
 import type { TraceBatch, TraceStats } from './trace/schema';
 import { SCENARIOS, findScenario } from './workloads/mixed';
@@ -47,6 +49,9 @@ drop    icmp and src net 198.19.0.0/16
 `;
 
 const testHooks = process.env[TEST_HOOKS_ENV] === '1';
+
+/** The backends this engine really has (the others are named in the protocol and refused with what is missing). */
+const AVAILABLE_BACKENDS: readonly BackendName[] = ['sim', 'pcap'];
 
 class CommandError extends Error {}
 
@@ -150,6 +155,8 @@ class TracePipe {
     this.lastSent = b.seq;
     this.batchesSent++;
     send({ type: 'trace', capture: this.capture, batch: b });
+    // Sending serialized the records: their buffer can take the next batches.
+    this.recorder.recycle(b);
   }
 }
 
@@ -242,6 +249,11 @@ class Capture {
       lastSeq: this.pipe.lastSeq,
       timeNs: this.timeNs,
     };
+    const problems = this.session.problems;
+    if (problems.length > 0) {
+      this.summary = { ...this.summary, problems };
+      for (const p of problems) log('error', `capture ${this.id}: ${p}`);
+    }
     this.sendStats();
     this.setState('stopped');
     return this.summary;
@@ -325,7 +337,7 @@ async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> 
     case 'test:crash':
       return testCrash(cmd.how);
     case 'test:synthesize':
-      return synthesize(cmd.records, cmd.lossless !== false);
+      return synthesize(cmd.records, cmd.lossless !== false, cmd.maxBatchesInFlight ?? DEFAULT_MAX_IN_FLIGHT);
     case 'ack':
       return undefined;
     default:
@@ -338,11 +350,14 @@ function start(c: StartCapture): StartResult {
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   if (typeof c !== 'object' || c === null) throw new CommandError('start wants a capture description');
   const backend = c.backend as string;
-  if (backend !== 'sim') {
+  if (!AVAILABLE_BACKENDS.includes(backend as BackendName)) {
     if (BACKENDS.includes(backend as BackendName)) throw new CommandError(backendMissing(backend as BackendName));
     throw new CommandError(`unknown backend '${backend}' (want one of ${BACKENDS.join(', ')})`);
   }
-  const scenarioName = c.scenario ?? 'mixed';
+  const replay = backend === 'pcap';
+  if (replay && (typeof c.file !== 'string' || c.file === '')) throw new CommandError("backend 'pcap' wants file: the path of the pcap or pcapng file to replay");
+  // A replay plays its file: it runs no workloads, whatever scenario is named.
+  const scenarioName = replay ? 'idle' : (c.scenario ?? 'mixed');
   const scenario = findScenario(scenarioName);
   if (scenario === undefined) throw new CommandError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
   const { set: rules, source: rulesSource } = startRules(c);
@@ -358,15 +373,23 @@ function start(c: StartCapture): StartResult {
   if (c.durationSec !== undefined && !(c.durationSec > 0)) throw new CommandError(`durationSec wants a number > 0, got ${c.durationSec}`);
   if (c.snapLen !== undefined && !(Number.isInteger(c.snapLen) && c.snapLen >= 0 && c.snapLen <= 65535)) throw new CommandError(`snapLen wants an integer from 0 to 65535, got ${c.snapLen}`);
 
-  const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen });
-  const session = new CaptureSession({ backend: 'sim', rules, scenario, seed, impairments: impairments(c), recorder });
+  const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen, recycleBatches: true });
+  let session: CaptureSession;
+  try {
+    session = new CaptureSession({ backend: replay ? pcapBackend({ file: c.file! }) : 'sim', rules, scenario, seed, impairments: impairments(c), recorder });
+  } catch (err) {
+    if (replay) throw new CommandError(`capture file ${fileProblem(c.file!, err)}`);
+    throw err;
+  }
   const durationMs = c.durationSec === undefined ? undefined : c.durationSec * 1000;
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, maxInFlight, c.lossless === true);
   send({ type: 'state', capture: id, state: 'running', timeNs: 0 });
   current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed });
-  log('info', `capture ${id}: sim, scenario ${scenario.name}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
-  return { capture: id, backend: 'sim', scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  const what = replay ? `pcap replay of ${c.file}` : `sim, scenario ${scenario.name}`;
+  log('info', `capture ${id}: ${what}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
+  const result: StartResult = { capture: id, backend: backend as BackendName, scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  return session.backend.timeOrigin === undefined ? result : { ...result, timeOrigin: session.backend.timeOrigin };
 }
 
 function backendMissing(b: BackendName): string {
@@ -375,9 +398,9 @@ function backendMissing(b: BackendName): string {
     lab: 'the lab backend (a private user + network namespace with two TAP devices, engine/backends/lab.ts) is not implemented yet',
     tap: 'the tap backend (TAP device I/O through native/, engine/backends/tap.ts) is not implemented yet',
     afpacket: 'the afpacket backend (AF_PACKET sockets through native/, engine/backends/afpacket.ts) is not implemented yet',
-    pcap: 'the pcap replay backend (engine/backends/pcap.ts) is not implemented yet',
+    pcap: '',
   };
-  return `backend '${b}' is not available: ${what[b]}; use 'sim'`;
+  return `backend '${b}' is not available: ${what[b]}; use ${AVAILABLE_BACKENDS.map((x) => `'${x}'`).join(' or ')}`;
 }
 
 function startRules(c: StartCapture): { set: RuleSet; source: string } {
@@ -456,27 +479,34 @@ function testCrash(how: 'exception' | 'rejection' | 'in-capture'): unknown {
 }
 
 const SYNTH_FRAME = new Uint8Array(128).fill(0xab);
-const SYNTH_LAYERS = ['nic.rx', 'steer', 'bypass.eth', 'bypass.ip', 'bypass.tcp', 'bypass.socket', 'app', 'nic.tx'] as const;
+/** The synthetic record's eight hops, as the NIC hands a packet's hops to the recorder. */
+const SYNTH_HOPS: PacketHops = {
+  count: 8,
+  layers: ['nic.rx', 'steer', 'bypass.eth', 'bypass.ip', 'bypass.tcp', 'bypass.socket', 'app', 'nic.tx'],
+  kinds: new Array(8).fill('measured'),
+  verdicts: ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'deliver'],
+  reasons: new Array(8).fill(undefined),
+  offsets: [0, 0, 100, 200, 300, 400, 500, 500],
+  durations: [0, 100, 100, 100, 100, 100, 0, 0],
+};
 
 /** Records `n` synthetic packet records through a pipe of its own, as fast as it can; answers when all are out. */
-async function synthesize(n: number, lossless: boolean): Promise<unknown> {
+async function synthesize(n: number, lossless: boolean, maxInFlight: number): Promise<unknown> {
   requireHooks('test:synthesize');
   if (!(Number.isInteger(n) && n > 0)) throw new CommandError(`test:synthesize wants records > 0, got ${n}`);
   if (current !== undefined && current.state !== 'stopped') throw new CommandError('a capture is running');
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
-  const recorder = new SamplingRecorder({ level: 'full' });
+  const recorder = new SamplingRecorder({ level: 'full', recycleBatches: true });
   const id = ++captureIds;
-  const pipe = new TracePipe(id, recorder, DEFAULT_MAX_IN_FLIGHT, lossless);
+  if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) throw new CommandError(`test:synthesize wants maxBatchesInFlight ≥ 1, got ${maxInFlight}`);
+  const pipe = new TracePipe(id, recorder, maxInFlight, lossless);
   synthetic = pipe;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   let lastFlush = started;
   try {
     for (let i = 1; i <= n; i++) {
-      const t = i * 1000;
-      recorder.beginPacket('rx', 0, t, SYNTH_FRAME, SYNTH_FRAME.length, i);
-      for (let h = 0; h < SYNTH_LAYERS.length; h++) recorder.hop(SYNTH_LAYERS[h], 'measured', h === SYNTH_LAYERS.length - 1 ? 'deliver' : 'pass', h * 100, 100);
-      recorder.steered('bypass', 0, 1);
-      recorder.endPacket();
+      recorder.packet('rx', 0, i * 1000, SYNTH_FRAME, SYNTH_FRAME.length, i, 'bypass', 0, 1, 0, 0, SYNTH_HOPS);
       if ((i & 1023) === 0) {
         const now = performance.now();
         if (now - lastFlush >= FLUSH_MS) {
@@ -488,7 +518,8 @@ async function synthesize(n: number, lossless: boolean): Promise<unknown> {
       }
     }
     pipe.drain();
-    return { capture: id, records: n, recordsDropped: recorder.droppedTotal, lastSeq: pipe.lastSeq, engineMs: performance.now() - started };
+    const cpu = process.cpuUsage(cpu0);
+    return { capture: id, records: n, recordsDropped: recorder.droppedTotal, lastSeq: pipe.lastSeq, engineMs: performance.now() - started, engineCpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     synthetic = undefined;
   }
@@ -552,4 +583,4 @@ if (process.send === undefined) {
   process.stderr.write('bypass-scope engine: run me as a child process with an IPC channel (child_process.fork)\n');
   process.exit(2);
 }
-send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: ['sim'] });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: AVAILABLE_BACKENDS });

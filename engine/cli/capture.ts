@@ -3,6 +3,7 @@
 // carry each packet's path, rule and hops.
 import { basename } from 'node:path';
 import type { Impairments } from '../backends/impair';
+import { pcapBackend } from '../backends/pcap';
 import { CaptureSession, type StopReason } from '../capture/session';
 import type { PacketTrace } from '../capture/nic';
 import type { LatencyHistogram } from '../capture/stats';
@@ -15,7 +16,7 @@ import type { TraceLevel } from '../trace/recorder';
 import { dissect } from '../wire/dissect';
 import { SummaryContext, summarize } from '../wire/summary';
 import { SCENARIOS, findScenario } from '../workloads/mixed';
-import { CliError, integerFlag, OutputBuffer, parseCommandArgs, readTextFile } from './args';
+import { CliError, fileProblem, integerFlag, OutputBuffer, parseCommandArgs, readTextFile } from './args';
 import type { Command } from '../cli';
 
 const DEFAULT_RULES = 'examples/routing.bypass';
@@ -23,7 +24,7 @@ const DEFAULT_DURATION_S = 2;
 
 export const captureCommand: Command = {
   name: 'capture',
-  summary: 'run a capture on a simulated network and print each packet with its path, rule and latency',
+  summary: 'run a capture on a simulated network (or replay a capture file) and print each packet with its path, rule and latency',
   help: `usage: bypass-scope capture [options]
 
 Runs the userspace (bypass) stack and the kernel path side by side behind one simulated NIC, steers
@@ -36,10 +37,15 @@ packets per path, drops by reason, TCP connections with their final states, late
 path and per hop, trace records dropped, and each workload's result.
 
 options:
-  --backend sim          where frames come from (only sim so far)
-  --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed)
+  --backend sim|pcap     where frames come from: the simulated network (default), or a capture file
+  --file FILE            with --backend pcap: the pcap or pcapng file to replay at its own times,
+                         steered by the rules, each layer's checks traced, TCP connections followed
+                         by a passive observer (nothing answers the replayed packets)
+  --speed X|max          time per wall time: 1 plays at the capture's (or the network's) own pace;
+                         max (the default) runs as fast as it can
+  --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed; sim only)
   --rules FILE           routing rules (default ${DEFAULT_RULES})
-  --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S})
+  --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S}; a replay plays the whole file)
   --packets N            stop after N packets
   --loss P  --reorder P  --duplicate P  --corrupt P    impairment probabilities (0..1, or N%)
   --delay MS  --jitter MS                               extra one-way delay and its ± jitter
@@ -70,22 +76,30 @@ our emulation's cost, not Linux's.`,
       rate: { type: 'string' },
       seed: { type: 'string' },
       'trace-level': { type: 'string' },
+      file: { type: 'string' },
+      speed: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
     });
     if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
     const backend = values.backend ?? 'sim';
-    if (backend !== 'sim') {
-      if (['lab', 'tap', 'afpacket', 'pcap'].includes(backend)) throw new CliError(`backend '${backend}' is not implemented yet (only sim)`);
-      throw new CliError(`unknown backend '${backend}' (want sim)`);
+    if (backend !== 'sim' && backend !== 'pcap') {
+      if (['lab', 'tap', 'afpacket'].includes(backend)) throw new CliError(`backend '${backend}' is not implemented yet (sim and pcap are)`);
+      throw new CliError(`unknown backend '${backend}' (want sim or pcap)`);
     }
-    const scenarioName = values.scenario ?? 'mixed';
+    const replay = backend === 'pcap';
+    if (replay && values.file === undefined) throw new CliError('--backend pcap wants --file FILE (the capture to replay)');
+    if (!replay && values.file !== undefined) throw new CliError('--file is for --backend pcap');
+    if (replay && values.scenario !== undefined) throw new CliError('--scenario is for sim: a replay plays the file');
+    const scenarioName = values.scenario ?? (replay ? 'idle' : 'mixed');
     const scenario = findScenario(scenarioName);
     if (scenario === undefined) throw new CliError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
     const rulesPath = values.rules ?? DEFAULT_RULES;
     const rules = readRules(rulesPath);
-    const durationS = values.duration === undefined ? (values.packets === undefined ? DEFAULT_DURATION_S : undefined) : positiveNumber('duration', values.duration);
+    // A replay plays the whole file unless told otherwise.
+    const durationS = values.duration === undefined ? (values.packets === undefined && !replay ? DEFAULT_DURATION_S : undefined) : positiveNumber('duration', values.duration);
+    const speed = values.speed === undefined || values.speed === 'max' ? Infinity : positiveNumber('speed', values.speed);
     const packets = integerFlag('packets', values.packets, 1);
     const seed = integerFlag('seed', values.seed, 0) ?? 1;
     const level = values['trace-level'] ?? 'full';
@@ -93,7 +107,15 @@ our emulation's cost, not Linux's.`,
     const impairments = readImpairments(values);
     if (values.out !== undefined && !/\.pcapng$/i.test(values.out)) throw new CliError(`--out wants a .pcapng file name, got '${values.out}'`);
 
-    const session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel });
+    let session: CaptureSession;
+    try {
+      session = new CaptureSession({ rules, scenario, seed, impairments, traceLevel: level as TraceLevel, backend: replay ? pcapBackend({ file: values.file! }) : 'sim' });
+    } catch (err) {
+      if (replay) throw new CliError(`capture file ${fileProblem(values.file!, err)}`);
+      throw err;
+    }
+    // A replay's timestamps are the file's: time 0 is its first packet.
+    const origin = session.backend.timeOrigin ?? { sec: 0, nsec: 0 };
     const ruleName = basename(rulesPath);
     const ruleLabel = (rule: number): string => {
       if (rule >= 0) return `${ruleName}:${rules.rules[rule]?.range.line ?? '?'}`;
@@ -110,7 +132,8 @@ our emulation's cost, not Linux's.`,
       } catch (err) {
         throw new CliError(`${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      writer.addInterface({ linkType: LinkType.ETHERNET, name: 'sim0', description: 'sim wire, host side (198.18.0.2)', tsResolution: 1e9 });
+      const description = replay ? session.backend.interfaceDescription : `${session.backend.interfaceDescription} (198.18.0.2)`;
+      writer.addInterface({ linkType: LinkType.ETHERNET, name: session.backend.interfaceName, description, tsResolution: 1e9 });
     }
 
     const out = new OutputBuffer();
@@ -123,12 +146,13 @@ our emulation's cost, not Linux's.`,
       // only (with it, tshark's TCP reassembly reports the retransmission that follows as overlapping).
       const lostOnWire = p.finalVerdict === 'drop' && p.layers[p.hopCount - 1] === 'wire';
       if (writer !== undefined && p.frame.length > 0 && !lostOnWire) {
-        const t = Math.round(p.timeNs);
+        const t = origin.nsec + Math.round(p.timeNs);
         writer.writePacket({
           interfaceId: 0,
-          tsSec: Math.floor(t / 1e9),
+          tsSec: origin.sec + Math.floor(t / 1e9),
           tsNsec: t % 1e9,
           data: p.frame,
+          origLen: p.wireLen,
           direction: p.direction === 'rx' ? 'inbound' : 'outbound',
           comment: `path=${p.path} rule=${rule} dir=${p.direction}${p.connId ? ` conn=${p.connId}` : ''} hops=${hopsText(p)}`,
         });
@@ -160,7 +184,7 @@ our emulation's cost, not Linux's.`,
 
     let reason: StopReason;
     try {
-      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets });
+      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets, speed });
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
       writer?.close();
@@ -170,9 +194,15 @@ our emulation's cost, not Linux's.`,
       out.line(JSON.stringify({ summary: summaryJson(session, stats, reason, ruleLabel) }));
     } else {
       if (!quiet) out.line('');
-      for (const l of summaryLines(session, stats, reason, { scenario: scenario.name, rulesPath, seed, ruleLabel })) out.line(l);
+      for (const l of summaryLines(session, stats, reason, { scenario: scenario.name, rulesPath, seed, ruleLabel, file: values.file })) out.line(l);
     }
     out.flush();
+    // A damaged capture file: everything before the damage was replayed and printed; then one line, and status 1.
+    const problems = session.problems;
+    if (problems.length > 0) {
+      for (const problem of problems) console.error(`bypass-scope capture: ${problem}`);
+      return 1;
+    }
     return 0;
   },
 };
@@ -268,11 +298,12 @@ function summaryLines(
   session: CaptureSession,
   stats: TraceStats,
   reason: StopReason,
-  o: { scenario: string; rulesPath: string; seed: number; ruleLabel: (r: number) => string },
+  o: { scenario: string; rulesPath: string; seed: number; ruleLabel: (r: number) => string; file: string | undefined },
 ): string[] {
   const L: string[] = [];
   const st = session.stats;
-  L.push(`capture: sim, scenario ${o.scenario}, rules ${o.rulesPath}, seed ${o.seed}; ${(session.now / 1000).toFixed(3)} s virtual (${reason})`);
+  if (o.file !== undefined) L.push(`capture: pcap replay of ${o.file}, rules ${o.rulesPath}; ${(session.now / 1000).toFixed(3)} s of capture time (${reason})`);
+  else L.push(`capture: sim, scenario ${o.scenario}, rules ${o.rulesPath}, seed ${o.seed}; ${(session.now / 1000).toFixed(3)} s virtual (${reason})`);
   L.push(
     `packets: ${st.total} (rx ${st.perDirection.rx}, tx ${st.perDirection.tx}) — bypass ${stats.packets.bypass} (${stats.bytes.bypass} B), kernel ${stats.packets.kernel} (${stats.bytes.kernel} B), drop ${stats.packets.drop}, not steered ${stats.packets.none}`,
   );
@@ -285,25 +316,28 @@ function summaryLines(
   const d = c.packets.length - 1;
   L.push(`  ${'default'.padEnd(20)} ${session.steering.rules.defaultAction.padEnd(6)} ${''.padEnd(44)} ${c.packets[d]} packets, ${c.flows[d]} flows`);
   L.push(`flows: ${stats.flows.live} live, ${stats.flows.pinnedToOldRules} pinned to earlier rules, ${stats.flows.evicted} evicted`);
-  L.push(`tcp connections: ${session.connections.length}`);
+  const observed = session.connections.some((c) => c.observed === true);
+  L.push(`tcp connections: ${session.connections.length}${observed ? ' (endpoints followed by the passive observer: states inferred from the segments)' : ''}`);
   for (const conn of session.connections) {
     const state = session.nic.liveState.get(conn.connId) ?? '?';
-    L.push(`  #${conn.connId} ${conn.stack.padEnd(6)} ${conn.localAddress}:${conn.localPort} ↔ ${conn.remoteAddress}:${conn.remotePort} ${conn.open.padEnd(7)} ${state}`);
+    L.push(`  #${conn.connId} ${conn.stack.padEnd(6)} ${conn.localAddress}:${conn.localPort} ↔ ${conn.remoteAddress}:${conn.remotePort} ${conn.open.padEnd(7)} ${state}${conn.observed === true ? ' (observed)' : ''}`);
   }
   L.push('latency per path (measured cost, first hop to the end of the last):');
   for (const path of ['bypass', 'kernel', 'drop', 'none'] as const) {
     const h = st.pathLatency.get(path);
     if (h !== undefined) L.push(`  ${path.padEnd(16)} ${hist(h)}`);
   }
-  L.push('per hop (time the layer spent on each packet; kernel hops in sim: our emulation\'s cost):');
+  L.push('per hop (time the layer spent on each packet; kernel hops in sim and replay: our emulation\'s cost):');
   for (const [layer, n] of st.layerPackets) L.push(`  ${layer.padEnd(16)} ${String(n).padStart(7)} packets  ${hist(st.layerLatency.get(layer))}`);
   L.push(`trace: level ${session.recorder.level}, records dropped ${stats.recordsDropped}, hops dropped ${session.recorder.hopsDropped}, transitions ${session.transitions}`);
   if (session.impaired !== undefined) {
     const ic = session.impaired.counters;
     L.push(`impairments: lost ${ic.loss}, duplicated ${ic.duplicated}, corrupted ${ic.corrupted}, reordered ${ic.reordered}, delayed ${ic.delayed}, queue-full ${ic.queueFull}`);
   }
-  L.push('workloads:');
-  for (const w of session.workloads) L.push(`  ${w.summary()}`);
+  if (session.workloads.length > 0) {
+    L.push('workloads:');
+    for (const w of session.workloads) L.push(`  ${w.summary()}`);
+  }
   return L;
 }
 
