@@ -2,9 +2,12 @@
 // reach a parent process over IPC from the built engine (out/engine/main.js, 'advanced'
 // serialization, flow control on, a fast consumer that acks each batch on arrival — and one that
 // also decodes every record), fed by the engine's synthetic source (`test:synthesize`: full-level
-// records with 8 hops and a 128-byte frame). (b) Engine packets per second on a `bulk` workload in
-// sim, with tracing off, summary and full, interleaved in the same run, from an esbuild bundle (the
-// form the engine ships in) in a child process; the cost of full tracing is (off − full) / off.
+// records of trace schema 2 with 8 hops and a 128-byte frame, 296 bytes each, written the way the
+// NIC writes them), with the CPU the engine and the parent spent per record (the rest of the wall
+// time, on a busy machine, is waiting to be scheduled). (b) Engine packets per second on a `bulk`
+// workload in sim, with tracing off, summary and full, interleaved in the same run; the cost of full tracing is
+// (off − full) / off, by wall time and by CPU time. Both parts run from an esbuild bundle (the form
+// the engine and the extension's client ship in) in a child process.
 // Prints one JSON line.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -47,10 +50,13 @@ async function ipcRecords(decode: boolean): Promise<Record<string, unknown>> {
       lastAt = performance.now();
     });
     const t0 = performance.now();
-    const r = await client.request<{ records: number; recordsDropped: number; lastSeq: number; engineMs: number }>({ type: 'test:synthesize', records: IPC_RECORDS }, 120_000);
+    const parentCpu0 = process.cpuUsage();
+    const r = await client.request<{ records: number; recordsDropped: number; lastSeq: number; engineMs: number; engineCpuMs: number }>({ type: 'test:synthesize', records: IPC_RECORDS }, 120_000);
     // The answer follows the last batch on the same channel; the consumer runs a microtask later.
     await new Promise((resolve) => setImmediate(resolve));
     const wallMs = lastAt - t0;
+    const parentCpu = process.cpuUsage(parentCpu0);
+    const parentCpuMs = (parentCpu.user + parentCpu.system) / 1000;
     return {
       records: IPC_RECORDS,
       delivered,
@@ -61,6 +67,9 @@ async function ipcRecords(decode: boolean): Promise<Record<string, unknown>> {
       recordsPerSecond: Math.round(delivered / (wallMs / 1000)),
       mbytesPerSecond: round(bytes / 1e6 / (wallMs / 1000)),
       engineRecordMs: round(r.engineMs),
+      engineCpuNsPerRecord: round((r.engineCpuMs * 1e6) / IPC_RECORDS),
+      parentCpuNsPerRecord: round((parentCpuMs * 1e6) / IPC_RECORDS),
+      recordBytes: round((bytes / delivered) * 1, 1),
     };
   } finally {
     await client.dispose();
@@ -82,13 +91,18 @@ interface BulkRun {
 
 async function bulkRun(level: TraceLevel, bytes: number): Promise<BulkRun> {
   const rules = parseRules(readFileSync(join(root, 'examples', 'routing.bypass'), 'utf8'));
-  // The engine process's recorder (it can sample; here it never needs to).
-  const recorder = new SamplingRecorder({ level });
+  // The engine process's recorder (it can sample; here it never needs to), recycling its batch
+  // buffers as the engine process does once a batch is sent.
+  const recorder = new SamplingRecorder({ level, recycleBatches: true });
   const s = new CaptureSession({ rules, scenario: bulkScenario(bytes), recorder, seed: 1 });
   let records = 0;
-  // Batches are taken as the engine process does, and dropped here: their cost is the recorder's.
+  // Batches are taken as the engine process does, and given back here instead of being sent: their
+  // cost is the recorder's, the IPC's is measured in (a).
   s.onBatches.push((b) => {
-    for (const x of b) records += x.recordCount;
+    for (const x of b) {
+      records += x.recordCount;
+      recorder.recycle(x);
+    }
   });
   // Starting the workload makes its data and the data's SHA-256 up front: not the engine's work.
   s.start();
@@ -129,13 +143,13 @@ async function engineFigures(): Promise<Record<string, unknown>> {
   return out;
 }
 
-async function bundledEngineFigures(): Promise<Record<string, unknown>> {
+async function bundledFigures(part: 'ipc' | 'engine'): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'trace-bench-'));
   try {
     const esbuild = await import('esbuild');
     const outfile = join(dir, 'bench.cjs');
     esbuild.buildSync({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile, logLevel: 'error' });
-    const res = spawnSync(process.execPath, [outfile], { env: { ...process.env, TRACE_BENCH_CHILD: '1', TRACE_BENCH_ROOT: root }, encoding: 'utf8', maxBuffer: 1 << 20, cwd: root });
+    const res = spawnSync(process.execPath, [outfile], { env: { ...process.env, TRACE_BENCH_CHILD: part, TRACE_BENCH_ROOT: root }, encoding: 'utf8', maxBuffer: 1 << 20, cwd: root });
     const line = res.stdout.trim().split('\n').find((l) => l.startsWith('{'));
     return line !== undefined ? (JSON.parse(line) as Record<string, unknown>) : { error: `exit ${res.status}: ${res.stderr.slice(0, 300)}` };
   } finally {
@@ -144,19 +158,26 @@ async function bundledEngineFigures(): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
-  if (process.env.TRACE_BENCH_CHILD === '1') {
+  if (process.env.TRACE_BENCH_CHILD === 'ipc') {
+    // Both sides of the pipe run bundled, as they ship (the extension host's client is bundled too).
+    const fastConsumer = await ipcRecords(false);
+    const decodingConsumer = await ipcRecords(true);
+    console.log(JSON.stringify({ fastConsumer, decodingConsumer }));
+    return;
+  }
+  if (process.env.TRACE_BENCH_CHILD === 'engine') {
     console.log(JSON.stringify(await engineFigures()));
     return;
   }
   const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (build.status !== 0) throw new Error('build failed');
-  const ipc = await ipcRecords(false);
-  const ipcDecoded = await ipcRecords(true);
-  const engine = await bundledEngineFigures();
+  // Each part in a fresh process, so that one's heap and compiled code do not weigh on the other.
+  const ipc = await bundledFigures('ipc');
+  const engine = await bundledFigures('engine');
   console.log(
     JSON.stringify({
       bench: 'trace',
-      ipc: { fastConsumer: ipc, decodingConsumer: ipcDecoded, target: { recordsPerSecond: 1_000_000 } },
+      ipc: { ...ipc, target: { recordsPerSecond: 1_000_000 } },
       engine: { ...engine, target: { fullTracingCostPercent: 20 } },
       node: process.version,
     }),

@@ -267,10 +267,29 @@ export class EngineClient {
       try {
         if (consumer !== undefined) await consumer(batch, capture);
       } finally {
-        if (this.child.connected) this.child.send({ type: 'ack', capture, seq: batch.seq });
+        this.ack(capture, batch.seq);
       }
     });
     // A consumer's failure is its own business; the chain goes on.
     this.traceChain = this.traceChain.catch(() => undefined);
+  }
+
+  /** The highest batch consumed and not yet acked, per capture: sent once per turn of the event loop. */
+  private readonly unacked = new Map<number, number>();
+  private ackScheduled = false;
+
+  /**
+   * Acks are cumulative (the engine takes `seq` as "everything up to here"), so batches consumed in
+   * one burst cost one message, not one each.
+   */
+  private ack(capture: number, seq: number): void {
+    this.unacked.set(capture, Math.max(seq, this.unacked.get(capture) ?? 0));
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
+      for (const [c, s] of this.unacked) if (this.child.connected) this.child.send({ type: 'ack', capture: c, seq: s });
+      this.unacked.clear();
+    });
   }
 }

@@ -10,7 +10,9 @@ import { inPrivateNamespace, Lab } from './backends/lab';
 import { TapCapture } from './backends/tap-backend';
 import { ipv4FromString } from './wire/address';
 import { nativeLoads } from './backends/tap';
+import { pcapBackend } from './backends/pcap';
 import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from './capture/session';
+import { fileProblem } from './cli/args';
 import {
   BACKENDS,
   PROTOCOL_VERSION,
@@ -29,7 +31,7 @@ import {
   type StepResult,
 } from './protocol';
 import { parseRules, type Diagnostic, type RuleSet } from './steer/rules';
-import type { TraceLevel } from './trace/recorder';
+import type { PacketHops, TraceLevel } from './trace/recorder';
 import { SamplingRecorder } from './trace/sampling';
 import type { TraceBatch, TraceStats } from './trace/schema';
 import { SCENARIOS, findScenario } from './workloads/mixed';
@@ -51,6 +53,9 @@ drop    icmp and src net 198.19.0.0/16
 `;
 
 const testHooks = process.env[TEST_HOOKS_ENV] === '1';
+
+/** The backends this engine really has (the others are named in the protocol and refused with what is missing). */
+const AVAILABLE_BACKENDS: readonly BackendName[] = ['sim', 'pcap'];
 
 class CommandError extends Error {}
 
@@ -154,6 +159,8 @@ class TracePipe {
     this.lastSent = b.seq;
     this.batchesSent++;
     send({ type: 'trace', capture: this.capture, batch: b });
+    // Sending serialized the records: their buffer can take the next batches.
+    this.recorder.recycle(b);
   }
 }
 
@@ -251,6 +258,11 @@ class Capture {
       lastSeq: this.pipe.lastSeq,
       timeNs: this.timeNs,
     };
+    const problems = this.session.problems;
+    if (problems.length > 0) {
+      this.summary = { ...this.summary, problems };
+      for (const p of problems) log('error', `capture ${this.id}: ${p}`);
+    }
     this.sendStats();
     this.setState('stopped');
     return this.summary;
@@ -334,7 +346,7 @@ async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> 
     case 'test:crash':
       return testCrash(cmd.how);
     case 'test:synthesize':
-      return synthesize(cmd.records, cmd.lossless !== false);
+      return synthesize(cmd.records, cmd.lossless !== false, cmd.maxBatchesInFlight ?? DEFAULT_MAX_IN_FLIGHT);
     case 'ack':
       return undefined;
     default:
@@ -398,11 +410,15 @@ function start(c: StartCapture, lab?: Lab | TapCapture, host?: { address: number
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   if (typeof c !== 'object' || c === null) throw new CommandError('start wants a capture description');
   const backend = c.backend as string;
-  if (backend !== 'sim' && !((backend === 'lab' || backend === 'tap') && lab !== undefined)) {
+  const real = (backend === 'lab' || backend === 'tap') && lab !== undefined;
+  if (!real && !AVAILABLE_BACKENDS.includes(backend as BackendName)) {
     if (BACKENDS.includes(backend as BackendName)) throw new CommandError(backendMissing(backend as BackendName));
     throw new CommandError(`unknown backend '${backend}' (want one of ${BACKENDS.join(', ')})`);
   }
-  const scenarioName = c.scenario ?? 'mixed';
+  const replay = backend === 'pcap';
+  if (replay && (typeof c.file !== 'string' || c.file === '')) throw new CommandError("backend 'pcap' wants file: the path of the pcap or pcapng file to replay");
+  // A replay plays its file: it runs no workloads, whatever scenario is named.
+  const scenarioName = replay ? 'idle' : (c.scenario ?? 'mixed');
   const scenario = findScenario(scenarioName);
   if (scenario === undefined) throw new CommandError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
   const { set: rules, source: rulesSource } = startRules(c);
@@ -418,26 +434,43 @@ function start(c: StartCapture, lab?: Lab | TapCapture, host?: { address: number
   if (c.durationSec !== undefined && !(c.durationSec > 0)) throw new CommandError(`durationSec wants a number > 0, got ${c.durationSec}`);
   if (c.snapLen !== undefined && !(Number.isInteger(c.snapLen) && c.snapLen >= 0 && c.snapLen <= 65535)) throw new CommandError(`snapLen wants an integer from 0 to 65535, got ${c.snapLen}`);
 
-  const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen });
-  const session = new CaptureSession({ backend: lab?.backend() ?? 'sim', kernel: lab instanceof Lab ? lab.kernel() : undefined, host, rules, scenario, seed, impairments: impairments(c), recorder });
+  const recorder = new SamplingRecorder({ level: level as TraceLevel, snapLen: c.snapLen, recycleBatches: true });
+  let session: CaptureSession;
+  try {
+    session = new CaptureSession({
+      backend: lab?.backend() ?? (replay ? pcapBackend({ file: c.file! }) : 'sim'),
+      kernel: lab instanceof Lab ? lab.kernel() : undefined,
+      host,
+      rules,
+      scenario,
+      seed,
+      impairments: impairments(c),
+      recorder,
+    });
+  } catch (err) {
+    if (replay) throw new CommandError(`capture file ${fileProblem(c.file!, err)}`);
+    throw err;
+  }
   const durationMs = c.durationSec === undefined ? undefined : c.durationSec * 1000;
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, maxInFlight, c.lossless === true);
   send({ type: 'state', capture: id, state: 'running', timeNs: 0 });
   current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed }, lab);
-  log('info', `capture ${id}: ${backend}, scenario ${scenario.name}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
-  return { capture: id, backend: lab === undefined ? 'sim' : lab instanceof Lab ? 'lab' : 'tap', scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  const what = replay ? `pcap replay of ${c.file}` : `${backend}, scenario ${scenario.name}`;
+  log('info', `capture ${id}: ${what}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
+  const result: StartResult = { capture: id, backend: backend as BackendName, scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
+  return session.backend.timeOrigin === undefined ? result : { ...result, timeOrigin: session.backend.timeOrigin };
 }
 
 function backendMissing(b: BackendName): string {
   const what: Record<BackendName, string> = {
     sim: '',
     lab: 'the lab needs the engine in a private network namespace (EngineClient privateNetworkNamespace)',
-    tap: 'the tap backend wants a device',
+    tap: 'the tap backend needs koffi (native/), which does not load here',
     afpacket: 'the afpacket backend runs from the command line only so far (bypass-scope capture --backend afpacket --interface NAME --ip A/N): the protocol has no field for the bypass address yet',
-    pcap: 'the pcap replay backend (engine/backends/pcap.ts) is not implemented yet',
+    pcap: '',
   };
-  return `backend '${b}' is not available: ${what[b]}; use 'sim'`;
+  return `backend '${b}' is not available: ${what[b]}; use ${AVAILABLE_BACKENDS.map((x) => `'${x}'`).join(' or ')}`;
 }
 
 function startRules(c: StartCapture): { set: RuleSet; source: string } {
@@ -516,27 +549,34 @@ function testCrash(how: 'exception' | 'rejection' | 'in-capture'): unknown {
 }
 
 const SYNTH_FRAME = new Uint8Array(128).fill(0xab);
-const SYNTH_LAYERS = ['nic.rx', 'steer', 'bypass.eth', 'bypass.ip', 'bypass.tcp', 'bypass.socket', 'app', 'nic.tx'] as const;
+/** The synthetic record's eight hops, as the NIC hands a packet's hops to the recorder. */
+const SYNTH_HOPS: PacketHops = {
+  count: 8,
+  layers: ['nic.rx', 'steer', 'bypass.eth', 'bypass.ip', 'bypass.tcp', 'bypass.socket', 'app', 'nic.tx'],
+  kinds: new Array(8).fill('measured'),
+  verdicts: ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'deliver'],
+  reasons: new Array(8).fill(undefined),
+  offsets: [0, 0, 100, 200, 300, 400, 500, 500],
+  durations: [0, 100, 100, 100, 100, 100, 0, 0],
+};
 
 /** Records `n` synthetic packet records through a pipe of its own, as fast as it can; answers when all are out. */
-async function synthesize(n: number, lossless: boolean): Promise<unknown> {
+async function synthesize(n: number, lossless: boolean, maxInFlight: number): Promise<unknown> {
   requireHooks('test:synthesize');
   if (!(Number.isInteger(n) && n > 0)) throw new CommandError(`test:synthesize wants records > 0, got ${n}`);
   if (current !== undefined && current.state !== 'stopped') throw new CommandError('a capture is running');
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
-  const recorder = new SamplingRecorder({ level: 'full' });
+  const recorder = new SamplingRecorder({ level: 'full', recycleBatches: true });
   const id = ++captureIds;
-  const pipe = new TracePipe(id, recorder, DEFAULT_MAX_IN_FLIGHT, lossless);
+  if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) throw new CommandError(`test:synthesize wants maxBatchesInFlight ≥ 1, got ${maxInFlight}`);
+  const pipe = new TracePipe(id, recorder, maxInFlight, lossless);
   synthetic = pipe;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   let lastFlush = started;
   try {
     for (let i = 1; i <= n; i++) {
-      const t = i * 1000;
-      recorder.beginPacket('rx', 0, t, SYNTH_FRAME, SYNTH_FRAME.length, i);
-      for (let h = 0; h < SYNTH_LAYERS.length; h++) recorder.hop(SYNTH_LAYERS[h], 'measured', h === SYNTH_LAYERS.length - 1 ? 'deliver' : 'pass', h * 100, 100);
-      recorder.steered('bypass', 0, 1);
-      recorder.endPacket();
+      recorder.packet('rx', 0, i * 1000, SYNTH_FRAME, SYNTH_FRAME.length, i, 'bypass', 0, 1, 0, 0, SYNTH_HOPS);
       if ((i & 1023) === 0) {
         const now = performance.now();
         if (now - lastFlush >= FLUSH_MS) {
@@ -548,7 +588,8 @@ async function synthesize(n: number, lossless: boolean): Promise<unknown> {
       }
     }
     pipe.drain();
-    return { capture: id, records: n, recordsDropped: recorder.droppedTotal, lastSeq: pipe.lastSeq, engineMs: performance.now() - started };
+    const cpu = process.cpuUsage(cpu0);
+    return { capture: id, records: n, recordsDropped: recorder.droppedTotal, lastSeq: pipe.lastSeq, engineMs: performance.now() - started, engineCpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     synthetic = undefined;
   }
@@ -612,4 +653,4 @@ if (process.send === undefined) {
   process.stderr.write('bypass-scope engine: run me as a child process with an IPC channel (child_process.fork)\n');
   process.exit(2);
 }
-send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: ['sim', ...(nativeLoads() ? (inPrivateNamespace() ? (['lab', 'tap'] as const) : (['tap'] as const)) : [])] });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: [...AVAILABLE_BACKENDS, ...(nativeLoads() ? (inPrivateNamespace() ? (['lab', 'tap'] as const) : (['tap'] as const)) : [])] });

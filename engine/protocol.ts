@@ -21,7 +21,7 @@ export interface ImpairmentSettings {
 
 export interface StartCapture {
   readonly backend: BackendName;
-  /** Workload scenario for sim/lab (`mixed` by default); ignored by pcap. */
+  /** Workload scenario for sim/lab (`mixed` by default); ignored by pcap, which plays its file. */
   readonly scenario?: string;
   /** The rules file's text and the name to report diagnostics under. */
   readonly rules?: { readonly text: string; readonly source: string };
@@ -30,7 +30,7 @@ export interface StartCapture {
   readonly seed?: number;
   /** sim only: pause virtual time when the consumer falls behind instead of dropping trace records. */
   readonly lossless?: boolean;
-  /** pcap: the capture file to replay; tap/afpacket: the device. */
+  /** pcap: the capture file to replay (paced at its own times by `speed`); tap/afpacket: the device. */
   readonly file?: string;
   readonly device?: string;
   /** Stop after this many packets or seconds (of virtual time in sim). */
@@ -55,6 +55,8 @@ export interface StartResult {
   readonly traceLevel: TraceLevelName;
   readonly seed: number;
   readonly ruleCount: number;
+  /** pcap: the wall-clock time of the trace's time 0 (the file's first packet), since the Unix epoch. */
+  readonly timeOrigin?: { readonly sec: number; readonly nsec: number };
 }
 
 /** What `stop` answers, and what the `state: stopped` notification says as `summary`. */
@@ -70,6 +72,11 @@ export interface CaptureSummary {
   /** The seq of the last trace batch sent (0 when none). */
   readonly lastSeq: number;
   readonly timeNs: number;
+  /**
+   * pcap: what went wrong with the file, one clear line each (a damaged or cut file, with the byte
+   * offset; a link type replay cannot read). Every packet before it was replayed and traced.
+   */
+  readonly problems?: readonly string[];
 }
 
 /** What `step` answers. */
@@ -115,11 +122,11 @@ export type EngineTestCommand =
   /** Throws inside the engine: from a timer, as a rejected promise, or from inside the running capture. */
   | { readonly type: 'test:crash'; readonly id: number; readonly how: 'exception' | 'rejection' | 'in-capture' }
   /**
-   * Records `records` synthetic packet records (8 hops, a 128-byte frame) as fast as the recorder
+   * Records `records` synthetic packet records (8 hops, a 128-byte frame: 296 bytes each) as fast as the recorder
    * takes them and streams them through the ordinary flow control, lossless unless `lossless` is
    * false (then a full window samples): measures the trace pipe alone.
    */
-  | { readonly type: 'test:synthesize'; readonly id: number; readonly records: number; readonly lossless?: boolean };
+  | { readonly type: 'test:synthesize'; readonly id: number; readonly records: number; readonly lossless?: boolean; readonly maxBatchesInFlight?: number };
 
 export const TEST_HOOKS_ENV = 'BYPASS_SCOPE_ENGINE_TEST_HOOKS';
 
@@ -138,6 +145,7 @@ export interface RuleDiagnostic {
 export type EngineNotification =
   | { readonly type: 'response'; readonly id: number; readonly ok: true; readonly result?: unknown }
   | { readonly type: 'response'; readonly id: number; readonly ok: false; readonly error: string }
+  /** `backends`: the backends this engine can really run (others are refused with what is missing). */
   | { readonly type: 'hello'; readonly protocol: typeof PROTOCOL_VERSION; readonly pid: number; readonly backends: readonly BackendName[] }
   | { readonly type: 'trace'; readonly capture: number; readonly batch: TraceBatch }
   | { readonly type: 'connection'; readonly connection: ConnectionInfo }

@@ -4,7 +4,8 @@
 // where the remote side is ours, the host that wire-side workloads run on.
 //
 //   sim    the host's port on a SimWire; virtual time (SimClock); the peer stack at 198.18.0.1
-//   pcap   frames from a capture file at their original times; virtual time; no peer
+//   pcap   frames from a capture file at their original times; virtual time; no peer; passive (the
+//          host sides only check the frames, see capture/replay.ts)
 //   lab    (engine/backends/lab*.ts) a TAP to the wire namespace; a monotonic driver whose
 //          `waitForWork` returns when the TAP is readable or a deadline is due; no peer (the wire
 //          side runs Linux programs)
@@ -62,6 +63,15 @@ export interface CaptureBackend {
   peerHost?(timers: Scheduler): WorkloadHost;
   /** Application callbacks run on the wire side so far: the session lets Node's event loop turn when this moves. */
   callbackRounds?(): number;
+  /**
+   * The frames are someone else's (a replayed capture): the session puts the layers' receive checks
+   * and a passive TCP observer on both paths instead of the stacks, so nothing answers them.
+   */
+  readonly passive?: boolean;
+  /** Wall-clock time of the driver's time 0 (since the Unix epoch), when there is one: a replayed file's first packet. */
+  readonly timeOrigin?: { readonly sec: number; readonly nsec: number };
+  /** What went wrong with the source, for the user (a damaged file, with the byte offset): the capture keeps what came before. */
+  problems?(): readonly string[];
   /** Releases what the backend holds (files, devices, namespaces). */
   close?(): void;
 }

@@ -18,4 +18,8 @@ export interface Device {
   pollAt(): number | undefined;
 }
 
-export type FrameHandler = (frame: Uint8Array, now: number) => void;
+/**
+ * A received frame and the time. `wireLen` is the frame's length on the wire when that is more than
+ * `frame.length` (a replayed capture cut at its snap length); left out, it is `frame.length`.
+ */
+export type FrameHandler = (frame: Uint8Array, now: number, wireLen?: number) => void;

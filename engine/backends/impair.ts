@@ -28,7 +28,8 @@ export interface Impairments {
   readonly direction?: 'tx' | 'rx' | 'both';
 }
 
-export type ImpairmentEvent = 'loss' | 'mtu' | 'queue-full' | 'duplicate' | 'corrupt' | 'reorder';
+/** What an impairment did: dropped the frame (loss, mtu, queue-full), or changed it or its timing. `delay`: held back (delay, jitter, a rate queue). */
+export type ImpairmentEvent = 'loss' | 'mtu' | 'queue-full' | 'duplicate' | 'corrupt' | 'reorder' | 'delay';
 
 export interface ImpairmentCounters {
   loss: number;
@@ -40,12 +41,20 @@ export interface ImpairmentCounters {
   delayed: number;
 }
 
-/** Called for every impairment applied; lets the tracer record a drop or a change with its reason. */
+/**
+ * Called for every impairment applied, so that the tracer can put it on the frame's record: a drop
+ * when it happens; on transmit, every change during `transmit` (the frame's record is still open);
+ * on receive, every change to a frame right before that frame is handed to `onReceive` (its record
+ * opens then) — a duplicate is reported on the copy, a corruption on the corrupted copy.
+ */
 export type ImpairmentObserver = (event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number) => void;
 
 interface Pending {
   frame: Uint8Array;
   direction: 'tx' | 'rx';
+  wireLen: number;
+  /** Received frames: what was done to this frame, reported when it is delivered. */
+  marks: ImpairmentEvent[] | undefined;
 }
 
 export class ImpairedDevice implements Device {
@@ -62,7 +71,7 @@ export class ImpairedDevice implements Device {
     private readonly impairments: Impairments,
     private readonly rng: SeededRng,
   ) {
-    inner.onReceive = (frame, now) => this.pass(frame, 'rx', now);
+    inner.onReceive = (frame, now, wireLen) => this.pass(frame, 'rx', now, wireLen ?? frame.length);
   }
 
   get name(): string {
@@ -74,14 +83,14 @@ export class ImpairedDevice implements Device {
   }
 
   transmit(frame: Uint8Array, now: number): void {
-    this.pass(frame, 'tx', now);
+    this.pass(frame, 'tx', now, frame.length);
   }
 
   poll(now: number): void {
     this.inner.poll(now);
     for (let p = this.pending.popDue(now); p !== undefined; p = this.pending.popDue(now)) {
       if (this.impairments.rateMbit !== undefined) this.queued[p.direction]--;
-      this.deliver(p.frame, p.direction, now);
+      this.deliver(p.frame, p.direction, now, p.wireLen, p.marks);
     }
   }
 
@@ -98,26 +107,33 @@ export class ImpairedDevice implements Device {
     return d === 'both' || d === direction;
   }
 
-  private pass(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
-    if (!this.applies(direction)) return this.deliver(frame, direction, now);
+  private pass(frame: Uint8Array, direction: 'tx' | 'rx', now: number, wireLen: number): void {
+    if (!this.applies(direction)) return this.deliver(frame, direction, now, wireLen, undefined);
     const im = this.impairments;
     if (im.mtu !== undefined && frame.length - ipOffset(frame) > im.mtu) return this.note('mtu', frame, direction, now);
     if (this.rng.chance(im.loss ?? 0)) return this.note('loss', frame, direction, now);
     const copies = this.rng.chance(im.duplicate ?? 0) ? 2 : 1;
-    if (copies === 2) this.note('duplicate', frame, direction, now);
+    if (copies === 2) {
+      this.counters.duplicated++;
+      if (direction === 'tx') this.report('duplicate', frame, direction, now);
+    }
     for (let i = 0; i < copies; i++) {
       let out = frame;
+      // A received frame's marks travel with it (the second of two copies is the duplicate).
+      let marks: ImpairmentEvent[] | undefined = direction === 'rx' && i === 1 ? ['duplicate'] : undefined;
       if (this.rng.chance(im.corrupt ?? 0)) {
         out = frame.slice();
         const bit = this.rng.below(out.length * 8);
         out[bit >> 3] ^= 0x80 >> (bit & 7);
-        this.note('corrupt', out, direction, now);
+        this.counters.corrupted++;
+        if (direction === 'tx') this.report('corrupt', out, direction, now);
+        else (marks ??= []).push('corrupt');
       }
-      this.schedule(out, direction, now);
+      this.schedule(out, direction, now, wireLen, marks);
     }
   }
 
-  private schedule(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+  private schedule(frame: Uint8Array, direction: 'tx' | 'rx', now: number, wireLen: number, marks: ImpairmentEvent[] | undefined): void {
     const im = this.impairments;
     let at = now;
     if (im.rateMbit !== undefined) {
@@ -131,28 +147,37 @@ export class ImpairedDevice implements Device {
     if (im.jitterMs) at = Math.max(now, at + (this.rng.next() * 2 - 1) * im.jitterMs);
     if (this.rng.chance(im.reorder ?? 0)) {
       at += im.reorderGapMs ?? Math.max(1, im.delayMs ?? 0, im.jitterMs ?? 0);
-      this.note('reorder', frame, direction, now);
+      this.counters.reordered++;
+      if (direction === 'tx') this.report('reorder', frame, direction, now);
+      else (marks ??= []).push('reorder');
     }
-    if (at === now && im.rateMbit === undefined) return this.deliver(frame, direction, now);
+    if (at === now && im.rateMbit === undefined) return this.deliver(frame, direction, now, wireLen, marks);
     this.counters.delayed++;
-    // The caller may reuse its buffer; a held frame needs its own copy.
-    this.pending.push(at, { frame: frame.slice(), direction });
-  }
-
-  private deliver(frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
-    if (direction === 'tx') this.inner.transmit(frame, now);
-    else this.onReceive?.(frame, now);
-  }
-
-  private note(event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
-    switch (event) {
-      case 'loss': this.counters.loss++; break;
-      case 'mtu': this.counters.mtu++; break;
-      case 'queue-full': this.counters.queueFull++; break;
-      case 'duplicate': this.counters.duplicated++; break;
-      case 'corrupt': this.counters.corrupted++; break;
-      case 'reorder': this.counters.reordered++; break;
+    if (at > now) {
+      if (direction === 'tx') this.report('delay', frame, direction, now);
+      else (marks ??= []).push('delay');
     }
+    // The caller may reuse its buffer; a held frame needs its own copy.
+    this.pending.push(at, { frame: frame.slice(), direction, wireLen, marks });
+  }
+
+  private deliver(frame: Uint8Array, direction: 'tx' | 'rx', now: number, wireLen: number, marks: ImpairmentEvent[] | undefined): void {
+    if (direction === 'tx') this.inner.transmit(frame, now);
+    else {
+      if (marks !== undefined) for (const m of marks) this.report(m, frame, 'rx', now);
+      this.onReceive?.(frame, now, wireLen);
+    }
+  }
+
+  /** A drop: counted and reported at once. */
+  private note(event: 'loss' | 'mtu' | 'queue-full', frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
+    if (event === 'loss') this.counters.loss++;
+    else if (event === 'mtu') this.counters.mtu++;
+    else this.counters.queueFull++;
+    this.report(event, frame, direction, now);
+  }
+
+  private report(event: ImpairmentEvent, frame: Uint8Array, direction: 'tx' | 'rx', now: number): void {
     this.observer?.(event, frame, direction, now);
   }
 }

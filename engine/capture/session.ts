@@ -28,7 +28,9 @@ import { TraceRecorder, type TraceLevel } from '../trace/recorder';
 import type { ConnectionInfo, TraceBatch, TraceStats } from '../trace/schema';
 import { stackHost, VirtualTimers, type WorkloadHost, type WorkloadRun } from '../workloads/api';
 import { findScenario, type Scenario, type ScenarioHosts } from '../workloads/mixed';
-import { Nic, type PacketTrace, type TraceTransition } from './nic';
+import { Nic, type HostSide, type PacketTrace, type TraceTransition } from './nic';
+import { PassiveTcp } from './passive-tcp';
+import { ReplayHost, ReplayKernelPath } from './replay';
 import { CaptureStats } from './stats';
 
 export const HOST_ADDRESS = 0xc6120002; // 198.18.0.2
@@ -93,8 +95,11 @@ export class CaptureSession {
   readonly steering: Steering;
   readonly recorder: TraceRecorder;
   readonly nic: Nic;
-  readonly bypass: Ipv4Stack;
+  /** The bypass stack; undefined on a passive backend (replay), where the layers' checks stand in for it. */
+  readonly bypass: Ipv4Stack | undefined;
   readonly kernel: KernelPath;
+  /** The observer that follows replayed TCP connections (passive backends only). */
+  readonly passiveTcp: PassiveTcp | undefined;
   readonly hostDevice: Device;
   readonly impaired: ImpairedDevice | undefined;
   readonly timers: VirtualTimers;
@@ -122,9 +127,6 @@ export class CaptureSession {
 
   constructor(options: SessionOptions) {
     if (!options.rules.ok) throw new Error('rules have errors');
-    const scenario = typeof options.scenario === 'object' ? options.scenario : findScenario(options.scenario ?? 'mixed');
-    if (scenario === undefined) throw new Error(`unknown scenario '${options.scenario}'`);
-    this.scenario = scenario;
     this.statsInterval = options.statsIntervalMs ?? 100;
     this.rng = new SeededRng(options.seed ?? 1);
     // Each part gets its own generator forked from the one seed, in a fixed order.
@@ -138,42 +140,69 @@ export class CaptureSession {
         : options.backend;
     this.backend = makeBackend({ rng: backendRng });
     this.clock = this.backend.driver;
+    // Workloads need a wire-side host: without one (replay) the default is to run none.
+    const scenarioName = options.scenario ?? (this.backend.peerHost === undefined ? 'idle' : 'mixed');
+    const scenario = typeof scenarioName === 'object' ? scenarioName : findScenario(scenarioName);
+    if (scenario === undefined) {
+      this.backend.close?.();
+      throw new Error(`unknown scenario '${options.scenario}'`);
+    }
+    this.scenario = scenario;
     this.impaired = options.impairments !== undefined ? new ImpairedDevice(this.backend.device, options.impairments, impairRng) : undefined;
     this.hostDevice = this.impaired ?? this.backend.device;
     this.steering = new Steering(options.rules);
     this.recorder = options.recorder ?? new TraceRecorder({ level: options.traceLevel ?? 'full', snapLen: options.snapLen });
     const makeKernel = options.kernel ?? emulatedKernel(options.kernelTcp);
-    this.nic = new Nic({ device: this.hostDevice, steering: this.steering, recorder: this.recorder });
+    const passive = this.backend.passive === true;
+    this.nic = new Nic({ device: this.hostDevice, steering: this.steering, recorder: this.recorder, virtualTime: this.clock.virtual, passive });
     if (this.impaired !== undefined) this.impaired.observer = (event, frame, dir, now) => this.nic.impairment(event, frame, dir, now);
-    this.bypass = new Ipv4Stack(this.nic.bypassPort, {
-      name: 'bypass',
-      mac: options.host?.mac ?? HOST_MAC,
-      address: options.host?.address ?? HOST_ADDRESS,
-      prefixLength: options.host?.prefixLength ?? 24,
-      rng: bypassRng,
-      packetIds: this.nic.packetIds,
-      observer: this.nic.bypassObserver,
-      tcp: { ...BYPASS_TCP_CONFIG, ...options.bypassTcp },
-    });
-    this.kernel = makeKernel({
-      port: this.nic.kernelPort,
-      packetIds: this.nic.packetIds,
-      observer: this.nic.kernelObserver,
-      trace: this.nic.kernelTrace,
-      mac: options.host?.mac ?? HOST_MAC,
-      address: options.host?.address ?? HOST_ADDRESS,
-      prefixLength: options.host?.prefixLength ?? 24,
-      rng: kernelRng,
-    });
+    let bypassSide: HostSide;
+    if (passive) {
+      // Someone else's frames: the layers' checks on both paths, and a passive observer for TCP.
+      const nic = this.nic;
+      const observer = new PassiveTcp(nic.observedTcp);
+      const connection = (id: number, conn: number) => nic.setConnection(id, conn);
+      this.passiveTcp = observer;
+      this.bypass = undefined;
+      bypassSide = new ReplayHost('bypass', nic.packetIds, nic.bypassTrace, 'measured', observer, connection);
+      this.kernel = new ReplayKernelPath(new ReplayHost('kernel', nic.packetIds, nic.kernelTrace, 'emulated', observer, connection));
+    } else {
+      this.passiveTcp = undefined;
+      this.bypass = new Ipv4Stack(this.nic.bypassPort, {
+        name: 'bypass',
+        mac: options.host?.mac ?? HOST_MAC,
+        address: options.host?.address ?? HOST_ADDRESS,
+        prefixLength: options.host?.prefixLength ?? 24,
+        rng: bypassRng,
+        packetIds: this.nic.packetIds,
+        observer: this.nic.bypassObserver,
+        tcp: { ...BYPASS_TCP_CONFIG, ...options.bypassTcp },
+      });
+      bypassSide = this.bypass;
+      this.kernel = makeKernel({
+        port: this.nic.kernelPort,
+        packetIds: this.nic.packetIds,
+        observer: this.nic.kernelObserver,
+        trace: this.nic.kernelTrace,
+        mac: options.host?.mac ?? HOST_MAC,
+        address: options.host?.address ?? HOST_ADDRESS,
+        prefixLength: options.host?.prefixLength ?? 24,
+        rng: kernelRng,
+      });
+    }
     this.nic.kernelHopKind = this.kernel.hopKind;
-    this.nic.attach(this.bypass, this.kernel);
+    this.nic.attach(bypassSide, this.kernel);
     this.timers = new VirtualTimers(this.clock);
     const peer = this.backend.peerHost?.(this.timers);
+    const kernelHost = this.kernel.host?.(this.timers);
     this.hosts =
-      peer === undefined
+      peer === undefined || this.bypass === undefined || kernelHost === undefined
         ? undefined
-        : { bypass: stackHost(this.bypass, this.timers, 'bypass'), kernel: this.kernel.host(this.timers), peer };
-    if (this.hosts === undefined && scenario.name !== 'idle') throw new Error(`backend ${this.backend.name} has no wire-side host for workloads: scenario '${scenario.name}' cannot run on it (use idle)`);
+        : { bypass: stackHost(this.bypass, this.timers, 'bypass'), kernel: kernelHost, peer };
+    if (this.hosts === undefined && scenario.name !== 'idle') {
+      this.backend.close?.();
+      throw new Error(`backend ${this.backend.name} has no wire-side host for workloads: scenario '${scenario.name}' cannot run on it (use idle)`);
+    }
     this.nic.onPacket.push((p) => {
       this.packets++;
       this.stats.add(p);
@@ -198,7 +227,7 @@ export class CaptureSession {
     };
     this.wireMembers = this.backend.members ?? [];
     this.clock.add(this.nic);
-    this.clock.add(this.bypass);
+    if (this.bypass !== undefined) this.clock.add(this.bypass);
     this.clock.add(this.kernel);
     for (const m of this.wireMembers) this.clock.add(m);
     this.clock.add(this.timers);
@@ -371,16 +400,24 @@ export class CaptureSession {
   }
 
   private finish(reason: StopReason): StopReason {
+    this.passiveTcp?.flush();
     this.nic.releaseAll();
     this.tick();
+    this.backend.close?.();
+    this.kernel.close?.();
     return reason;
+  }
+
+  /** What went wrong with the source (a damaged capture file, with the byte offset); empty when nothing did. */
+  get problems(): readonly string[] {
+    return this.backend.problems?.() ?? [];
   }
 
   /** Nothing but the stats ticker has anything to do, ever again (no packets, timers or TCP timers). */
   private idle(): boolean {
     return (
       this.nic.pollAt() === undefined &&
-      this.bypass.pollAt() === undefined &&
+      this.bypass?.pollAt() === undefined &&
       this.kernel.pollAt() === undefined &&
       this.wireMembers.every((m) => m.pollAt() === undefined) &&
       this.timers.pollAt() === undefined
@@ -388,7 +425,7 @@ export class CaptureSession {
   }
 
   private callbackRounds(): number {
-    return this.bypass.callbackRounds + this.kernel.callbackRounds + (this.backend.callbackRounds?.() ?? 0) + this.timers.fired;
+    return (this.bypass?.callbackRounds ?? 0) + this.kernel.callbackRounds + (this.backend.callbackRounds?.() ?? 0) + this.timers.fired;
   }
 }
 

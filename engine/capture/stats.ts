@@ -63,6 +63,7 @@ export class CaptureStats {
   readonly bytes: Record<PathName, number> = { none: 0, bypass: 0, kernel: 0, drop: 0 };
   readonly perDirection = { rx: 0, tx: 0 };
   readonly layerPackets = new Map<string, number>();
+  readonly layerBytes = new Map<string, number>();
   readonly layerLatency = new Map<string, LatencyHistogram>();
   readonly pathLatency = new Map<PathName, LatencyHistogram>();
   readonly drops = new Map<string, number>();
@@ -76,6 +77,7 @@ export class CaptureStats {
     for (let i = 0; i < p.hopCount; i++) {
       const layer = p.layers[i];
       this.layerPackets.set(layer, (this.layerPackets.get(layer) ?? 0) + 1);
+      this.layerBytes.set(layer, (this.layerBytes.get(layer) ?? 0) + p.wireLen);
       // What the layer cost this packet (schema.ts "Time"); 0 for instants and at trace level off.
       let h = this.layerLatency.get(layer);
       if (h === undefined) this.layerLatency.set(layer, (h = new LatencyHistogram()));
@@ -91,8 +93,8 @@ export class CaptureStats {
   }
 
   snapshot(timeNs: number, recordsDropped: number, steering: Steering): TraceStats {
-    const perLayer: Record<string, { packets: number; latency: Histogram }> = {};
-    for (const [layer, n] of this.layerPackets) perLayer[layer] = { packets: n, latency: (this.layerLatency.get(layer) ?? new LatencyHistogram()).snapshot() };
+    const perLayer: Record<string, { packets: number; bytes: number; latency: Histogram }> = {};
+    for (const [layer, n] of this.layerPackets) perLayer[layer] = { packets: n, bytes: this.layerBytes.get(layer) ?? 0, latency: (this.layerLatency.get(layer) ?? new LatencyHistogram()).snapshot() };
     const perPath: Partial<Record<PathName, Histogram>> = {};
     for (const path of PATHS) {
       const h = this.pathLatency.get(path);

@@ -7,6 +7,7 @@ import { inPrivateNamespace, Lab, rerunInPrivateNamespace } from '../backends/la
 import { TapCapture } from '../backends/tap-backend';
 import { AfPacketCapture } from '../backends/afpacket-backend';
 import { ipv4FromString } from '../wire/address';
+import { pcapBackend } from '../backends/pcap';
 import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from '../capture/session';
 import type { PacketTrace } from '../capture/nic';
 import type { LatencyHistogram } from '../capture/stats';
@@ -19,7 +20,7 @@ import type { TraceLevel } from '../trace/recorder';
 import { dissect } from '../wire/dissect';
 import { SummaryContext, summarize } from '../wire/summary';
 import { SCENARIOS, findScenario } from '../workloads/mixed';
-import { CliError, integerFlag, OutputBuffer, parseCommandArgs, readTextFile } from './args';
+import { CliError, fileProblem, integerFlag, OutputBuffer, parseCommandArgs, readTextFile } from './args';
 import type { Command } from '../cli';
 
 const DEFAULT_RULES = 'examples/routing.bypass';
@@ -64,7 +65,7 @@ async function openLab(): Promise<Lab> {
 
 export const captureCommand: Command = {
   name: 'capture',
-  summary: 'run a capture on a simulated network and print each packet with its path, rule and latency',
+  summary: 'run a capture on a simulated network (or replay a capture file) and print each packet with its path, rule and latency',
   help: `usage: bypass-scope capture [options]
 
 Runs the userspace (bypass) stack and the kernel path side by side behind one simulated NIC, steers
@@ -77,20 +78,26 @@ packets per path, drops by reason, TCP connections with their final states, late
 path and per hop, trace records dropped, and each workload's result.
 
 options:
-  --backend sim|lab|tap  where frames come from: sim (a simulated wire, the default) or lab (real
-                         TAP devices in a private network namespace, Linux programs on the wire
+  --backend sim|pcap|lab|tap|afpacket
+                         where frames come from: the simulated network (default), a capture file
+  --file FILE            with --backend pcap: the pcap or pcapng file to replay at its own times,
+                         steered by the rules, each layer's checks traced, TCP connections followed
+                         by a passive observer (nothing answers the replayed packets)
+  --speed X|max          time per wall time: 1 plays at the capture's (or the network's) own pace;
+                         max (the default) runs as fast as it can
+  --backend lab          real TAP devices in a private network namespace, Linux programs on the wire
                          and the real Linux kernel on the kernel path; needs \`unshare -Urn\` to work,
-                         which it runs itself; --duration then caps the wall-clock run, default 10)
-                         or tap (the TAP device --tap NAME that you own; the host's kernel behind it is
-                         the wire side at the TAP's address, the kernel path is emulated)
+                         which it runs itself; --duration then caps the wall-clock run, default 10
+  --backend tap          the TAP device --tap NAME that you own; the host's kernel behind it is the
+                         wire side at the TAP's address, the kernel path is emulated
   --backend afpacket     an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the rules
                          compiled to cBPF and run in the kernel; the bypass stack at --ip A.B.C.D/N,
                          an address of its own (the kernel keeps every frame too); scenario idle only
   --tap NAME             the TAP device for --backend tap (sudo ip tuntap add dev NAME mode tap user
                          $USER; sudo ip addr add 198.18.0.1/24 dev NAME; sudo ip link set NAME up)
-  --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed)
+  --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed; sim only)
   --rules FILE           routing rules (default ${DEFAULT_RULES})
-  --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S})
+  --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S}; a replay plays the whole file)
   --packets N            stop after N packets
   --loss P  --reorder P  --duplicate P  --corrupt P    impairment probabilities (0..1, or N%)
   --delay MS  --jitter MS                               extra one-way delay and its ± jitter
@@ -124,30 +131,36 @@ our emulation's cost, not Linux's.`,
       rate: { type: 'string' },
       seed: { type: 'string' },
       'trace-level': { type: 'string' },
+      file: { type: 'string' },
+      speed: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
     });
     if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
     const backend = values.backend ?? 'sim';
-    if (backend !== 'sim' && backend !== 'lab' && backend !== 'tap' && backend !== 'afpacket') {
-      if (backend === 'pcap') throw new CliError(`backend '${backend}' is not available to capture yet (sim, lab, tap and afpacket are)`);
-      throw new CliError(`unknown backend '${backend}' (want sim, lab, tap or afpacket)`);
-    }
+    if (backend !== 'sim' && backend !== 'pcap' && backend !== 'lab' && backend !== 'tap' && backend !== 'afpacket') throw new CliError(`unknown backend '${backend}' (want sim, pcap, lab, tap or afpacket)`);
+    const replay = backend === 'pcap';
+    if (replay && values.file === undefined) throw new CliError('--backend pcap wants --file FILE (the capture to replay)');
+    if (!replay && values.file !== undefined) throw new CliError('--file is for --backend pcap');
+    if (replay && values.scenario !== undefined) throw new CliError('--scenario is for sim: a replay plays the file');
     if (backend === 'afpacket' && (values.interface === undefined || values.ip === undefined)) throw new CliError('--backend afpacket wants --interface NAME and --ip A.B.C.D/N (an address of its own on that network)');
     if (backend !== 'afpacket' && (values.interface !== undefined || values.ip !== undefined)) throw new CliError('--interface and --ip go with --backend afpacket');
     if (backend === 'tap' && values.tap === undefined) throw new CliError('--backend tap wants --tap NAME (a TAP device you own: sudo ip tuntap add dev tap0 mode tap user $USER)');
     if (backend !== 'tap' && values.tap !== undefined) throw new CliError('--tap NAME goes with --backend tap');
     // The lab builds its network in a private namespace; a Node process cannot unshare itself, so it runs again inside one.
     if (backend === 'lab' && !inPrivateNamespace()) return rerunInPrivateNamespace();
-    const scenarioName = values.scenario ?? 'mixed';
+    const realTime = backend === 'lab' || backend === 'tap' || backend === 'afpacket';
+    const scenarioName = values.scenario ?? (replay ? 'idle' : 'mixed');
     const scenario = findScenario(scenarioName);
     if (scenario === undefined) throw new CliError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
     const rulesPath = values.rules ?? DEFAULT_RULES;
     const afpacket = backend === 'afpacket' ? afpacketHost(values.ip!) : undefined;
     // The bypass stack answers ARP for its own address on afpacket, unless a rule says otherwise (appended: first match wins).
     const rules = readRules(rulesPath, afpacket === undefined ? '' : `\nbypass arp dst host ${values.ip!.split('/')[0]}    # added by --backend afpacket\n`);
-    const durationS = values.duration === undefined ? (values.packets === undefined ? (backend !== 'sim' ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
+    // A replay plays the whole file unless told otherwise; a real-time capture runs until its workloads are done or --duration.
+    const durationS = values.duration === undefined ? (values.packets === undefined && !replay ? (realTime ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
+    const speed = values.speed === undefined || values.speed === 'max' ? Infinity : positiveNumber('speed', values.speed);
     const packets = integerFlag('packets', values.packets, 1);
     const seed = integerFlag('seed', values.seed, 0) ?? 1;
     const level = values['trace-level'] ?? 'full';
@@ -157,16 +170,25 @@ our emulation's cost, not Linux's.`,
 
     if (afpacket !== undefined && scenario.name !== 'idle') throw new CliError(`--backend afpacket runs no workloads (the remote hosts are the network's): use --scenario idle and send traffic yourself`);
     const lab = backend === 'lab' ? await openLab() : backend === 'tap' ? openTapCapture(values.tap!) : afpacket !== undefined ? openAfPacket(values.interface!, rules, afpacket) : undefined;
-    const session = new CaptureSession({
-      rules,
-      scenario,
-      seed,
-      impairments,
-      traceLevel: level as TraceLevel,
-      backend: lab?.backend(),
-      kernel: lab instanceof Lab || lab instanceof AfPacketCapture ? lab.kernel() : undefined,
-      host: afpacket,
-    });
+    let session: CaptureSession;
+    try {
+      session = new CaptureSession({
+        rules,
+        scenario,
+        seed,
+        impairments,
+        traceLevel: level as TraceLevel,
+        backend: lab?.backend() ?? (replay ? pcapBackend({ file: values.file! }) : 'sim'),
+        kernel: lab instanceof Lab || lab instanceof AfPacketCapture ? lab.kernel() : undefined,
+        host: afpacket,
+      });
+    } catch (err) {
+      if (lab !== undefined) await lab.close();
+      if (replay) throw new CliError(`capture file ${fileProblem(values.file!, err)}`);
+      throw err;
+    }
+    // A replay's timestamps are the file's: time 0 is its first packet.
+    const origin = session.backend.timeOrigin ?? { sec: 0, nsec: 0 };
     const ruleName = basename(rulesPath);
     const ruleLabel = (rule: number): string => {
       if (afpacket !== undefined && rule === rules.rules.length - 1) return 'afpacket-arp';
@@ -184,8 +206,8 @@ our emulation's cost, not Linux's.`,
       } catch (err) {
         throw new CliError(`${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      const iface = lab === undefined ? { name: 'sim0', description: 'sim wire, host side (198.18.0.2)' } : { name: session.backend.interfaceName, description: session.backend.interfaceDescription };
-      writer.addInterface({ linkType: LinkType.ETHERNET, ...iface, tsResolution: 1e9 });
+      const description = replay || lab !== undefined ? session.backend.interfaceDescription : `${session.backend.interfaceDescription} (198.18.0.2)`;
+      writer.addInterface({ linkType: LinkType.ETHERNET, name: session.backend.interfaceName, description, tsResolution: 1e9 });
     }
 
     const out = new OutputBuffer();
@@ -198,12 +220,13 @@ our emulation's cost, not Linux's.`,
       // only (with it, tshark's TCP reassembly reports the retransmission that follows as overlapping).
       const lostOnWire = p.finalVerdict === 'drop' && p.layers[p.hopCount - 1] === 'wire';
       if (writer !== undefined && p.frame.length > 0 && !lostOnWire) {
-        const t = Math.round(p.timeNs);
+        const t = origin.nsec + Math.round(p.timeNs);
         writer.writePacket({
           interfaceId: 0,
-          tsSec: Math.floor(t / 1e9),
+          tsSec: origin.sec + Math.floor(t / 1e9),
           tsNsec: t % 1e9,
           data: p.frame,
+          origLen: p.wireLen,
           direction: p.direction === 'rx' ? 'inbound' : 'outbound',
           comment: `path=${p.path} rule=${rule} dir=${p.direction}${p.connId ? ` conn=${p.connId}` : ''} hops=${hopsText(p)}`,
         });
@@ -235,8 +258,8 @@ our emulation's cost, not Linux's.`,
 
     let reason: StopReason;
     try {
-      // In the lab time is real: the run ends when the workloads are done (or at --duration).
-      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets, untilWorkloadsDone: lab !== undefined && scenario.name !== 'idle' });
+      // In real time (lab, tap, afpacket) the run ends when the workloads are done (or at --duration).
+      reason = await session.run({ durationMs: durationS === undefined ? undefined : durationS * 1000, packets, speed, untilWorkloadsDone: lab !== undefined && scenario.name !== 'idle' });
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
       writer?.close();
@@ -250,9 +273,15 @@ our emulation's cost, not Linux's.`,
       out.line(JSON.stringify({ summary: summaryJson(session, stats, reason, ruleLabel) }));
     } else {
       if (!quiet) out.line('');
-      for (const l of summaryLines(session, stats, reason, { scenario: scenario.name, rulesPath, seed, ruleLabel })) out.line(l);
+      for (const l of summaryLines(session, stats, reason, { scenario: scenario.name, rulesPath, seed, ruleLabel, file: values.file })) out.line(l);
     }
     out.flush();
+    // A damaged capture file: everything before the damage was replayed and printed; then one line, and status 1.
+    const problems = session.problems;
+    if (problems.length > 0) {
+      for (const problem of problems) console.error(`bypass-scope capture: ${problem}`);
+      return 1;
+    }
     return 0;
   },
 };
@@ -348,11 +377,12 @@ function summaryLines(
   session: CaptureSession,
   stats: TraceStats,
   reason: StopReason,
-  o: { scenario: string; rulesPath: string; seed: number; ruleLabel: (r: number) => string },
+  o: { scenario: string; rulesPath: string; seed: number; ruleLabel: (r: number) => string; file: string | undefined },
 ): string[] {
   const L: string[] = [];
   const st = session.stats;
-  L.push(`capture: ${session.backend.name}, scenario ${o.scenario}, rules ${o.rulesPath}, seed ${o.seed}; ${(session.now / 1000).toFixed(3)} s ${session.clock.virtual ? 'virtual' : 'wall clock'} (${reason})`);
+  if (o.file !== undefined) L.push(`capture: pcap replay of ${o.file}, rules ${o.rulesPath}; ${(session.now / 1000).toFixed(3)} s of capture time (${reason})`);
+  else L.push(`capture: ${session.backend.name}, scenario ${o.scenario}, rules ${o.rulesPath}, seed ${o.seed}; ${(session.now / 1000).toFixed(3)} s ${session.clock.virtual ? 'virtual' : 'wall clock'} (${reason})`);
   L.push(
     `packets: ${st.total} (rx ${st.perDirection.rx}, tx ${st.perDirection.tx}) — bypass ${stats.packets.bypass} (${stats.bytes.bypass} B), kernel ${stats.packets.kernel} (${stats.bytes.kernel} B), drop ${stats.packets.drop}, not steered ${stats.packets.none}`,
   );
@@ -365,25 +395,28 @@ function summaryLines(
   const d = c.packets.length - 1;
   L.push(`  ${'default'.padEnd(20)} ${session.steering.rules.defaultAction.padEnd(6)} ${''.padEnd(44)} ${c.packets[d]} packets, ${c.flows[d]} flows`);
   L.push(`flows: ${stats.flows.live} live, ${stats.flows.pinnedToOldRules} pinned to earlier rules, ${stats.flows.evicted} evicted`);
-  L.push(`tcp connections: ${session.connections.length}`);
+  const observed = session.connections.some((c) => c.observed === true);
+  L.push(`tcp connections: ${session.connections.length}${observed ? ' (endpoints followed by the passive observer: states inferred from the segments)' : ''}`);
   for (const conn of session.connections) {
     const state = session.nic.liveState.get(conn.connId) ?? '?';
-    L.push(`  #${conn.connId} ${conn.stack.padEnd(6)} ${conn.localAddress}:${conn.localPort} ↔ ${conn.remoteAddress}:${conn.remotePort} ${conn.open.padEnd(7)} ${state}`);
+    L.push(`  #${conn.connId} ${conn.stack.padEnd(6)} ${conn.localAddress}:${conn.localPort} ↔ ${conn.remoteAddress}:${conn.remotePort} ${conn.open.padEnd(7)} ${state}${conn.observed === true ? ' (observed)' : ''}`);
   }
   L.push('latency per path (measured cost, first hop to the end of the last):');
   for (const path of ['bypass', 'kernel', 'drop', 'none'] as const) {
     const h = st.pathLatency.get(path);
     if (h !== undefined) L.push(`  ${path.padEnd(16)} ${hist(h)}`);
   }
-  L.push('per hop (time the layer spent on each packet; kernel hops in sim: our emulation\'s cost):');
+  L.push('per hop (time the layer spent on each packet; kernel hops in sim and replay: our emulation\'s cost):');
   for (const [layer, n] of st.layerPackets) L.push(`  ${layer.padEnd(16)} ${String(n).padStart(7)} packets  ${hist(st.layerLatency.get(layer))}`);
   L.push(`trace: level ${session.recorder.level}, records dropped ${stats.recordsDropped}, hops dropped ${session.recorder.hopsDropped}, transitions ${session.transitions}`);
   if (session.impaired !== undefined) {
     const ic = session.impaired.counters;
     L.push(`impairments: lost ${ic.loss}, duplicated ${ic.duplicated}, corrupted ${ic.corrupted}, reordered ${ic.reordered}, delayed ${ic.delayed}, queue-full ${ic.queueFull}`);
   }
-  L.push('workloads:');
-  for (const w of session.workloads) L.push(`  ${w.summary()}`);
+  if (session.workloads.length > 0) {
+    L.push('workloads:');
+    for (const w of session.workloads) L.push(`  ${w.summary()}`);
+  }
   return L;
 }
 

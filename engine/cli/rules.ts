@@ -1,13 +1,15 @@
 // cli: the rules commands — `rules check`, `filter` and `steer` — over the engine's steering code.
+import { pcapBackend } from '../backends/pcap';
+import { CaptureSession } from '../capture/session';
 import { CaptureFormatError } from '../trace/capture-format';
 import { compileBpf } from '../steer/bpf';
 import { bpfToMatcher } from '../steer/matcher';
 import { parseFilter } from '../steer/parser';
 import { parseRules, type Diagnostic, type RuleSet } from '../steer/rules';
-import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN, Steering } from '../steer/steering';
+import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN } from '../steer/steering';
 import { dissect } from '../wire/dissect';
 import { SummaryContext, summarize } from '../wire/summary';
-import { CliError, OutputBuffer, openCaptureInput, parseCommandArgs, readTextFile } from './args';
+import { CliError, OutputBuffer, fileProblem, openCaptureInput, parseCommandArgs, readTextFile } from './args';
 import type { Command } from '../cli';
 
 const LINKTYPE_ETHERNET = 1;
@@ -98,9 +100,10 @@ export const steerCommand: Command = {
   summary: 'show how rules steer each packet of a capture, and per-rule totals',
   help: `usage: bypass-scope steer FILE --rules RULES [--json]
 
-Runs every packet of FILE (pcap or pcapng, Ethernet) through the steering of RULES (a .bypass
-file) with per-flow pinning, as the engine does live: the first packet of each flow is classified
-by the first matching rule, later packets follow the flow. Prints, per packet:
+Replays every packet of FILE (pcap or pcapng, Ethernet) through the engine's capture pipeline (the
+pcap backend, the NIC and the emulated kernel, tracing off) with the steering of RULES (a .bypass
+file) and per-flow pinning, as the engine does live: the first packet of each flow is classified by
+the first matching rule, later packets follow the flow. Prints, per packet:
   NUMBER PATH RULE SUMMARY
 where PATH is bypass, kernel or drop and RULE is 'line N' of the rules file or 'default'; then
 per-rule totals of packets, bytes and flows.
@@ -129,33 +132,40 @@ function ruleLabel(set: RuleSet, rule: number): string {
   return `line ${set.rules[rule].range.line}`;
 }
 
-function steerFile(file: string, rulesFile: string, set: RuleSet, json: boolean): number {
-  const steering = new Steering(set);
-  const reader = openCaptureInput(file);
+/**
+ * Replays FILE through the engine's own pipeline — the pcap backend, the NIC's steering with per-flow
+ * pinning, the emulated kernel's and the bypass path's receive checks — with tracing off, and prints
+ * each packet's steering as it comes out.
+ */
+async function steerFile(file: string, rulesFile: string, set: RuleSet, json: boolean): Promise<number> {
+  let session: CaptureSession;
+  try {
+    session = new CaptureSession({ rules: set, backend: pcapBackend({ file }), traceLevel: 'off' });
+  } catch (err) {
+    throw new CliError(`capture file ${fileProblem(file, err)}`);
+  }
+  const steering = session.steering;
   const out = new OutputBuffer();
   const ctx = new SummaryContext();
   const paths = { bypass: 0, kernel: 0, drop: 0 };
+  const flowsSeen = new Set<number>();
   let n = 0;
+  session.onPacket.push((p) => {
+    n++;
+    const path = p.path === 'bypass' || p.path === 'kernel' || p.path === 'drop' ? p.path : 'kernel';
+    paths[path]++;
+    const summary = summarize(dissect(p.frame, LINKTYPE_ETHERNET), p.wireLen, ctx);
+    const newFlow = p.flowId !== 0 && !flowsSeen.has(p.flowId);
+    if (newFlow) flowsSeen.add(p.flowId);
+    if (json) out.line(JSON.stringify({ number: n, path, rule: p.rule, ruleLine: p.rule >= 0 ? set.rules[p.rule].range.line : null, flow: p.flowId, newFlow, summary }));
+    else out.line(`${n} ${path} ${ruleLabel(set, p.rule)} ${summary}`);
+  });
+  await session.run({});
   let status = 0;
-  try {
-    for (const pkt of reader) {
-      n++;
-      const link = reader.interfaces[pkt.interfaceId]?.linkType;
-      if (link !== LINKTYPE_ETHERNET) throw new CliError(`${file}: packet ${n} has link type ${link}; steering reads Ethernet captures only`);
-      const nowMs = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
-      const r = steering.steer(pkt.data, pkt.origLen, nowMs);
-      paths[r.action]++;
-      const summary = summarize(dissect(pkt.data, link), pkt.origLen, ctx);
-      if (json) out.line(JSON.stringify({ number: n, path: r.action, rule: r.rule, ruleLine: r.rule >= 0 ? set.rules[r.rule].range.line : null, flow: r.flowId, newFlow: r.newFlow, summary }));
-      else out.line(`${n} ${r.action} ${ruleLabel(set, r.rule)} ${summary}`);
-    }
-  } catch (err) {
-    if (!(err instanceof CaptureFormatError)) throw err;
+  for (const problem of session.problems) {
     out.flush();
-    console.error(`bypass-scope steer: ${file}: ${err.message}`);
+    console.error(`bypass-scope steer: ${problem}`);
     status = 1;
-  } finally {
-    reader.close();
   }
   const c = steering.counters;
   const totals = set.rules.map((rule, i) => ({ line: rule.range.line, action: rule.action, filter: rule.filterText, packets: c.packets[i], bytes: c.bytes[i], flows: c.flows[i] }));

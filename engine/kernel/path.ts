@@ -22,10 +22,10 @@ export interface KernelPath extends Pollable {
   readonly name: string;
   /** How this path's hops are labelled: `emulated` (our code standing in for Linux), or, for the real kernel, `measured` (the default for its hops; spans say so themselves). */
   readonly hopKind: HopKind;
-  /** A frame the NIC steered to the kernel; valid only during the call. Its packet id is `packetIds.next()`. */
-  receive(frame: Uint8Array, now: number): void;
-  /** Where kernel-side workloads run. */
-  host(timers: Scheduler): WorkloadHost;
+  /** A frame the NIC steered to the kernel; valid only during the call. Its packet id is `packetIds.next()`; `wireLen` as in FrameHandler. */
+  receive(frame: Uint8Array, now: number, wireLen?: number): void;
+  /** Where kernel-side workloads run; absent when none can (a replay's kernel path). */
+  host?(timers: Scheduler): WorkloadHost;
   /** Application callbacks run so far: the session lets Node's event loop turn when this moves. */
   readonly callbackRounds: number;
   /** The stack behind the path when it is ours (the emulated kernel). */

@@ -1,7 +1,7 @@
 // trace: a recorder that can shed load — while `sampling` is on it counts packet records instead of
 // writing them (transitions are always kept), so that a slow trace consumer costs trace records and
 // never packets. The count goes into the next batch's `dropped` field.
-import { TraceRecorder, type RecorderOptions } from './recorder';
+import { TraceRecorder, type PacketHops, type RecorderOptions } from './recorder';
 import type { Direction, HopKind, LayerName, PathName, TraceBatch, Verdict } from './schema';
 
 export class SamplingRecorder extends TraceRecorder {
@@ -48,6 +48,28 @@ export class SamplingRecorder extends TraceRecorder {
 
   override flag(bits: number): void {
     if (this.skipDepth === 0) super.flag(bits);
+  }
+
+  override packet(
+    direction: Direction,
+    iface: number,
+    timeNs: number,
+    frame: Uint8Array,
+    wireLen: number,
+    packetId: number,
+    path: PathName,
+    rule: number,
+    flowId: number,
+    connId: number,
+    flags: number,
+    hops: PacketHops,
+  ): void {
+    if (this.level !== 'off' && (this.skipDepth > 0 || this.sampling)) {
+      this.droppedPending++;
+      this.droppedTotal++;
+      return;
+    }
+    super.packet(direction, iface, timeNs, frame, wireLen, packetId, path, rule, flowId, connId, flags, hops);
   }
 
   override endPacket(): void {

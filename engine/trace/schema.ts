@@ -39,7 +39,9 @@
 //   32   u32   wireLen        frame length on the wire
 //   36   u16   capLen         bytes of the frame kept (≤ the snap length)
 //   38   u16   flags          PacketFlag bits
-//   40   hops  hopCount × HOP_LEN
+//   40   hops  hopCount × HOP_LEN, in the order the packet met the layers. A `wire` hop says what the
+//              engine's impairments did to the frame: after nic.tx on transmit, right after nic.rx on
+//              receive (they sit on the wire side of the NIC), alone for a frame lost on its way in.
 //   …    bytes capLen bytes of the frame, then zero padding to a multiple of 4
 //
 // HOP (16 bytes): u8 layer (Layer), u8 kind (HopKind), u8 verdict (Verdict), u8 reserved,
@@ -228,8 +230,13 @@ export interface ConnectionInfo {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** 'active' for connect(), 'passive' for accept(). */
+  /** 'active' for connect(), 'passive' for accept(); for an observed connection, the side that sent the first SYN is active. */
   readonly open: 'active' | 'passive';
+  /**
+   * True for an endpoint a passive observer follows in a replayed capture (its transitions are
+   * observed, not a stack's own); absent for the stacks' connections.
+   */
+  readonly observed?: boolean;
 }
 
 /**
@@ -248,7 +255,8 @@ export interface TraceStats {
   readonly timeNs: number;
   readonly packets: { readonly [P in PathName]: number };
   readonly bytes: { readonly [P in PathName]: number };
-  readonly perLayer: { readonly [layer: string]: { readonly packets: number; readonly latency: Histogram } };
+  /** Per hop layer: packets and bytes (on the wire) that reached it, and what it cost them. */
+  readonly perLayer: { readonly [layer: string]: { readonly packets: number; readonly bytes: number; readonly latency: Histogram } };
   readonly perPath: { readonly [P in PathName]?: Histogram };
   /** "layer: reason" → count. */
   readonly drops: { readonly [key: string]: number };

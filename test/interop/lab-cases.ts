@@ -267,7 +267,7 @@ async function bulk(a: Args): Promise<unknown> {
     );
     const ms = performance.now() - t0;
     const im = lab.session.impaired?.counters;
-    return { ...result, bytes, ms: Math.round(ms), mbps: Math.round(((bytes * 8) / (ms * 1000)) * 10) / 10, impaired: im, bypassConnectionsLeft: lab.session.bypass.tcpConnections };
+    return { ...result, bytes, ms: Math.round(ms), mbps: Math.round(((bytes * 8) / (ms * 1000)) * 10) / 10, impaired: im, bypassConnectionsLeft: lab.session.bypass!.tcpConnections };
   } finally {
     await lab.stop();
   }
@@ -404,7 +404,7 @@ async function connections(a: Args): Promise<unknown> {
     let peakServer = 0;
     s.host('bypass').net.createServer((c) => {
       accepted++;
-      peakServer = Math.max(peakServer, s.bypass.tcpConnections);
+      peakServer = Math.max(peakServer, s.bypass!.tcpConnections);
       c.on('data', (d: Buffer) => c.write(d));
       c.on('end', () => c.end());
     }).listen(7100);
@@ -416,7 +416,7 @@ async function connections(a: Args): Promise<unknown> {
         c.on('connect', () => c.write('ping ' + i));
         c.on('data', () => { if (++echoed === n) for (const x of socks) x.end(); });
         c.on('close', () => { if (++closed === n) console.log(JSON.stringify({ echoed, errors })); }); }`], 90_000);
-    const afterLinux = { stackConnections: s.bypass.tcpConnections, accepted, peakServer, ms: Math.round(performance.now() - t0) };
+    const afterLinux = { stackConnections: s.bypass!.tcpConnections, accepted, peakServer, ms: Math.round(performance.now() - t0) };
     // The bypass stack opens N to a Linux server, which echoes and closes each (so no TIME-WAIT is ours).
     const server = lab.peer(`let n = 0; const srv = net.createServer((c) => { c.on('data', (d) => c.end(d)); });
       srv.listen({ port: 7101, host: '198.18.0.1', backlog: 2048 }, () => console.log('listening'));`);
@@ -431,7 +431,7 @@ async function connections(a: Args): Promise<unknown> {
         const c = s.host('bypass').net.connect({ host: '198.18.0.1', port: 7101 });
         c.on('connect', () => {
           established++;
-          peakClient = Math.max(peakClient, s.bypass.tcpConnections);
+          peakClient = Math.max(peakClient, s.bypass!.tcpConnections);
           c.write(`hello ${i}`);
         });
         c.on('data', () => echoed++);
@@ -449,7 +449,7 @@ async function connections(a: Args): Promise<unknown> {
     for (let waited = 0; waited < 5000; waited += 250) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       s.steering.poll(s.now, 1 << 20);
-      if (waited >= 1000 && tcpFlowsLeft() === 0 && s.bypass.tcpConnections === 0) break;
+      if (waited >= 1000 && tcpFlowsLeft() === 0 && s.bypass!.tcpConnections === 0) break;
     }
     return {
       linux: JSON.parse(linuxClients.out.trim().split('\n').pop() || '{}'),
@@ -458,7 +458,7 @@ async function connections(a: Args): Promise<unknown> {
       bypassClients: { established, echoed, errors, peakClient, ms: clientsMs },
       connectionFlows: synOf.size,
       tcpFlowsLeft: tcpFlowsLeft(),
-      stackConnections: s.bypass.tcpConnections,
+      stackConnections: s.bypass!.tcpConnections,
       flowsBefore,
       flowsAfter: s.steering.flows.size,
       flowCounters: s.steering.flows.counters,

@@ -3,14 +3,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli } from '../../support/cli';
+import { cli, root } from '../../support/cli';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bypass-scope-capture-'));
 const hasTshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
 
+const SAMPLE = join(root, 'examples', 'sample.pcapng');
 const PACKET_LINE = /^(\d+) (\d+\.\d{6}) (rx|tx) (bypass|kernel|drop|none) (\S+) (.+) latency (\d+\.\d+)µs/;
 
 describe('bypass-scope capture', () => {
@@ -130,7 +131,12 @@ describe('bypass-scope capture', () => {
     oneLineError(['--packets', 'x'], /--packets wants an integer/);
     oneLineError(['--duration', '0'], /--duration wants a number > 0/);
     oneLineError(['--trace-level', 'loud'], /--trace-level wants off, summary or full/);
-    oneLineError(['--backend', 'pcap'], /backend 'pcap' is not available to capture yet/);
+    oneLineError(['--backend', 'tap'], /--backend tap wants --tap NAME/);
+    oneLineError(['--backend', 'pcap'], /--backend pcap wants --file FILE/);
+    oneLineError(['--backend', 'pcap', '--file', join(tmp, 'missing.pcapng')], /^bypass-scope capture: capture file .*missing\.pcapng: no such file$/);
+    oneLineError(['--backend', 'pcap', '--file', SAMPLE, '--scenario', 'echo'], /--scenario is for sim/);
+    oneLineError(['--file', SAMPLE], /--file is for --backend pcap/);
+    oneLineError(['--speed', 'fast'], /--speed wants a number > 0/);
     oneLineError(['--frobnicate'], /unknown option '--frobnicate'/);
     oneLineError(['--rules', join(tmp, 'missing.bypass')], /rules file .*missing\.bypass: no such file/);
     const bad = join(tmp, 'bad.bypass');
@@ -138,5 +144,44 @@ describe('bypass-scope capture', () => {
     oneLineError(['--rules', bad], /bad\.bypass:2:\d+: error: .*\(and 1 more error/);
     oneLineError(['--out', join(tmp, 'x.pcap')], /--out wants a \.pcapng file name/);
     oneLineError(['--out', join(tmp, 'no', 'such', 'dir.pcapng')], /dir\.pcapng: ENOENT/);
+  });
+});
+
+describe('bypass-scope capture --backend pcap', () => {
+  it('replays a capture file: a line per packet with its path and rule, the observed connections, exit 0', () => {
+    const r = cli('capture', '--backend', 'pcap', '--file', SAMPLE);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    const pkts = lines.filter((l) => PACKET_LINE.test(l));
+    assert.equal(pkts.length, 29);
+    assert.match(pkts[11], /^12 0\.896868 rx bypass routing\.bypass:7 IP 198\.18\.0\.1\.39352 > 198\.18\.0\.2\.8080: Flags \[S\]/);
+    assert.ok(lines.some((l) => l.startsWith('capture: pcap replay of ')));
+    assert.ok(lines.some((l) => /^ {2}#\d+ bypass 198\.18\.0\.2:8080 ↔ 198\.18\.0\.1:39352 passive TIME-WAIT \(observed\)$/.test(l)), 'the server side in TIME-WAIT');
+    assert.ok(lines.some((l) => /^ {2}#\d+ bypass 198\.18\.0\.1:39352 ↔ 198\.18\.0\.2:8080 active +CLOSED \(observed\)$/.test(l)), 'the client side CLOSED');
+  });
+
+  it('writes the replay to a pcapng with the original timestamps, which tshark reads cleanly', (t) => {
+    if (!hasTshark) return t.skip('tshark is not installed');
+    const file = join(tmp, 'replay.pcapng');
+    const r = cli('capture', '--quiet', '--backend', 'pcap', '--file', SAMPLE, '--out', file);
+    assert.equal(r.code, 0, r.err);
+    const fields = (f: string) => spawnSync('tshark', ['-r', f, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'frame.len', '-e', '_ws.malformed'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    const got = fields(file);
+    const want = fields(SAMPLE);
+    assert.deepEqual(got.map((l) => l.split('\t').slice(0, 2).join(' ')), want.map((l) => l.split('\t').slice(0, 2).join(' ')), 'same times to the nanosecond and lengths');
+    assert.ok(got.every((l) => (l.split('\t')[2] ?? '') === ''), 'nothing malformed');
+  });
+
+  it('replays a cut file up to the damage, then says where it is on one line and exits 1', () => {
+    const bytes = readFileSync(SAMPLE);
+    const file = join(tmp, 'cut.pcapng');
+    writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const r = cli('capture', '--backend', 'pcap', '--file', file);
+    assert.equal(r.code, 1);
+    const n = r.out.split('\n').filter((l) => PACKET_LINE.test(l)).length;
+    assert.ok(n > 0 && n < 29, `packet lines before the damage: got ${n}`);
+    const err = r.err.trimEnd().split('\n');
+    assert.equal(err.length, 1, `stderr: ${r.err}`);
+    assert.match(err[0], new RegExp(`^bypass-scope capture: .*cut\\.pcapng: .*byte \\d+.*the ${n} packets before it were replayed`));
   });
 });

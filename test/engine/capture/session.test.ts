@@ -5,7 +5,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CaptureSession } from '../../../engine/capture/session';
 import { RULE_DEFAULT } from '../../../engine/steer/steering';
-import type { TraceRecord } from '../../../engine/trace/schema';
+import type { ImpairmentCounters, Impairments } from '../../../engine/backends/impair';
+import { PacketFlag, type TraceRecord } from '../../../engine/trace/schema';
 import { legalTransition, packets, pathProblem, session, transitions } from './support';
 
 describe('a mixed sim capture with examples/routing.bypass', () => {
@@ -108,6 +109,15 @@ describe('a mixed sim capture with examples/routing.bypass', () => {
       assert.equal(got, c.packets[slot], `rule ${rule}: records ${got}, counter ${c.packets[slot]}`);
     }
     assert.ok(c.packets[0] > 0 && c.packets[c.packets.length - 1] > 0, 'the market-data rule and the default both steered packets');
+    for (const layer of ['nic.rx', 'steer', 'bypass.tcp', 'kernel.tcp', 'nic.tx']) {
+      const through = ps.filter((p) => p.hops.some((h) => h.layer === layer));
+      assert.equal(st.perLayer[layer].packets, through.length, `${layer} packets`);
+      assert.equal(st.perLayer[layer].bytes, through.reduce((n, p) => n + p.wireLen, 0), `${layer} bytes`);
+    }
+    for (const path of ['bypass', 'kernel'] as const) {
+      const mine = ps.filter((p) => p.path === path);
+      assert.equal(st.bytes[path], mine.reduce((n, p) => n + p.wireLen, 0), `${path} bytes`);
+    }
   });
 });
 
@@ -269,4 +279,36 @@ describe('what each layer cost', () => {
     const h = s.snapshot().perLayer['bypass.tcp'].latency;
     assert.equal(h.p99Ns, 0, 'no durations at level off');
   });
+});
+
+describe('impairments on the records', () => {
+  const cases: { name: string; impairments: Impairments; event: string; counter: (c: ImpairmentCounters) => number; drops: boolean }[] = [
+    { name: 'loss', impairments: { loss: 0.05 }, event: 'loss', counter: (c) => c.loss, drops: true },
+    { name: 'duplication', impairments: { duplicate: 0.05 }, event: 'duplicate', counter: (c) => c.duplicated, drops: false },
+    { name: 'corruption', impairments: { corrupt: 0.05 }, event: 'corrupt', counter: (c) => c.corrupted, drops: false },
+    { name: 'reordering', impairments: { reorder: 0.05, reorderGapMs: 0.5 }, event: 'reorder', counter: (c) => c.reordered, drops: false },
+    { name: 'delay (with jitter)', impairments: { delayMs: 0.2, jitterMs: 0.1 }, event: 'delay', counter: (c) => c.delayed, drops: false },
+    { name: 'rate-queue drop', impairments: { rateMbit: 50, queueFrames: 4 }, event: 'queue-full', counter: (c) => c.queueFull, drops: true },
+  ];
+  for (const c of cases) {
+    it(`puts each ${c.name} on the frame's record as a wire hop, both ways`, async () => {
+      const { s, records } = session({ impairments: c.impairments, seed: 4 });
+      await s.run({ durationMs: 300 });
+      const ps = packets(records);
+      const hit = (p: (typeof ps)[number]) => p.hops.some((h) => h.layer === 'wire' && (h.reason ?? '').split('+').includes(c.event));
+      const marked = ps.filter(hit);
+      const applied = c.counter(s.impaired!.counters);
+      assert.ok(applied > 0, `the ${c.name} was applied`);
+      // Each event is one frame's (the second copy of a duplicate, a dropped copy, …): one record each.
+      assert.equal(marked.length, applied, `records with a wire hop for ${c.event}: got ${marked.length}, want ${applied} (the impairment's counter)`);
+      assert.ok(marked.some((p) => p.direction === 'rx') && marked.some((p) => p.direction === 'tx'), `${c.event} on both directions' records`);
+      for (const p of marked) {
+        const h = p.hops.find((x) => x.layer === 'wire')!;
+        assert.equal(h.verdict, c.drops ? 'drop' : 'pass', `packet ${p.packetId}: ${h.reason}`);
+        if (c.event === 'duplicate' || c.event === 'corrupt') assert.ok((p.flags & PacketFlag.IMPAIRED) !== 0, `packet ${p.packetId} is flagged IMPAIRED`);
+        assert.equal(pathProblem(p), undefined, `packet ${p.packetId}: ${pathProblem(p)}`);
+      }
+      if (c.drops) assert.equal(s.snapshot().drops[`wire: ${c.event}`], applied, 'the stats count the drops by reason');
+    });
+  }
 });

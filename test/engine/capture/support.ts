@@ -49,7 +49,7 @@ function prefixOf(layers: readonly string[], chain: readonly (string | RegExp)[]
 
 /**
  * Why a packet record's hops are not a valid path of the vocabulary (DESIGN.md "Paths and hops"), or
- * undefined when they are. Receive: [wire drop] | nic.rx → steer → one stack's chain (a prefix, ending
+ * undefined when they are. Receive: [wire drop] | nic.rx → [wire] → steer → one stack's chain (a prefix, ending
  * at the layer that delivered or dropped it); an ARP reply goes to both stacks' link layers. Transmit:
  * a stack's chain reversed (a suffix of it), then nic.tx, then perhaps a wire hop.
  */
@@ -60,9 +60,12 @@ export function pathProblem(p: PacketRecord): string | undefined {
   for (let i = 0; i + 1 < p.hops.length; i++) if (p.hops[i].verdict === 'drop') return `hop ${i} (${layers[i]}) drops but is not the last`;
   if (p.direction === 'rx') {
     if (layers[0] === 'wire') return layers.length === 1 && last.verdict === 'drop' ? undefined : 'a wire hop on receive must be a lone drop';
-    if (layers[0] !== 'nic.rx' || layers[1] !== 'steer') return `starts ${layers.slice(0, 2).join('→')}, want nic.rx→steer`;
-    const rest = layers.slice(2);
-    if (p.path === 'drop') return rest.length === 0 && p.hops[1].verdict === 'drop' ? undefined : 'a steering drop must end at steer';
+    // What the impairments did to a frame on its way in follows nic.rx (they sit on the wire side of the NIC).
+    const impaired = layers[1] === 'wire' ? 1 : 0;
+    if (impaired && p.hops[1].verdict !== 'pass') return 'a wire hop after nic.rx must pass';
+    if (layers[0] !== 'nic.rx' || layers[1 + impaired] !== 'steer') return `starts ${layers.slice(0, 2 + impaired).join('→')}, want nic.rx→[wire→]steer`;
+    const rest = layers.slice(2 + impaired);
+    if (p.path === 'drop') return rest.length === 0 && p.hops[1 + impaired].verdict === 'drop' ? undefined : 'a steering drop must end at steer';
     if (p.path === 'none') return rest.join(',') === 'bypass.eth,kernel.driver' ? undefined : `unsteered frame went ${rest.join('→')}`;
     const chain = p.path === 'bypass' ? BYPASS_RX : KERNEL_RX;
     const problem = prefixOf(rest, chain);

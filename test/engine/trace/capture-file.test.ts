@@ -309,11 +309,14 @@ describe('interop with tshark and tcpdump', () => {
     it(`our reader reads a ${format} that tshark captured on loopback in a private namespace: same count and timestamps`, (t) => {
       if (!tool('tshark') || !tool('tcpdump') || !tool('unshare') || !existsSync('/usr/bin/ping')) return t.skip('tshark not installed');
       const path = join(dir, `captured.${format}`);
-      // A private user + network namespace holding only its own loopback; nothing leaves it.
+      // A private user + network namespace holding only its own loopback; nothing leaves it. The pings
+      // start once tshark says the capture has started (on a busy machine that takes a while) and go
+      // on, one at a time and bounded, until tshark has kept its 10 packets.
+      const err = join(dir, `tshark-${format}.err`);
       const script =
-        // tshark may take seconds to start on a loaded machine: ping until it has its 10 packets (bounded).
-        `ip link set lo up; tshark -q -i lo -F ${format} -w '${path}' -c 10 -a duration:40 & tpid=$!; i=0; ` +
-        `while kill -0 $tpid 2>/dev/null && [ $i -lt 150 ]; do ping -c 1 -W 1 127.0.0.1 >/dev/null; i=$((i+1)); sleep 0.2; done; wait`;
+        `ip link set lo up; tshark -q -i lo -F ${format} -w '${path}' -c 10 -a duration:30 2>'${err}' & ` +
+        `for i in $(seq 300); do grep -q 'Capture started' '${err}' && break; sleep 0.1; done; ` +
+        `i=0; while kill -0 $! 2>/dev/null && [ $i -lt 100 ]; do ping -c 1 -W 1 127.0.0.1 >/dev/null; i=$((i+1)); sleep 0.2; done; wait`;
       const cap = run('unshare', ['-Urn', 'sh', '-c', script]);
       if (!existsSync(path) || statSync(path).size === 0) {
         if (/Operation not permitted|cannot|unshare failed/i.test(cap.stderr)) return t.skip(`no user namespaces here: ${cap.stderr.trim()}`);

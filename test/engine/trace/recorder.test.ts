@@ -45,6 +45,30 @@ describe('TraceRecorder', () => {
     ]);
   });
 
+  it('writes the same bytes with packet() in one call as with begin, hop, steered, connection, flag and end', () => {
+    const hops = {
+      count: 3,
+      layers: ['nic.rx', 'steer', 'kernel.tcp'] as const,
+      kinds: ['measured', 'measured', 'emulated'] as const,
+      verdicts: ['pass', 'pass', 'drop'] as const,
+      reasons: [undefined, undefined, 'tcp-bad-checksum'],
+      offsets: [0, 0, 900.4],
+      durations: [0, 900.4, 1500.6],
+    };
+    for (const len of [60, 300]) {
+      const a = new TraceRecorder({ snapLen: 128 });
+      const b = new TraceRecorder({ snapLen: 128 });
+      a.beginPacket('rx', 1, 5e6, frame(len), len + 4, 77);
+      for (let i = 0; i < hops.count; i++) a.hop(hops.layers[i], hops.kinds[i], hops.verdicts[i], hops.offsets[i], hops.durations[i], hops.reasons[i]);
+      a.steered('kernel', -1, 12);
+      a.connection(3);
+      a.flag(4);
+      a.endPacket();
+      b.packet('rx', 1, 5e6, frame(len), len + 4, 77, 'kernel', -1, 12, 3, 4, hops);
+      assert.deepEqual(b.takeBatches()[0].records, a.takeBatches()[0].records, `a ${len}-byte frame`);
+    }
+  });
+
   it('keeps nested records apart: the reply closes before the packet that caused it', () => {
     const r = new TraceRecorder();
     const syn = r.beginPacket('rx', 0, 0, frame(60), 60);
