@@ -15,7 +15,7 @@ import { parseRules, type RuleSet } from '../steer/rules';
 import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN } from '../steer/steering';
 import { createCaptureWriter, type PcapngFileWriter } from '../trace/capture-file';
 import { LinkType } from '../trace/capture-format';
-import type { TraceStats } from '../trace/schema';
+import { LAYERS, type TraceStats } from '../trace/schema';
 import type { TraceLevel } from '../trace/recorder';
 import { dissect } from '../wire/dissect';
 import { SummaryContext, summarize } from '../wire/summary';
@@ -211,10 +211,12 @@ our emulation's cost, not Linux's.`,
     }
 
     const out = new OutputBuffer();
+    const pinned = new PinnedCounts();
     const ctx = new SummaryContext();
     const json = values.json === true;
     const quiet = values.quiet === true;
     session.onPacket.push((p) => {
+      if (p.direction === 'rx' && (p.rule === RULE_LOCAL_PIN || p.rule === RULE_EARLIER_RULES)) pinned.count(p.rule, p.flowId);
       const rule = p.direction === 'rx' && p.path !== 'none' ? ruleLabel(p.rule) : '-';
       // The file holds what crossed the wire: a frame lost there is in the trace and the live lines
       // only (with it, tshark's TCP reassembly reports the retransmission that follows as overlapping).
@@ -273,7 +275,7 @@ our emulation's cost, not Linux's.`,
       out.line(JSON.stringify({ summary: summaryJson(session, stats, reason, ruleLabel) }));
     } else {
       if (!quiet) out.line('');
-      for (const l of summaryLines(session, stats, reason, { scenario: scenario.name, rulesPath, seed, ruleLabel, file: values.file })) out.line(l);
+      for (const l of summaryLines(session, stats, reason, { scenario: scenario.name, rulesPath, seed, ruleLabel, file: values.file, pinned })) out.line(l);
     }
     out.flush();
     // A damaged capture file: everything before the damage was replayed and printed; then one line, and status 1.
@@ -373,11 +375,28 @@ function hist(h: LatencyHistogram | undefined): string {
   return `p50 ${fmtNs(h.quantile(0.5))} p99 ${fmtNs(h.quantile(0.99))} (n=${h.count})`;
 }
 
+/** Received packets steered by a pin rather than a rule, and their distinct flows. */
+class PinnedCounts {
+  readonly packets = new Map<number, number>();
+  readonly flows = new Map<number, Set<number>>();
+
+  count(rule: number, flowId: number): void {
+    this.packets.set(rule, (this.packets.get(rule) ?? 0) + 1);
+    let f = this.flows.get(rule);
+    if (f === undefined) this.flows.set(rule, (f = new Set()));
+    f.add(flowId);
+  }
+}
+
+function ruleLabelOf(rule: number): string {
+  return rule === RULE_LOCAL_PIN ? 'local' : 'earlier rules';
+}
+
 function summaryLines(
   session: CaptureSession,
   stats: TraceStats,
   reason: StopReason,
-  o: { scenario: string; rulesPath: string; seed: number; ruleLabel: (r: number) => string; file: string | undefined },
+  o: { scenario: string; rulesPath: string; seed: number; ruleLabel: (r: number) => string; file: string | undefined; pinned: PinnedCounts },
 ): string[] {
   const L: string[] = [];
   const st = session.stats;
@@ -394,6 +413,11 @@ function summaryLines(
   for (const r of rules) L.push(`  ${o.ruleLabel(r.index).padEnd(20)} ${r.action.padEnd(6)} ${r.filterText.padEnd(44)} ${c.packets[r.index]} packets, ${c.flows[r.index]} flows`);
   const d = c.packets.length - 1;
   L.push(`  ${'default'.padEnd(20)} ${session.steering.rules.defaultAction.padEnd(6)} ${''.padEnd(44)} ${c.packets[d]} packets, ${c.flows[d]} flows`);
+  // Received packets that no rule decided: flows the bypass stack opened, and flows pinned before a reload.
+  for (const [rule, what] of [[RULE_LOCAL_PIN, 'flows the bypass stack opened'], [RULE_EARLIER_RULES, 'flows pinned under earlier rules']] as const) {
+    const n = o.pinned.packets.get(rule) ?? 0;
+    if (n > 0) L.push(`  ${ruleLabelOf(rule).padEnd(20)} ${(rule === RULE_LOCAL_PIN ? 'bypass' : '').padEnd(6)} ${what.padEnd(44)} ${n} packets, ${o.pinned.flows.get(rule)?.size ?? 0} flows`);
+  }
   L.push(`flows: ${stats.flows.live} live, ${stats.flows.pinnedToOldRules} pinned to earlier rules, ${stats.flows.evicted} evicted`);
   const observed = session.connections.some((c) => c.observed === true);
   L.push(`tcp connections: ${session.connections.length}${observed ? ' (endpoints followed by the passive observer: states inferred from the segments)' : ''}`);
@@ -407,7 +431,8 @@ function summaryLines(
     if (h !== undefined) L.push(`  ${path.padEnd(16)} ${hist(h)}`);
   }
   L.push('per hop (time the layer spent on each packet; kernel hops in sim and replay: our emulation\'s cost):');
-  for (const [layer, n] of st.layerPackets) L.push(`  ${layer.padEnd(16)} ${String(n).padStart(7)} packets  ${hist(st.layerLatency.get(layer))}`);
+  const lane = (l: string) => (LAYERS as readonly string[]).indexOf(l);
+  for (const [layer, n] of [...st.layerPackets].sort((a, b) => lane(a[0]) - lane(b[0]))) L.push(`  ${layer.padEnd(16)} ${String(n).padStart(7)} packets  ${hist(st.layerLatency.get(layer))}`);
   L.push(`trace: level ${session.recorder.level}, records dropped ${stats.recordsDropped}, hops dropped ${session.recorder.hopsDropped}, transitions ${session.transitions}`);
   if (session.impaired !== undefined) {
     const ic = session.impaired.counters;
