@@ -1,11 +1,15 @@
 // steer: steering — the rules, the flow table and the per-rule counters together: the first packet
 // of a flow is classified and the decision pinned; later packets follow it. Rules reload atomically;
 // new flows follow the new rules, and flows pinned under earlier rules are counted until they end.
-import { countFlow, countPacket, createRuleCounters, type RuleCounters } from './counters';
-import { FlowKind, KEY_WORDS, extractFlowKey, type KeyInfo } from './flow-key';
+import { createRuleCounters, type RuleCounters } from './counters';
+import { KEY_WORDS, extractFlowKey, hashKey, type KeyInfo } from './flow-key';
 import { FlowTable, type FlowTableOptions } from './flow-table';
 import type { Classifier } from './matcher';
-import { actionFor, classifierFor, type Action, type RuleSet } from './rules';
+import { classifierFor, type Action, type RuleSet } from './rules';
+
+// Module-local copies of the per-packet functions (imported bindings can be getter calls).
+const extract = extractFlowKey;
+const hashOf = hashKey;
 
 /** Rule numbers that are not rules (see the trace schema). */
 export const RULE_DEFAULT = -1;
@@ -38,7 +42,7 @@ export class Steering {
   /** The result of the last `steer` call, reused so that steering allocates nothing. */
   readonly result: SteeringResult = { action: 'kernel', rule: RULE_DEFAULT, flowId: 0, newFlow: false };
   private readonly key = new Uint32Array(KEY_WORDS);
-  private readonly info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  private readonly info: KeyInfo = { kind: 0, forward: true, tcpFlags: 0 };
 
   constructor(rules: RuleSet, options: FlowTableOptions = {}) {
     this.set = rules;
@@ -54,32 +58,34 @@ export class Steering {
   /** Decides where a frame from the wire goes; the answer is in (and returned as) `this.result`. */
   steer(frame: Uint8Array, wireLen: number, now: number): SteeringResult {
     const r = this.result;
+    const key = this.key;
+    const info = this.info;
+    const c = this.counters;
     r.newFlow = false;
-    if (!extractFlowKey(frame, this.key, this.info)) {
+    if (!extract(frame, key, info)) {
       const rule = this.classifier.classify(frame, wireLen);
-      countPacket(this.counters, rule, wireLen);
+      const at = rule < 0 ? c.packets.length - 1 : rule;
+      c.packets[at] += 1;
+      c.bytes[at] += wireLen;
       r.rule = rule < 0 ? RULE_DEFAULT : rule;
-      r.action = actionFor(this.set, rule);
+      r.action = rule < 0 ? this.set.defaultAction : this.set.rules[rule].action;
       r.flowId = 0;
       return r;
     }
     const t = this.flows;
-    let slot = t.find(this.key);
-    if (slot < 0) {
-      const rule = this.classifier.classify(frame, wireLen);
-      const action = actionFor(this.set, rule);
-      slot = t.insert(this.key, this.info.kind, ACTION_CODE[action], rule < 0 ? RULE_DEFAULT : rule, this.generation, now);
-      countFlow(this.counters, rule);
-      r.newFlow = true;
-    }
-    t.touch(slot, wireLen, this.info, now);
+    const h = hashOf(key);
+    let slot = t.findHashed(key, h);
+    if (slot < 0) slot = this.pin(frame, wireLen, h, now);
+    t.touch(slot, info, now);
     r.action = CODE_ACTION[t.actionAt(slot)];
     r.flowId = t.flowIdAt(slot);
     const rule = t.ruleAt(slot);
     if (rule === RULE_LOCAL_PIN) r.rule = RULE_LOCAL_PIN;
     else if (t.generationAt(slot) === this.generation) {
       r.rule = rule;
-      countPacket(this.counters, r.rule, wireLen);
+      const at = rule < 0 ? c.packets.length - 1 : rule;
+      c.packets[at] += 1;
+      c.bytes[at] += wireLen;
     } else {
       r.rule = RULE_EARLIER_RULES;
       this.earlierRules.packets++;
@@ -88,16 +94,26 @@ export class Steering {
     return r;
   }
 
+  /** A new flow: classifies its first packet and pins the decision; returns the flow's slot. */
+  private pin(frame: Uint8Array, wireLen: number, h: number, now: number): number {
+    const rule = this.classifier.classify(frame, wireLen);
+    const action = rule < 0 ? this.set.defaultAction : this.set.rules[rule].action;
+    const c = this.counters;
+    c.flows[rule < 0 ? c.flows.length - 1 : rule] += 1;
+    this.result.newFlow = true;
+    return this.flows.insertHashed(this.key, h, this.info.kind, ACTION_CODE[action], rule < 0 ? RULE_DEFAULT : rule, this.generation, now);
+  }
+
   /**
    * Pins the flow of a frame the local bypass stack sends (a connection it opens) to bypass, so that
    * the replies come back to it whatever the rules say. Returns the flow id, or 0 for no flow.
    */
   pinLocal(frame: Uint8Array, now: number): number {
-    if (!extractFlowKey(frame, this.key, this.info)) return 0;
+    if (!extract(frame, this.key, this.info)) return 0;
     let slot = this.flows.find(this.key);
     // Local pins belong to no rules generation: a reload never counts them as pinned to earlier rules.
     if (slot < 0) slot = this.flows.insert(this.key, this.info.kind, ACTION_CODE.bypass, RULE_LOCAL_PIN, LOCAL_GENERATION, now);
-    this.flows.touch(slot, frame.length, this.info, now);
+    this.flows.touch(slot, this.info, now);
     return this.flows.flowIdAt(slot);
   }
 
