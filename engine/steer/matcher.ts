@@ -638,6 +638,17 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   };
   const SP = table(sport, 65536);
   const DP = table(dport, 65536);
+  // Which ports have a list, a bit each: 8 KiB that stay in cache, where the 256 KiB tables do not,
+  // so that a packet to a port no rule names costs no miss.
+  const portBits = (t: Int32Array): Int32Array => {
+    const bits = new Int32Array(2048);
+    t.forEach((l, port) => {
+      if (l >= 0) bits[port >>> 5] |= 1 << (port & 31);
+    });
+    return bits;
+  };
+  const SPB = portBits(SP);
+  const DPB = portBits(DP);
   const L4 = table(l4, 256);
   const ET = table(etype, 65536);
   const hasSP = sport.size > 0;
@@ -815,11 +826,12 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     // Selective tables first, so that the broad lists after them stop early.
     let m = 0;
     let l: number;
-    if (hasDP && dp >= 0 && (l = DP[dp]) >= 0) {
+    if (hasDP && dp >= 0 && (DPB[dp >>> 5] & (1 << (dp & 31))) !== 0) {
       listTest[m] = -1;
-      lists[m++] = l;
+      lists[m++] = DP[dp];
     }
-    if (hasSP && sp >= 0 && (l = SP[sp]) >= 0) {
+    if (hasSP && sp >= 0 && (SPB[sp >>> 5] & (1 << (sp & 31))) !== 0) {
+      l = SP[sp];
       listTest[m] = -1;
       lists[m++] = l;
     }
