@@ -339,21 +339,25 @@ export class FlowTable {
 
   /** Evicts the least recently seen (or closed) of the next 8 live flows under the clock hand. */
   private evictOne(now: number): void {
-    const cap = this.mask + 1;
+    const rec = this.rec;
+    const mask = this.mask;
+    const nowRel = (now - this.base) >>> 0;
+    let hand = this.evictHand;
     let victim = -1;
     let oldest = -1;
-    let seen = 0;
-    for (let n = 0; n < cap && seen < 8; n++) {
-      const i = this.evictHand;
-      this.evictHand = (i + 1) & this.mask;
-      if (!this.used(i)) continue;
-      seen++;
-      const age = this.age(i, now);
-      if (age > oldest) {
-        victim = i;
-        oldest = age;
+    for (let seen = 0, n = 0; n <= mask && seen < 8; n++) {
+      const r = hand * REC;
+      if (rec[r + R_STATE] !== 0) {
+        seen++;
+        const age = (nowRel - rec[r + R_SEEN]) >>> 0;
+        if (age > oldest) {
+          victim = hand;
+          oldest = age;
+        }
       }
+      hand = (hand + 1) & mask;
     }
+    this.evictHand = hand;
     if (victim >= 0) {
       this.removeAt(victim);
       this.counters.evicted++;

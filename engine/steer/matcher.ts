@@ -40,9 +40,10 @@ const ALU_JS: Readonly<Record<number, (b: string) => string>> = {
 
 /**
  * The body of `function (p, len)` equivalent to the program (true where it returns non-zero), or
- * with other statements for accept and reject, to inline the program into a bigger function.
+ * with other statements for accept and reject, to inline the program into a bigger function; with
+ * `constants`, comparisons read their constants from that array (from index `constantsAt` on).
  */
-export function bpfToJsSource(program: readonly BpfInsn[], accept = 'return true;', reject = 'return false;', constants?: string): string {
+export function bpfToJsSource(program: readonly BpfInsn[], accept = 'return true;', reject = 'return false;', constants?: string, constantsAt?: string): string {
   let nextConstant = 0;
   const targets = new Set<number>();
   program.forEach((ins, i) => {
@@ -114,7 +115,7 @@ export function bpfToJsSource(program: readonly BpfInsn[], accept = 'return true
           lines.push(jump(i, i + 1 + k));
           break;
         }
-        const b = ins.code & BPF_X ? 'X' : constants ? `${constants}[${nextConstant++}]` : String(k);
+        const b = ins.code & BPF_X ? 'X' : constants ? `${constants}[${constantsAt ? `${constantsAt} + ` : ''}${nextConstant++}]` : String(k);
         const cond =
           op === BPF_JEQ ? `A === ${b}` : op === BPF_JGT ? `A > ${b}` : op === BPF_JGE ? `A >= ${b}` : op === BPF_JSET ? `(A & ${b}) !== 0` : 'false';
         const jt = jump(i, i + 1 + ins.jt);
@@ -393,33 +394,35 @@ function simpleTest(t: NecessaryTest): { kind: number; off: number; size: number
 
 // ---- integer hash for address prefixes
 
-/** Open addressing from a 32-bit key to a small non-negative value; -1 when absent. */
+/**
+ * Open addressing from a 32-bit key to a small non-negative value; -1 when absent. Keys and values
+ * sit side by side (one cache line a probe) and the slot is the top bits of the key times 2^32/φ,
+ * which spreads network addresses whose low bits are all zero.
+ */
 class IntMap {
-  private readonly keys: Int32Array;
-  private readonly vals: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly shift: number;
   private readonly mask: number;
   constructor(entries: ReadonlyArray<readonly [number, number]>) {
-    let cap = 8;
-    while (cap < entries.length * 2) cap *= 2;
-    this.mask = cap - 1;
-    this.keys = new Int32Array(cap);
-    this.vals = new Int32Array(cap).fill(-1);
+    let bits = 3;
+    while (1 << bits < entries.length * 2) bits++;
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+    this.slots = new Int32Array(2 << bits);
+    for (let i = 1; i < this.slots.length; i += 2) this.slots[i] = -1;
     for (const [k, v] of entries) {
-      let i = IntMap.hash(k) & this.mask;
-      while (this.vals[i] >= 0) i = (i + 1) & this.mask;
-      this.keys[i] = k;
-      this.vals[i] = v;
+      let i = Math.imul(k, 0x9e3779b1) >>> this.shift;
+      while (this.slots[2 * i + 1] >= 0) i = (i + 1) & this.mask;
+      this.slots[2 * i] = k;
+      this.slots[2 * i + 1] = v;
     }
   }
-  static hash(k: number): number {
-    const h = Math.imul(k ^ (k >>> 16), 0x45d9f3b);
-    return h ^ (h >>> 15);
-  }
   get(k: number): number {
+    const s = this.slots;
     const m = this.mask;
-    for (let i = IntMap.hash(k) & m; ; i = (i + 1) & m) {
-      const v = this.vals[i];
-      if (v < 0 || this.keys[i] === k) return v;
+    for (let i = Math.imul(k, 0x9e3779b1) >>> this.shift; ; i = (i + 1) & m) {
+      const v = s[2 * i + 1];
+      if (v < 0 || s[2 * i] === k) return v;
     }
   }
 }
@@ -434,6 +437,10 @@ export interface Classifier {
    */
   readonly stats: { readonly indexed: number; readonly scanned: number; readonly functions: number };
 }
+
+/** Necessary tests checked before a rule's program runs, at most; and the words of a list entry. */
+const PRE_MAX = 4;
+const ENTRY = 3 + PRE_MAX;
 
 /** Up to this many rules, the classifier tries each rule's program in turn. */
 const FEW_RULES = 3;
@@ -479,23 +486,27 @@ function fieldOf(t: NecessaryTest): { size: number; off: number; mask: number; v
  * classifier means exactly what trying every rule in order means.
  */
 export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter; readonly program: readonly BpfInsn[] }>): Classifier {
-  type ShapeFn = (p: Uint8Array, len: number, K: Float64Array) => boolean;
+  type ShapeFn = (p: Uint8Array, len: number, K: Float64Array, at: number) => boolean;
   type TestFn = (p: Uint8Array, len: number) => boolean;
   const shapeFns: ShapeFn[] = [];
   const shapeIndex = new Map<string, number>();
   const ruleShape = new Int32Array(rules.length);
-  const ruleConstants: Float64Array[] = [];
+  // Every rule's comparison constants in one array, from `constantsAt[rule]` on.
+  const constantPool: number[] = [];
+  const constantsAt = new Int32Array(rules.length);
   rules.forEach((r, i) => {
     const { key, constants } = programShape(r.program);
     let fn = shapeIndex.get(key);
     if (fn === undefined) {
       fn = shapeFns.length;
       shapeIndex.set(key, fn);
-      shapeFns.push(new Function('p', 'len', 'K', bpfToJsSource(r.program, 'return true;', 'return false;', 'K')) as ShapeFn);
+      shapeFns.push(new Function('p', 'len', 'K', 'at', bpfToJsSource(r.program, 'return true;', 'return false;', 'K', 'at')) as ShapeFn);
     }
     ruleShape[i] = fn;
-    ruleConstants.push(Float64Array.from(constants));
+    constantsAt[i] = constantPool.length;
+    constantPool.push(...constants);
   });
+  const K = Float64Array.from(constantPool);
 
   if (rules.length <= FEW_RULES) {
     // So few rules that trying each is cheaper than reading the packet's fields first.
@@ -542,7 +553,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       if (!ids.includes(id)) ids.push(id);
     }
     // The likeliest to fail first.
-    return ids.sort((a, b) => testShares[a] - testShares[b]).slice(0, 4);
+    return ids.sort((a, b) => testShares[a] - testShares[b]).slice(0, PRE_MAX);
   });
 
   // Each rule's key: the candidate seen by the fewest packets, counting how many rules share it.
@@ -622,14 +633,22 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     }
   });
   // Every list, one after another in one array; tables hold list numbers (-1 for none).
+  // Every list, one after another in one array, each entry carrying what trying its rule needs
+  // (so that a candidate costs one cache line, not one per lookup table):
+  //   list:  count, then `count` entries in rule order;
+  //   entry: rule, program shape, where its constants start, then up to PRE_MAX necessary tests (-1 pads).
+  // Tables hold the offset of a list (-1 for none).
   const pool: number[] = [];
-  const listStart: number[] = [];
-  const listEnd: number[] = [];
   const addList = (v: readonly number[]): number => {
-    listStart.push(pool.length);
-    pool.push(...sortedList(v));
-    listEnd.push(pool.length);
-    return listStart.length - 1;
+    const at = pool.length;
+    const rs = sortedList(v);
+    pool.push(rs.length);
+    for (const r of rs) {
+      const tests = ruleTests[r];
+      pool.push(r, ruleShape[r], constantsAt[r]);
+      for (let q = 0; q < PRE_MAX; q++) pool.push(q < tests.length ? tests[q] : -1);
+    }
+    return at;
   };
   const table = (m: Map<number, number[]>, size: number): Int32Array => {
     const t = new Int32Array(size).fill(-1);
@@ -705,40 +724,25 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const TESTKEY_ET = Int32Array.from(testKeyIds, (id) => commonEt(byTest.get(id)!));
   const G = generic.length > 0 ? addList(generic) : -1;
   const POOL = Int32Array.from(pool);
-  const START = Int32Array.from(listStart);
-  const END = Int32Array.from(listEnd);
 
-  // Per-rule necessary tests, flattened.
-  const preStart = new Int32Array(rules.length + 1);
-  const preIds: number[] = [];
-  ruleTests.forEach((ids, i) => {
-    preStart[i] = preIds.length;
-    preIds.push(...ids);
-  });
-  preStart[rules.length] = preIds.length;
-  const PRE = Int32Array.from(preIds);
   // Most tests are one load (at a fixed offset, after the IPv4 header, or the length), a mask and a
   // comparison: those are evaluated here from a table, without a call.
-  const TK = new Uint8Array(testFns.length);
-  const TOFF = new Int32Array(testFns.length);
-  const TSIZE = new Uint8Array(testFns.length);
-  const TMASK = new Int32Array(testFns.length).fill(-1);
-  const TJOP = new Uint8Array(testFns.length);
-  const TVAL = new Float64Array(testFns.length);
-  const TWANT = new Uint8Array(testFns.length);
+  // Per test, 8 words: how to evaluate it, offset, size, mask, comparison, constant, the outcome
+  // wanted, and the memo ((packet stamp << 1) | outcome) so that it runs once a packet.
+  const TD = new Int32Array(testFns.length * 8);
   testDefs.forEach((t, id) => {
     const plan = simpleTest(t);
+    const at = id * 8;
+    TD[at + 6] = t.want ? 1 : 0;
     if (!plan) return;
-    TK[id] = plan.kind;
-    TOFF[id] = plan.off;
-    TSIZE[id] = plan.size;
-    TMASK[id] = plan.mask | 0;
-    TJOP[id] = plan.jop;
-    TVAL[id] = t.test.k >>> 0;
-    TWANT[id] = t.want ? 1 : 0;
+    TD[at] = plan.kind;
+    TD[at + 1] = plan.off;
+    TD[at + 2] = plan.size;
+    TD[at + 3] = plan.mask | 0;
+    TD[at + 4] = plan.jop;
+    TD[at + 5] = t.test.k | 0;
   });
-  const memoStamp = new Int32Array(testFns.length);
-  const memoValue = new Uint8Array(testFns.length);
+  /** Bumped per packet, below 2^30 so that `stamp << 1` stays a small integer. */
   let stamp = 0;
   // The lists a packet selects, and the test each one needs first (-1 for none): reused per packet.
   const maxLists = 2 + S4.masks.length + D4.masks.length + FIELD_OFF.length + testKeyIds.length + 3;
@@ -746,42 +750,44 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const listTest = new Int32Array(maxLists);
 
   function testHolds(id: number, p: Uint8Array, wireLen: number): boolean {
-    if (memoStamp[id] === stamp) return memoValue[id] === 1;
-    memoStamp[id] = stamp;
-    const kind = TK[id];
+    const at = id * 8;
+    const memo = TD[at + 7];
+    if (memo >> 1 === stamp) return (memo & 1) === 1;
+    const kind = TD[at];
     let out: boolean;
     if (kind === SIMPLE_NONE) out = testFns[id](p, wireLen);
     else {
       const n = p.length;
       let v = 0;
       let inBounds = true;
-      if (kind === SIMPLE_LEN) v = wireLen >>> 0;
+      if (kind === SIMPLE_LEN) v = wireLen;
       else {
-        let off = TOFF[id];
+        let off = TD[at + 1];
         if (kind === SIMPLE_IP_PAYLOAD) {
           if (n <= 14) inBounds = false;
           else off += (p[14] & 15) << 2;
         }
-        const size = TSIZE[id];
+        const size = TD[at + 2];
         if (off + size > n) inBounds = false;
         else v = size === 1 ? p[off] : size === 2 ? (p[off] << 8) | p[off + 1] : (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3];
       }
       if (!inBounds) out = false;
       else {
-        v = (v & TMASK[id]) >>> 0;
-        const k = TVAL[id];
-        const j = TJOP[id];
-        out = (j === JEQ ? v === k : j === JGT ? v > k : j === JGE ? v >= k : (v & k) !== 0) === (TWANT[id] === 1);
+        // Unsigned comparisons, as cBPF's.
+        const x = (v & TD[at + 3]) >>> 0;
+        const k = TD[at + 5] >>> 0;
+        const j = TD[at + 4];
+        out = (j === JEQ ? x === k : j === JGT ? x > k : j === JGE ? x >= k : (x & k) !== 0) === (TD[at + 6] === 1);
       }
     }
-    memoValue[id] = out ? 1 : 0;
+    TD[at + 7] = (stamp << 1) | (out ? 1 : 0);
     return out;
   }
 
   function classify(p: Uint8Array, wireLen: number): number {
-    stamp = (stamp + 1) | 0;
-    if (stamp === 0) {
-      memoStamp.fill(0);
+    stamp++;
+    if (stamp === 1 << 30) {
+      for (let i = 7; i < TD.length; i += 8) TD[i] = 0;
       stamp = 1;
     }
     const n = p.length;
@@ -888,23 +894,23 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     // Each list in rule order, up to the best rule found so far.
     let best = NONE;
     for (let j = 0; j < m; j++) {
-      const list = lists[j];
-      const first = START[list];
-      const end = END[list];
-      if (POOL[first] >= best) continue;
+      const at = lists[j];
+      if (POOL[at + 1] >= best) continue;
       const key = listTest[j];
       if (key >= 0 && !testHolds(key, p, wireLen)) continue;
-      for (let k = first; k < end; k++) {
-        const r = POOL[k];
+      for (let e = at + 1, end = at + 1 + POOL[at] * ENTRY; e < end; e += ENTRY) {
+        const r = POOL[e];
         if (r >= best) break;
         let ok = true;
-        for (let q = preStart[r], e = preStart[r + 1]; q < e; q++) {
-          if (!testHolds(PRE[q], p, wireLen)) {
+        for (let q = e + 3; q < e + ENTRY; q++) {
+          const t = POOL[q];
+          if (t < 0) break;
+          if (!testHolds(t, p, wireLen)) {
             ok = false;
             break;
           }
         }
-        if (ok && shapeFns[ruleShape[r]](p, wireLen, ruleConstants[r])) {
+        if (ok && shapeFns[POOL[e + 1]](p, wireLen, K, POOL[e + 2])) {
           best = r;
           break;
         }
