@@ -373,8 +373,12 @@ function measureRules(cap: Capture, starts: Int32Array, count: number): Record<s
   const fresh = () => s.flows.clear();
   const classifyRate = rate(n, () => hotPass(cap, classify(hot)));
   const steerRate = rate(n, () => hotPass(cap, steer(hot), fresh));
-  const newFlows = s.flows.counters.inserted;
-  const evicted = s.flows.counters.evicted;
+  // What one pass does to the table.
+  const before = { ...s.flows.counters };
+  hotPass(cap, steer(hot), fresh);
+  const newFlows = s.flows.counters.inserted - before.inserted;
+  const evicted = s.flows.counters.evicted - before.evicted;
+  const closed = s.flows.counters.closed - before.closed;
   // Hits only: every flow of the capture already pinned.
   const pinned = new Steering(set, { maxFlows: 1 << 18 });
   for (let i = 0; i < n; i++) pinned.steer(frames[i], wireLen[i], ms[i]);
@@ -422,6 +426,7 @@ function measureRules(cap: Capture, starts: Int32Array, count: number): Record<s
     ratio_new_flow_vs_classify: +(pinRate.pps / firstClassifyRate.pps).toFixed(2),
     new_flows_per_pass: newFlows,
     evicted_per_pass: evicted,
+    closed_per_pass: closed,
     default_share: +(defaults / n).toFixed(3),
     indexed: c.stats.indexed,
     scanned: c.stats.scanned,
