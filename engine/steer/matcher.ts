@@ -486,6 +486,8 @@ interface DispatchPlan {
   readonly fields: ReadonlyArray<{ readonly off: number; readonly size: number; readonly mask: number; readonly et: number; readonly map: IntMap }>;
   readonly testKeys: ReadonlyArray<{ readonly test: number; readonly list: number; readonly et: number }>;
   readonly generic: number;
+  /** Per necessary test, how to evaluate it without its program, or null. */
+  readonly tests: ReadonlyArray<TestPlan | null>;
 }
 
 /** The tables and functions the dispatch reads. */
@@ -497,7 +499,7 @@ interface DispatchData {
   readonly L4: Int32Array;
   readonly ET: Int32Array;
   readonly POOL: Int32Array;
-  readonly TD: Int32Array;
+  readonly MEMO: Int32Array;
   readonly testFns: ReadonlyArray<(p: Uint8Array, len: number) => boolean>;
   readonly shapeFns: ReadonlyArray<(p: Uint8Array, len: number, K: Int32Array, at: number) => boolean>;
 }
@@ -546,17 +548,17 @@ function generateDispatch(plan: DispatchPlan, data: DispatchData): (p: Uint8Arra
   if (plan.generic >= 0) lookups.push(tryList(String(plan.generic)));
   body.push(
     '"use strict";',
-    `var DP = data.DP, DPB = data.DPB, SP = data.SP, SPB = data.SPB, L4 = data.L4, ET = data.ET, POOL = data.POOL, TD = data.TD;`,
+    `var DP = data.DP, DPB = data.DPB, SP = data.SP, SPB = data.SPB, L4 = data.L4, ET = data.ET, POOL = data.POOL, MEMO = data.MEMO;`,
     'var testFns = data.testFns, shapeFns = data.shapeFns;',
     `var D4TOP = plan.D4.top, S4TOP = plan.S4.top;`,
     maps.length ? `var ${maps.map((_, i) => `M${i} = maps[${i}]`).join(', ')};` : '',
     // Bumped per packet, kept below 2^30 so that `stamp << 1` stays a small integer.
     'var stamp = 0;',
-    TEST_HOLDS_JS,
+    testHoldsJs(plan.tests),
     RUN_LIST_JS,
     'return function classify(p, wireLen) {',
     '  stamp = (stamp + 1) | 0;',
-    '  if (stamp === 1073741824) { for (var i = 7; i < TD.length; i += 8) TD[i] = 0; stamp = 1; }',
+    '  if (stamp === 1073741824) { MEMO.fill(0); stamp = 1; }',
     '  var n = p.length;',
     `  var et = -1, sp = -1, dp = -1, proto = -1, s4 = 0, d4 = 0, hasS4 = false, hasD4 = false, x = 0;`,
     fieldReadJs(needS4, needD4),
@@ -602,42 +604,52 @@ function fieldReadJs(needS4: boolean, needD4: boolean): string {
   }`;
 }
 
+/** How to evaluate a test without its program (see `simpleTest`), as the classifier keeps it. */
+export interface TestPlan {
+  readonly kind: number;
+  readonly off: number;
+  readonly size: number;
+  readonly mask: number;
+  readonly jop: number;
+  readonly k: number;
+  readonly want: boolean;
+}
+
 /**
- * Whether necessary test `id` comes out as wanted on the packet, at most one evaluation a packet.
+ * `testHolds(id, p, wireLen)`: whether necessary test `id` comes out as wanted on the packet, at
+ * most one evaluation a packet (its memo in MEMO: (packet stamp << 1) | outcome).
  * Most tests are one load (at a fixed offset, after the IPv4 header, or the length), a mask and a
- * comparison, evaluated from their row of TD without a call; the rest run their compiled program.
+ * comparison: each of those is its own case, with its numbers written in; the rest run their
+ * compiled program.
  */
-const TEST_HOLDS_JS = `
+function testHoldsJs(plans: ReadonlyArray<TestPlan | null>): string {
+  const cases = plans.map((t, id) => {
+    if (!t) return `    case ${id}: out = testFns[${id}](p, wireLen); break;`;
+    const k = t.k >>> 0;
+    const load = (at: string): string =>
+      t.size === 1 ? `p[${at}]` : t.size === 2 ? `((p[${at}] << 8) | p[${at} + 1])` : `((p[${at}] << 24) | (p[${at} + 1] << 16) | (p[${at} + 2] << 8) | p[${at} + 3])`;
+    const masked = (v: string): string => (t.mask >>> 0 === 0xffffffff ? `(${v} >>> 0)` : `((${v} & ${t.mask | 0}) >>> 0)`);
+    // Unsigned comparisons, as cBPF's.
+    const cmp = (x: string): string =>
+      t.jop === JEQ ? `${x} === ${k}` : t.jop === JGT ? `${x} > ${k}` : t.jop === JGE ? `${x} >= ${k}` : `(${x} & ${k | 0}) !== 0`;
+    const holds = (x: string): string => (t.want ? `(${cmp(x)})` : `!(${cmp(x)})`);
+    if (t.kind === SIMPLE_LEN) return `    case ${id}: out = ${holds(masked('wireLen'))}; break;`;
+    if (t.kind === SIMPLE_IP_PAYLOAD)
+      return `    case ${id}: o = ${t.off} + ((p[14] & 15) << 2); out = n > 14 && o + ${t.size} <= n && ${holds(masked(load('o')))}; break;`;
+    return `    case ${id}: out = n >= ${t.off + t.size} && ${holds(masked(load(String(t.off))))}; break;`;
+  });
+  return `
 function testHolds(id, p, wireLen) {
-  var at = id * 8;
-  var memo = TD[at + 7];
+  var memo = MEMO[id];
   if (memo >> 1 === stamp) return (memo & 1) === 1;
-  var kind = TD[at];
-  var out;
-  if (kind === ${SIMPLE_NONE}) out = testFns[id](p, wireLen);
-  else {
-    var n = p.length, v = 0, inBounds = true;
-    if (kind === ${SIMPLE_LEN}) v = wireLen;
-    else {
-      var off = TD[at + 1];
-      if (kind === ${SIMPLE_IP_PAYLOAD}) {
-        if (n <= 14) inBounds = false;
-        else off += (p[14] & 15) << 2;
-      }
-      var size = TD[at + 2];
-      if (off + size > n) inBounds = false;
-      else v = size === 1 ? p[off] : size === 2 ? (p[off] << 8) | p[off + 1] : (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3];
-    }
-    if (!inBounds) out = false;
-    else {
-      // Unsigned comparisons, as cBPF's.
-      var x = (v & TD[at + 3]) >>> 0, k = TD[at + 5] >>> 0, j = TD[at + 4];
-      out = (j === ${JEQ} ? x === k : j === ${JGT} ? x > k : j === ${JGE} ? x >= k : (x & k) !== 0) === (TD[at + 6] === 1);
-    }
+  var out = false, n = p.length, o = 0;
+  switch (id) {
+${cases.join('\n')}
   }
-  TD[at + 7] = (stamp << 1) | (out ? 1 : 0);
+  MEMO[id] = (stamp << 1) | (out ? 1 : 0);
   return out;
 }`;
+}
 
 /**
  * Tries the rules of the list at POOL[at] in rule order, below `best`, after the list's test
@@ -915,29 +927,18 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const G = generic.length > 0 ? addList(generic) : -1;
   const POOL = Int32Array.from(pool);
 
-  // Most tests are one load (at a fixed offset, after the IPv4 header, or the length), a mask and a
-  // comparison: those are evaluated here from a table, without a call.
-  // Per test, 8 words: how to evaluate it, offset, size, mask, comparison, constant, the outcome
-  // wanted, and the memo ((packet stamp << 1) | outcome) so that it runs once a packet.
-  const TD = new Int32Array(testFns.length * 8);
-  testDefs.forEach((t, id) => {
-    const plan = simpleTest(t);
-    const at = id * 8;
-    TD[at + 6] = t.want ? 1 : 0;
-    if (!plan) return;
-    TD[at] = plan.kind;
-    TD[at + 1] = plan.off;
-    TD[at + 2] = plan.size;
-    TD[at + 3] = plan.mask | 0;
-    TD[at + 4] = plan.jop;
-    TD[at + 5] = t.test.k | 0;
-  });
+  // Per test, its memo: (packet stamp << 1) | outcome.
+  const MEMO = new Int32Array(testFns.length);
   const classify = generateDispatch({
     hasDP, hasSP, hasL4, hasET, D4, S4,
     fields: usedFields.map((f, i) => ({ off: FIELD_OFF[i], size: FIELD_SIZE[i], mask: FIELD_MASK[i], et: FIELD_ET[i], map: FIELD_MAP[i] })),
     testKeys: Array.from(testKeyIds, (id, i) => ({ test: id, list: testKeyLists[i], et: TESTKEY_ET[i] })),
     generic: G,
-  }, { DP, DPB, SP, SPB, L4, ET, POOL, TD, testFns, shapeFns });
+    tests: testDefs.map((t) => {
+      const plan = simpleTest(t);
+      return plan ? { ...plan, k: t.test.k, want: t.want } : null;
+    }),
+  }, { DP, DPB, SP, SPB, L4, ET, POOL, MEMO, testFns, shapeFns });
   return {
     classify,
     stats: { indexed: rules.length - generic.length, scanned: generic.length, functions: shapeFns.length + testFns.length },
