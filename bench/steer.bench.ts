@@ -23,7 +23,7 @@ import { FlowTable } from '../engine/steer/flow-table';
 import { bpfToMatcher, createClassifier } from '../engine/steer/matcher';
 import { parseFilter } from '../engine/steer/parser';
 import { classifierFor, parseRules, type RuleSet } from '../engine/steer/rules';
-import { Steering } from '../engine/steer/steering';
+import { Steering, SteeringBatch } from '../engine/steer/steering';
 import { createCaptureWriter } from '../engine/trace/capture-file';
 import { ethernet, icmp, ip4, ipv4, tcp4Frame, tcp6Frame, udp, ip6, ipv6, udp4Frame } from '../test/support/packet-builder';
 
@@ -345,6 +345,8 @@ function hotSubsetPass(cap: Capture, picks: Int32Array, loop: (picks: Int32Array
 /** How often the engine sweeps its flow table for idle and closed flows, in packets, and how far each time. */
 const POLL_EVERY = 1024;
 const POLL_BUDGET = 256;
+/** Frames a receive batch hands over at once (as recvmmsg or an AF_PACKET ring would), for `steerBatch`. */
+const BATCH = 32;
 
 function measureRules(cap: Capture, starts: Int32Array, count: number): Record<string, number> {
   let t = wallNow();
@@ -371,8 +373,25 @@ function measureRules(cap: Capture, starts: Int32Array, count: number): Record<s
     }
   };
   const fresh = () => s.flows.clear();
+  const out = new SteeringBatch(BATCH);
+  const steerBatch = (f: Uint8Array[], st: Steering): Loop => {
+    let sincePoll = 0;
+    return (a, b) => {
+      for (let i = a; i < b; i += BATCH) {
+        const end = Math.min(b, i + BATCH);
+        st.steerBatch(f, wireLen, ms[i], i, end, out);
+        for (let j = 0; j < end - i; j++) sink = (sink + out.rule[j]) | 0;
+        sincePoll += end - i;
+        if (sincePoll >= POLL_EVERY) {
+          st.poll(ms[i], POLL_BUDGET);
+          sincePoll = 0;
+        }
+      }
+    };
+  };
   const classifyRate = rate(n, () => hotPass(cap, classify(hot)));
   const steerRate = rate(n, () => hotPass(cap, steer(hot), fresh));
+  const batchRate = rate(n, () => hotPass(cap, steerBatch(hot, s), fresh));
   // What one pass does to the table.
   const before = { ...s.flows.counters };
   hotPass(cap, steer(hot), fresh);
@@ -387,6 +406,7 @@ function measureRules(cap: Capture, starts: Int32Array, count: number): Record<s
       for (let i = a; i < b; i++) sink = (sink + pinned.steer(hot[i], wireLen[i], ms[i]).rule) | 0;
     }),
   );
+  const batchHitRate = rate(n, () => hotPass(cap, steerBatch(hot, pinned)));
   // New flows only: each flow's first packet, classified and pinned into a table that holds them all.
   const pins = new Steering(set, { maxFlows: 1 << 18 });
   const pinRate = rate(starts.length, () =>
@@ -409,13 +429,16 @@ function measureRules(cap: Capture, starts: Int32Array, count: number): Record<s
   const coldSteer = rate(n, () => coldPass(cap, steer(frames), fresh));
   log(
     `${count} rules: parse ${parseMs.toFixed(0)} ms, build ${buildMs.toFixed(0)} ms; classify ${classifyRate.pps}, steer ${steerRate.pps} ` +
-      `(hits ${hitRate.pps}, new flows ${pinRate.pps} vs classifying them ${firstClassifyRate.pps}); cold: classify ${coldClassify.pps}, steer ${coldSteer.pps}`,
+      `(hits ${hitRate.pps}, new flows ${pinRate.pps} vs classifying them ${firstClassifyRate.pps}); in batches of ${BATCH}: steer ${batchRate.pps}, hits ${batchHitRate.pps}; ` +
+      `cold: classify ${coldClassify.pps}, steer ${coldSteer.pps}`,
   );
   return {
     rules: set.rules.length,
     classify_pps: classifyRate.pps,
     steer_pps: steerRate.pps,
     steer_hit_pps: hitRate.pps,
+    steer_batch_pps: batchRate.pps,
+    steer_batch_hit_pps: batchHitRate.pps,
     steer_new_flow_pps: pinRate.pps,
     classify_new_flow_pps: firstClassifyRate.pps,
     classify_cold_pps: coldClassify.pps,
@@ -423,6 +446,7 @@ function measureRules(cap: Capture, starts: Int32Array, count: number): Record<s
     wall_classify_pps: classifyRate.wall_pps,
     wall_steer_pps: steerRate.wall_pps,
     ratio_hit_vs_classify: +(hitRate.pps / classifyRate.pps).toFixed(2),
+    ratio_batch_hit_vs_classify: +(batchHitRate.pps / classifyRate.pps).toFixed(2),
     ratio_new_flow_vs_classify: +(pinRate.pps / firstClassifyRate.pps).toFixed(2),
     new_flows_per_pass: newFlows,
     evicted_per_pass: evicted,

@@ -156,6 +156,20 @@ export class FlowTable {
     return this.base + this.rec[slot * REC + R_SEEN];
   }
 
+  /**
+   * Reads the home slot of each of `n` hashes (those with `present` set), so that the lookups that
+   * follow find their records in cache: these reads do not wait on one another, so their misses
+   * overlap, where each lookup's miss would otherwise stall on its own. Returns what it read, for the
+   * caller to keep (a read nobody uses may be optimised away).
+   */
+  prefetch(hashes: Int32Array, present: Uint8Array, n: number): number {
+    const rec = this.rec;
+    const mask = this.mask;
+    let x = 0;
+    for (let i = 0; i < n; i++) if (present[i] === 1) x ^= rec[(hashes[i] & mask) * REC];
+    return x;
+  }
+
   /** The slot holding `key`, or -1. */
   find(key: Uint32Array): number {
     return this.findHashed(key, hashOf(key));
