@@ -137,10 +137,18 @@ function ipv6Key(f: Uint8Array, off: number, key: Uint32Array, info: KeyInfo): b
   if (off + 40 > n || f[off] >>> 4 !== 6) return false;
   const nh = f[off + 6];
   const t = off + 40;
+  // The two addresses as four words each, compared word by word (unsigned) to order the endpoints.
   const a = off + 8;
   const b = off + 24;
-  let cmp = 0;
-  for (let i = 0; i < 16 && cmp === 0; i++) cmp = f[a + i] - f[b + i];
+  const a0 = ((f[a] << 24) | (f[a + 1] << 16) | (f[a + 2] << 8) | f[a + 3]) >>> 0;
+  const a1 = ((f[a + 4] << 24) | (f[a + 5] << 16) | (f[a + 6] << 8) | f[a + 7]) >>> 0;
+  const a2 = ((f[a + 8] << 24) | (f[a + 9] << 16) | (f[a + 10] << 8) | f[a + 11]) >>> 0;
+  const a3 = ((f[a + 12] << 24) | (f[a + 13] << 16) | (f[a + 14] << 8) | f[a + 15]) >>> 0;
+  const b0 = ((f[b] << 24) | (f[b + 1] << 16) | (f[b + 2] << 8) | f[b + 3]) >>> 0;
+  const b1 = ((f[b + 4] << 24) | (f[b + 5] << 16) | (f[b + 6] << 8) | f[b + 7]) >>> 0;
+  const b2 = ((f[b + 8] << 24) | (f[b + 9] << 16) | (f[b + 10] << 8) | f[b + 11]) >>> 0;
+  const b3 = ((f[b + 12] << 24) | (f[b + 13] << 16) | (f[b + 14] << 8) | f[b + 15]) >>> 0;
+  const cmp = a0 !== b0 ? a0 - b0 : a1 !== b1 ? a1 - b1 : a2 !== b2 ? a2 - b2 : a3 - b3;
   let kind: number = K_IP_OTHER;
   let sp = 0;
   let dp = 0;
@@ -156,25 +164,27 @@ function ipv6Key(f: Uint8Array, off: number, key: Uint32Array, info: KeyInfo): b
     kind = K_ICMP;
   }
   const forward = cmp < 0 || (cmp === 0 && sp <= dp);
-  const first = forward ? a : b;
-  const second = forward ? b : a;
-  for (let i = 0; i < 4; i++) {
-    const x = first + 4 * i;
-    const y = second + 4 * i;
-    key[1 + i] = ((f[x] << 24) | (f[x + 1] << 16) | (f[x + 2] << 8) | f[x + 3]) >>> 0;
-    key[5 + i] = ((f[y] << 24) | (f[y + 1] << 16) | (f[y + 2] << 8) | f[y + 3]) >>> 0;
-  }
-  key[9] = kind === K_TCP || kind === K_UDP ? (((forward ? sp : dp) << 16) | (forward ? dp : sp)) >>> 0 : tag;
   key[0] = kind === K_IP_OTHER ? K_IP_OTHER | (nh << 8) | V6 : kind | V6;
+  key[1] = forward ? a0 : b0;
+  key[2] = forward ? a1 : b1;
+  key[3] = forward ? a2 : b2;
+  key[4] = forward ? a3 : b3;
+  key[5] = forward ? b0 : a0;
+  key[6] = forward ? b1 : a1;
+  key[7] = forward ? b2 : a2;
+  key[8] = forward ? b3 : a3;
+  key[9] = kind === K_TCP || kind === K_UDP ? (((forward ? sp : dp) << 16) | (forward ? dp : sp)) >>> 0 : tag;
   info.kind = kind as FlowKind;
   info.forward = forward;
   return true;
 }
 
 /**
- * A 32-bit hash of a key: one multiply-xorshift round per word in use (an IPv4 key leaves its other
- * address words zero), then murmur3's finalizer, so that every key bit reaches the low bits a table
- * indexes by. Signed (an int32), so that it stays a small integer in the engine's registers.
+ * A 32-bit hash of a key: two lanes of multiply-xorshift rounds, one over the kind and endpoint A,
+ * one over endpoint B and the ports (an IPv4 key leaves its other address words zero and skips
+ * them), so that the two chains of multiplications run side by side; then the lanes are mixed and
+ * put through murmur3's finalizer, so that every key bit reaches the low bits a table indexes by.
+ * Signed (an int32), so that it stays a small integer in the engine's registers.
  */
 export function hashKey(key: Uint32Array): number {
   return hashKeyAt(key, 0);
@@ -183,16 +193,19 @@ export function hashKey(key: Uint32Array): number {
 /** `hashKey` of the key stored in `words` from `at` (a flow table's record). */
 export function hashKeyAt(words: Uint32Array, at: number): number {
   const w0 = words[at];
-  let h = Math.imul(0x9747b28c ^ w0, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15) ^ words[at + 1], 0x85ebca77);
-  h = Math.imul(h ^ (h >>> 15) ^ words[at + 5], 0xc2b2ae3d);
-  h = Math.imul(h ^ (h >>> 15) ^ words[at + 9], 0x27d4eb2f);
+  let x = Math.imul(0x9747b28c ^ w0, 0x9e3779b1);
+  let y = Math.imul(0x5bd1e995 ^ words[at + 9], 0x85ebca77);
+  x = Math.imul(x ^ (x >>> 15) ^ words[at + 1], 0xc2b2ae3d);
+  y = Math.imul(y ^ (y >>> 15) ^ words[at + 5], 0x27d4eb2f);
   if ((w0 & V6) !== 0) {
-    for (let i = at + 2; i < at + 5; i++) {
-      h = Math.imul(h ^ (h >>> 15) ^ words[i], 0x9e3779b1);
-      h = Math.imul(h ^ (h >>> 15) ^ words[i + 4], 0x85ebca77);
-    }
+    x = Math.imul(x ^ (x >>> 15) ^ words[at + 2], 0x9e3779b1);
+    y = Math.imul(y ^ (y >>> 15) ^ words[at + 6], 0x85ebca77);
+    x = Math.imul(x ^ (x >>> 15) ^ words[at + 3], 0xc2b2ae3d);
+    y = Math.imul(y ^ (y >>> 15) ^ words[at + 7], 0x27d4eb2f);
+    x = Math.imul(x ^ (x >>> 15) ^ words[at + 4], 0x9e3779b1);
+    y = Math.imul(y ^ (y >>> 15) ^ words[at + 8], 0x85ebca77);
   }
+  let h = x ^ ((y << 13) | (y >>> 19));
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

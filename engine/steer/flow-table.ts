@@ -199,8 +199,10 @@ export class FlowTable {
   private sameV6(slot: number, key: Uint32Array): boolean {
     const v = this.v6;
     const at = slot * V6_WORDS;
-    for (let w = 0; w < 4; w++) if (v[at + w] !== key[1 + w] || v[at + 4 + w] !== key[5 + w]) return false;
-    return true;
+    return (
+      v[at] === key[1] && v[at + 1] === key[2] && v[at + 2] === key[3] && v[at + 3] === key[4] &&
+      v[at + 4] === key[5] && v[at + 5] === key[6] && v[at + 6] === key[7] && v[at + 7] === key[8]
+    );
   }
 
   /**

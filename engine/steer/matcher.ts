@@ -7,6 +7,8 @@
 // port or port range, an IPv4 address or network, an IP protocol, an Ethernet type, or a test of
 // their program that must hold (evaluated once per packet for every rule that needs it) — so a
 // packet runs only the rules that could match it, in rule order; rules with none are always run.
+// Its per-packet function is generated for the rule set (tables, masks and offsets as literals);
+// rules that differ only in their constants share one compiled program.
 
 import type { Arith, Filter } from './ast';
 import {
