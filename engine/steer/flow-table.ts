@@ -97,7 +97,11 @@ function alignedWords(count: number): Uint32Array {
   const bytes = count * 4;
   if (typeof WebAssembly === 'object' && bytes <= 1 << 30) {
     const pages = Math.max(1, Math.ceil(bytes / 65536));
-    return new Uint32Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, count);
+    try {
+      return new Uint32Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, count);
+    } catch {
+      // No room for another WebAssembly memory here: plain words work the same, a little slower.
+    }
   }
   return new Uint32Array(count);
 }
