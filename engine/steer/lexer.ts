@@ -143,7 +143,9 @@ function matchHid(s: string, i: number): number {
 
 /** An Ethernet address: six groups of one or two hex digits separated by ':' or '-'. */
 function matchEid(s: string, i: number): number {
-  for (const sep of [':', '-']) {
+  // Six groups of one or two hex digits joined by ':', '-' or '.'.
+  let best = 0;
+  for (const sep of [':', '-', '.']) {
     let j = i;
     let groups = 0;
     for (;;) {
@@ -155,9 +157,25 @@ function matchEid(s: string, i: number): number {
       if (groups === 6 || s[j] !== sep) break;
       j++;
     }
-    if (groups === 6) return j - i;
+    if (groups === 6) best = Math.max(best, j - i);
   }
-  return 0;
+  // Three groups of four joined by '.' (0011.2233.4455), or twelve hex digits in a row.
+  const hexRun = (at: number): number => {
+    let n = 0;
+    while (isHex(s[at + n] ?? '')) n++;
+    return n;
+  };
+  if (hexRun(i) === 4 && s[i + 4] === '.' && hexRun(i + 5) === 4 && s[i + 9] === '.' && hexRun(i + 10) >= 4) best = Math.max(best, 14);
+  if (hexRun(i) >= 12) best = Math.max(best, 12);
+  return best;
+}
+
+/** The six bytes of an Ethernet address in any of the forms `matchEid` takes. */
+export function macFromString(text: string): Uint8Array {
+  const groups = text.split(/[:.-]/);
+  if (groups.length === 6) return Uint8Array.from(groups, (g) => parseInt(g, 16));
+  const hex = groups.join('');
+  return Uint8Array.from({ length: 6 }, (_, k) => parseInt(hex.slice(2 * k, 2 * k + 2), 16));
 }
 
 /** A run that could be an IPv6 address (hex digits, ':' and a trailing dotted quad); validated later. */
@@ -218,15 +236,16 @@ export function lex(source: string): Token[] {
     const best = Math.max(name, num, hid, eid, hid6);
     if (best > 0) {
       const text = source.slice(i, i + best);
-      // Ties go to the rule the scanner lists first: keywords, numbers, addresses, then names.
+      // Ties go to the rule the scanner lists first: keywords, Ethernet addresses, numbers, IPv4
+      // addresses, then names (so twelve digits in a row are an Ethernet address, as in libpcap).
       if (name === best && KEYWORDS.has(text)) out.push(tok('keyword', text, i));
       else if (name === best && NAMED_NUMBERS.has(text)) out.push(tok('num', text, i, NAMED_NUMBERS.get(text)));
+      else if (eid === best) out.push(tok('eid', text, i));
       else if (num === best) {
         const v = readNumber(text);
         if (v === undefined || v > 0xffffffff) out.push(tok('error', text, i));
         else out.push(tok('num', text, i, v));
       } else if (hid === best) out.push(tok('hid', text, i));
-      else if (eid === best) out.push(tok('eid', text, i));
       else if (hid6 === best) out.push(tok('hid6', text, i));
       else out.push(tok('id', text, i));
       i += best;

@@ -7,6 +7,8 @@
 // port or port range, an IPv4 address or network, an IP protocol, an Ethernet type, or a test of
 // their program that must hold (evaluated once per packet for every rule that needs it) — so a
 // packet runs only the rules that could match it, in rule order; rules with none are always run.
+// Its per-packet function is generated for the rule set (tables, masks and offsets as literals);
+// rules that differ only in their constants share one compiled program.
 
 import type { Arith, Filter } from './ast';
 import {
@@ -40,9 +42,11 @@ const ALU_JS: Readonly<Record<number, (b: string) => string>> = {
 
 /**
  * The body of `function (p, len)` equivalent to the program (true where it returns non-zero), or
- * with other statements for accept and reject, to inline the program into a bigger function.
+ * with other statements for accept and reject, to inline the program into a bigger function; with
+ * `constants`, comparisons read their constants from that array (from index `constantsAt` on, as
+ * unsigned 32-bit values, so an Int32Array can hold them).
  */
-export function bpfToJsSource(program: readonly BpfInsn[], accept = 'return true;', reject = 'return false;', constants?: string): string {
+export function bpfToJsSource(program: readonly BpfInsn[], accept = 'return true;', reject = 'return false;', constants?: string, constantsAt?: string): string {
   let nextConstant = 0;
   const targets = new Set<number>();
   program.forEach((ins, i) => {
@@ -114,7 +118,7 @@ export function bpfToJsSource(program: readonly BpfInsn[], accept = 'return true
           lines.push(jump(i, i + 1 + k));
           break;
         }
-        const b = ins.code & BPF_X ? 'X' : constants ? `${constants}[${nextConstant++}]` : String(k);
+        const b = ins.code & BPF_X ? 'X' : constants ? `(${constants}[${constantsAt ? `${constantsAt} + ` : ''}${nextConstant++}] >>> 0)` : String(k);
         const cond =
           op === BPF_JEQ ? `A === ${b}` : op === BPF_JGT ? `A > ${b}` : op === BPF_JGE ? `A >= ${b}` : op === BPF_JSET ? `(A & ${b}) !== 0` : 'false';
         const jt = jump(i, i + 1 + ins.jt);
@@ -393,33 +397,35 @@ function simpleTest(t: NecessaryTest): { kind: number; off: number; size: number
 
 // ---- integer hash for address prefixes
 
-/** Open addressing from a 32-bit key to a small non-negative value; -1 when absent. */
+/**
+ * Open addressing from a 32-bit key to a small non-negative value; -1 when absent. Keys and values
+ * sit side by side (one cache line a probe) and the slot is the top bits of the key times 2^32/φ,
+ * which spreads network addresses whose low bits are all zero.
+ */
 class IntMap {
-  private readonly keys: Int32Array;
-  private readonly vals: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly shift: number;
   private readonly mask: number;
   constructor(entries: ReadonlyArray<readonly [number, number]>) {
-    let cap = 8;
-    while (cap < entries.length * 2) cap *= 2;
-    this.mask = cap - 1;
-    this.keys = new Int32Array(cap);
-    this.vals = new Int32Array(cap).fill(-1);
+    let bits = 3;
+    while (1 << bits < entries.length * 2) bits++;
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+    this.slots = new Int32Array(2 << bits);
+    for (let i = 1; i < this.slots.length; i += 2) this.slots[i] = -1;
     for (const [k, v] of entries) {
-      let i = IntMap.hash(k) & this.mask;
-      while (this.vals[i] >= 0) i = (i + 1) & this.mask;
-      this.keys[i] = k;
-      this.vals[i] = v;
+      let i = Math.imul(k, 0x9e3779b1) >>> this.shift;
+      while (this.slots[2 * i + 1] >= 0) i = (i + 1) & this.mask;
+      this.slots[2 * i] = k;
+      this.slots[2 * i + 1] = v;
     }
   }
-  static hash(k: number): number {
-    const h = Math.imul(k ^ (k >>> 16), 0x45d9f3b);
-    return h ^ (h >>> 15);
-  }
   get(k: number): number {
+    const s = this.slots;
     const m = this.mask;
-    for (let i = IntMap.hash(k) & m; ; i = (i + 1) & m) {
-      const v = this.vals[i];
-      if (v < 0 || this.keys[i] === k) return v;
+    for (let i = Math.imul(k, 0x9e3779b1) >>> this.shift; ; i = (i + 1) & m) {
+      const v = s[2 * i + 1];
+      if (v < 0 || s[2 * i] === k) return v;
     }
   }
 }
@@ -434,6 +440,13 @@ export interface Classifier {
    */
   readonly stats: { readonly indexed: number; readonly scanned: number; readonly functions: number };
 }
+
+/** Necessary tests checked before a rule's program runs, at most; and where a list entry holds what. */
+const PRE_MAX = 4;
+const E_RULE = 1;
+const E_SHAPE = 2;
+const E_TESTS = 3;
+const E_CONSTANTS = E_TESTS + PRE_MAX;
 
 /** Up to this many rules, the classifier tries each rule's program in turn. */
 const FEW_RULES = 3;
@@ -464,6 +477,205 @@ function fieldOf(t: NecessaryTest): { size: number; off: number; mask: number; v
   return { size, off: ld.k, mask, value: t.test.k >>> 0 };
 }
 
+/** What the per-packet dispatch looks at, in the order it looks. */
+interface DispatchPlan {
+  readonly hasDP: boolean;
+  readonly hasSP: boolean;
+  readonly hasL4: boolean;
+  readonly hasET: boolean;
+  readonly D4: { readonly masks: Int32Array; readonly maps: IntMap[]; readonly top: Int32Array };
+  readonly S4: { readonly masks: Int32Array; readonly maps: IntMap[]; readonly top: Int32Array };
+  readonly fields: ReadonlyArray<{ readonly off: number; readonly size: number; readonly mask: number; readonly et: number; readonly map: IntMap }>;
+  readonly testKeys: ReadonlyArray<{ readonly test: number; readonly list: number; readonly et: number }>;
+  readonly generic: number;
+  /** Per necessary test, how to evaluate it without its program, or null. */
+  readonly tests: ReadonlyArray<TestPlan | null>;
+}
+
+/** The tables and functions the dispatch reads. */
+interface DispatchData {
+  readonly DP: Int32Array;
+  readonly DPB: Int32Array;
+  readonly SP: Int32Array;
+  readonly SPB: Int32Array;
+  readonly L4: Int32Array;
+  readonly ET: Int32Array;
+  readonly POOL: Int32Array;
+  readonly MEMO: Int32Array;
+  readonly testFns: ReadonlyArray<(p: Uint8Array, len: number) => boolean>;
+  readonly shapeFns: ReadonlyArray<(p: Uint8Array, len: number, K: Int32Array, at: number) => boolean>;
+}
+
+/**
+ * The classifier's per-packet function, generated for one rule set: it reads only the fields some
+ * table is keyed by, looks up each table with its sizes, masks and list offsets written in as
+ * literals (no loop over table descriptions), and tries each list it selects at once. Everything it
+ * reads is a `var` of the generated scope, which a closure reads without the temporal-dead-zone
+ * check a captured `const` costs.
+ */
+function generateDispatch(plan: DispatchPlan, data: DispatchData): (p: Uint8Array, wireLen: number) => number {
+  const maps: IntMap[] = [];
+  const mapVar = (m: IntMap): string => {
+    maps.push(m);
+    return `M${maps.length - 1}`;
+  };
+  const needS4 = plan.S4.masks.length > 0;
+  const needD4 = plan.D4.masks.length > 0;
+  const body: string[] = [];
+  const lookups: string[] = [];
+  const tryList = (list: string, test = '-1') => `best = run(${list}, ${test}, best, p, wireLen);`;
+  if (plan.hasDP) lookups.push(`if (dp >= 0 && (DPB[dp >>> 5] & (1 << (dp & 31))) !== 0) ${tryList('DP[dp]')}`);
+  if (plan.hasSP) lookups.push(`if (sp >= 0 && (SPB[sp >>> 5] & (1 << (sp & 31))) !== 0) ${tryList('SP[sp]')}`);
+  const prefixes = (name: string, t: DispatchPlan['D4']) => {
+    if (t.masks.length === 0) return;
+    const lines = [`if (has${name}) {`, `  const lens = ${name}TOP[${name.toLowerCase()} >>> 16];`, '  if (lens !== 0) {'];
+    t.masks.forEach((mask, i) => {
+      const bit = i < 31 ? `(lens & ${1 << i}) !== 0 && ` : '';
+      lines.push(`    if (${bit}(x = ${mapVar(t.maps[i])}.get(${name.toLowerCase()} & ${mask})) >= 0) ${tryList('x')}`);
+    });
+    lines.push('  }', '}');
+    lookups.push(lines.join('\n'));
+  };
+  prefixes('D4', plan.D4);
+  prefixes('S4', plan.S4);
+  for (const f of plan.fields) {
+    const at = (k: number) => `p[${f.off + k}]`;
+    const value = f.size === 4 ? `((${at(0)} << 24) | (${at(1)} << 16) | (${at(2)} << 8) | ${at(3)})` : f.size === 2 ? `((${at(0)} << 8) | ${at(1)})` : at(0);
+    const et = f.et >= 0 ? `et === ${f.et} && ` : '';
+    lookups.push(`if (${et}n >= ${f.off + f.size} && (x = ${mapVar(f.map)}.get(${value} & ${f.mask})) >= 0) ${tryList('x')}`);
+  }
+  for (const k of plan.testKeys) lookups.push(`${k.et >= 0 ? `if (et === ${k.et}) ` : ''}${tryList(String(k.list), String(k.test))}`);
+  if (plan.hasL4) lookups.push(`if (proto >= 0 && (x = L4[proto]) >= 0) ${tryList('x')}`);
+  if (plan.hasET) lookups.push(`if (et >= 0 && (x = ET[et]) >= 0) ${tryList('x')}`);
+  if (plan.generic >= 0) lookups.push(tryList(String(plan.generic)));
+  body.push(
+    '"use strict";',
+    `var DP = data.DP, DPB = data.DPB, SP = data.SP, SPB = data.SPB, L4 = data.L4, ET = data.ET, POOL = data.POOL, MEMO = data.MEMO;`,
+    'var testFns = data.testFns, shapeFns = data.shapeFns;',
+    `var D4TOP = plan.D4.top, S4TOP = plan.S4.top;`,
+    maps.length ? `var ${maps.map((_, i) => `M${i} = maps[${i}]`).join(', ')};` : '',
+    // Bumped per packet, kept below 2^30 so that `stamp << 1` stays a small integer.
+    'var stamp = 0;',
+    testHoldsJs(plan.tests),
+    RUN_LIST_JS,
+    'return function classify(p, wireLen) {',
+    '  stamp = (stamp + 1) | 0;',
+    '  if (stamp === 1073741824) { MEMO.fill(0); stamp = 1; }',
+    '  var n = p.length;',
+    `  var et = -1, sp = -1, dp = -1, proto = -1, s4 = 0, d4 = 0, hasS4 = false, hasD4 = false, x = 0;`,
+    fieldReadJs(needS4, needD4),
+    `  var best = ${NONE};`,
+    ...lookups.map((l) => l.replace(/^/gm, '  ')),
+    `  return best === ${NONE} ? -1 : best;`,
+    '};',
+  );
+  const factory = new Function('plan', 'data', 'maps', body.join('\n')) as (plan: DispatchPlan, data: DispatchData, maps: IntMap[]) => (p: Uint8Array, wireLen: number) => number;
+  return factory(plan, data, maps);
+}
+
+/**
+ * The fields as the index atoms read them: ports at the IHL offset (IPv4) or right after the fixed
+ * header (IPv6), the protocol behind an IPv6 fragment header, ARP addresses as IPv4 ones.
+ */
+function fieldReadJs(needS4: boolean, needD4: boolean): string {
+  const s4 = (a: number) => (needS4 ? `if (n >= ${a + 4}) { s4 = (p[${a}] << 24) | (p[${a + 1}] << 16) | (p[${a + 2}] << 8) | p[${a + 3}]; hasS4 = true; }` : '');
+  const d4 = (a: number) => (needD4 ? `if (n >= ${a + 4}) { d4 = (p[${a}] << 24) | (p[${a + 1}] << 16) | (p[${a + 2}] << 8) | p[${a + 3}]; hasD4 = true; }` : '');
+  return `
+  if (n >= 14) {
+    et = (p[12] << 8) | p[13];
+    if (et === 0x0800) {
+      if (n >= 24) proto = p[23];
+      ${s4(26)}
+      ${d4(30)}
+      if (n > 14) {
+        var t = 14 + ((p[14] & 15) << 2);
+        if (t + 2 <= n) sp = (p[t] << 8) | p[t + 1];
+        if (t + 4 <= n) dp = (p[t + 2] << 8) | p[t + 3];
+      }
+    } else if (et === 0x86dd) {
+      if (n >= 21) {
+        proto = p[20];
+        if (proto === 44) proto = n >= 55 ? p[54] : -1;
+      }
+      if (n >= 56) sp = (p[54] << 8) | p[55];
+      if (n >= 58) dp = (p[56] << 8) | p[57];
+    } else if (et === 0x0806 || et === 0x8035) {
+      ${s4(28)}
+      ${d4(38)}
+    }
+  }`;
+}
+
+/** How to evaluate a test without its program (see `simpleTest`), as the classifier keeps it. */
+export interface TestPlan {
+  readonly kind: number;
+  readonly off: number;
+  readonly size: number;
+  readonly mask: number;
+  readonly jop: number;
+  readonly k: number;
+  readonly want: boolean;
+}
+
+/**
+ * `testHolds(id, p, wireLen)`: whether necessary test `id` comes out as wanted on the packet, at
+ * most one evaluation a packet (its memo in MEMO: (packet stamp << 1) | outcome).
+ * Most tests are one load (at a fixed offset, after the IPv4 header, or the length), a mask and a
+ * comparison: each of those is its own case, with its numbers written in; the rest run their
+ * compiled program.
+ */
+function testHoldsJs(plans: ReadonlyArray<TestPlan | null>): string {
+  const cases = plans.map((t, id) => {
+    if (!t) return `    case ${id}: out = testFns[${id}](p, wireLen); break;`;
+    const k = t.k >>> 0;
+    const load = (at: string): string =>
+      t.size === 1 ? `p[${at}]` : t.size === 2 ? `((p[${at}] << 8) | p[${at} + 1])` : `((p[${at}] << 24) | (p[${at} + 1] << 16) | (p[${at} + 2] << 8) | p[${at} + 3])`;
+    const masked = (v: string): string => (t.mask >>> 0 === 0xffffffff ? `(${v} >>> 0)` : `((${v} & ${t.mask | 0}) >>> 0)`);
+    // Unsigned comparisons, as cBPF's.
+    const cmp = (x: string): string =>
+      t.jop === JEQ ? `${x} === ${k}` : t.jop === JGT ? `${x} > ${k}` : t.jop === JGE ? `${x} >= ${k}` : `(${x} & ${k | 0}) !== 0`;
+    const holds = (x: string): string => (t.want ? `(${cmp(x)})` : `!(${cmp(x)})`);
+    if (t.kind === SIMPLE_LEN) return `    case ${id}: out = ${holds(masked('wireLen'))}; break;`;
+    if (t.kind === SIMPLE_IP_PAYLOAD)
+      return `    case ${id}: o = ${t.off} + ((p[14] & 15) << 2); out = n > 14 && o + ${t.size} <= n && ${holds(masked(load('o')))}; break;`;
+    return `    case ${id}: out = n >= ${t.off + t.size} && ${holds(masked(load(String(t.off))))}; break;`;
+  });
+  return `
+function testHolds(id, p, wireLen) {
+  var memo = MEMO[id];
+  if (memo >> 1 === stamp) return (memo & 1) === 1;
+  var out = false, n = p.length, o = 0;
+  switch (id) {
+${cases.join('\n')}
+  }
+  MEMO[id] = (stamp << 1) | (out ? 1 : 0);
+  return out;
+}`;
+}
+
+/**
+ * Tries the rules of the list at POOL[at] in rule order, below `best`, after the list's test
+ * (`key`, or -1): the first whose necessary tests hold and whose program accepts is the list's
+ * answer. Returns the better of it and `best`.
+ */
+const RUN_LIST_JS = `
+function run(at, key, best, p, wireLen) {
+  if (POOL[at + ${1 + E_RULE}] >= best) return best;
+  if (key >= 0 && !testHolds(key, p, wireLen)) return best;
+  for (var e = at + 1, left = POOL[at]; left > 0; left--, e += POOL[e]) {
+    var r = POOL[e + ${E_RULE}];
+    if (r >= best) return best;
+    var ok = true;
+    for (var q = e + ${E_TESTS}; q < e + ${E_CONSTANTS}; q++) {
+      var t = POOL[q];
+      if (t < 0) break;
+      if (!testHolds(t, p, wireLen)) { ok = false; break; }
+    }
+    if (ok && shapeFns[POOL[e + ${E_SHAPE}]](p, wireLen, POOL, e + ${E_CONSTANTS})) return r;
+  }
+  return best;
+}`;
+
 /**
  * Builds a classifier over rules given in order, each as its filter and compiled program.
  *
@@ -479,22 +691,22 @@ function fieldOf(t: NecessaryTest): { size: number; off: number; mask: number; v
  * classifier means exactly what trying every rule in order means.
  */
 export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter; readonly program: readonly BpfInsn[] }>): Classifier {
-  type ShapeFn = (p: Uint8Array, len: number, K: Float64Array) => boolean;
+  type ShapeFn = (p: Uint8Array, len: number, K: Int32Array, at: number) => boolean;
   type TestFn = (p: Uint8Array, len: number) => boolean;
   const shapeFns: ShapeFn[] = [];
   const shapeIndex = new Map<string, number>();
   const ruleShape = new Int32Array(rules.length);
-  const ruleConstants: Float64Array[] = [];
+  const ruleConstants: number[][] = [];
   rules.forEach((r, i) => {
     const { key, constants } = programShape(r.program);
     let fn = shapeIndex.get(key);
     if (fn === undefined) {
       fn = shapeFns.length;
       shapeIndex.set(key, fn);
-      shapeFns.push(new Function('p', 'len', 'K', bpfToJsSource(r.program, 'return true;', 'return false;', 'K')) as ShapeFn);
+      shapeFns.push(new Function('p', 'len', 'K', 'at', bpfToJsSource(r.program, 'return true;', 'return false;', 'K', 'at')) as ShapeFn);
     }
     ruleShape[i] = fn;
-    ruleConstants.push(Float64Array.from(constants));
+    ruleConstants.push(constants);
   });
 
   if (rules.length <= FEW_RULES) {
@@ -542,7 +754,7 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
       if (!ids.includes(id)) ids.push(id);
     }
     // The likeliest to fail first.
-    return ids.sort((a, b) => testShares[a] - testShares[b]).slice(0, 4);
+    return ids.sort((a, b) => testShares[a] - testShares[b]).slice(0, PRE_MAX);
   });
 
   // Each rule's key: the candidate seen by the fewest packets, counting how many rules share it.
@@ -622,14 +834,25 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
     }
   });
   // Every list, one after another in one array; tables hold list numbers (-1 for none).
+  // Every list, one after another in one array, each entry carrying all that trying its rule needs
+  // (so that a candidate costs a cache line or two, not one per lookup table):
+  //   list:  count, then `count` entries in rule order;
+  //   entry: its length, the rule, its program shape, PRE_MAX necessary tests (-1 pads), then the
+  //          constants its program compares with.
+  // Tables hold the offset of a list (-1 for none).
   const pool: number[] = [];
-  const listStart: number[] = [];
-  const listEnd: number[] = [];
   const addList = (v: readonly number[]): number => {
-    listStart.push(pool.length);
-    pool.push(...sortedList(v));
-    listEnd.push(pool.length);
-    return listStart.length - 1;
+    const at = pool.length;
+    const rs = sortedList(v);
+    pool.push(rs.length);
+    for (const r of rs) {
+      const tests = ruleTests[r];
+      const constants = ruleConstants[r];
+      pool.push(E_CONSTANTS + constants.length, r, ruleShape[r]);
+      for (let q = 0; q < PRE_MAX; q++) pool.push(q < tests.length ? tests[q] : -1);
+      for (const k of constants) pool.push(k | 0);
+    }
+    return at;
   };
   const table = (m: Map<number, number[]>, size: number): Int32Array => {
     const t = new Int32Array(size).fill(-1);
@@ -638,6 +861,17 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   };
   const SP = table(sport, 65536);
   const DP = table(dport, 65536);
+  // Which ports have a list, a bit each: 8 KiB that stay in cache, where the 256 KiB tables do not,
+  // so that a packet to a port no rule names costs no miss.
+  const portBits = (t: Int32Array): Int32Array => {
+    const bits = new Int32Array(2048);
+    t.forEach((l, port) => {
+      if (l >= 0) bits[port >>> 5] |= 1 << (port & 31);
+    });
+    return bits;
+  };
+  const SPB = portBits(SP);
+  const DPB = portBits(DP);
   const L4 = table(l4, 256);
   const ET = table(etype, 65536);
   const hasSP = sport.size > 0;
@@ -694,213 +928,19 @@ export function createClassifier(rules: ReadonlyArray<{ readonly filter: Filter;
   const TESTKEY_ET = Int32Array.from(testKeyIds, (id) => commonEt(byTest.get(id)!));
   const G = generic.length > 0 ? addList(generic) : -1;
   const POOL = Int32Array.from(pool);
-  const START = Int32Array.from(listStart);
-  const END = Int32Array.from(listEnd);
 
-  // Per-rule necessary tests, flattened.
-  const preStart = new Int32Array(rules.length + 1);
-  const preIds: number[] = [];
-  ruleTests.forEach((ids, i) => {
-    preStart[i] = preIds.length;
-    preIds.push(...ids);
-  });
-  preStart[rules.length] = preIds.length;
-  const PRE = Int32Array.from(preIds);
-  // Most tests are one load (at a fixed offset, after the IPv4 header, or the length), a mask and a
-  // comparison: those are evaluated here from a table, without a call.
-  const TK = new Uint8Array(testFns.length);
-  const TOFF = new Int32Array(testFns.length);
-  const TSIZE = new Uint8Array(testFns.length);
-  const TMASK = new Int32Array(testFns.length).fill(-1);
-  const TJOP = new Uint8Array(testFns.length);
-  const TVAL = new Float64Array(testFns.length);
-  const TWANT = new Uint8Array(testFns.length);
-  testDefs.forEach((t, id) => {
-    const plan = simpleTest(t);
-    if (!plan) return;
-    TK[id] = plan.kind;
-    TOFF[id] = plan.off;
-    TSIZE[id] = plan.size;
-    TMASK[id] = plan.mask | 0;
-    TJOP[id] = plan.jop;
-    TVAL[id] = t.test.k >>> 0;
-    TWANT[id] = t.want ? 1 : 0;
-  });
-  const memoStamp = new Int32Array(testFns.length);
-  const memoValue = new Uint8Array(testFns.length);
-  let stamp = 0;
-  // The lists a packet selects, and the test each one needs first (-1 for none): reused per packet.
-  const maxLists = 2 + S4.masks.length + D4.masks.length + FIELD_OFF.length + testKeyIds.length + 3;
-  const lists = new Int32Array(maxLists);
-  const listTest = new Int32Array(maxLists);
-
-  function testHolds(id: number, p: Uint8Array, wireLen: number): boolean {
-    if (memoStamp[id] === stamp) return memoValue[id] === 1;
-    memoStamp[id] = stamp;
-    const kind = TK[id];
-    let out: boolean;
-    if (kind === SIMPLE_NONE) out = testFns[id](p, wireLen);
-    else {
-      const n = p.length;
-      let v = 0;
-      let inBounds = true;
-      if (kind === SIMPLE_LEN) v = wireLen >>> 0;
-      else {
-        let off = TOFF[id];
-        if (kind === SIMPLE_IP_PAYLOAD) {
-          if (n <= 14) inBounds = false;
-          else off += (p[14] & 15) << 2;
-        }
-        const size = TSIZE[id];
-        if (off + size > n) inBounds = false;
-        else v = size === 1 ? p[off] : size === 2 ? (p[off] << 8) | p[off + 1] : (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3];
-      }
-      if (!inBounds) out = false;
-      else {
-        v = (v & TMASK[id]) >>> 0;
-        const k = TVAL[id];
-        const j = TJOP[id];
-        out = (j === JEQ ? v === k : j === JGT ? v > k : j === JGE ? v >= k : (v & k) !== 0) === (TWANT[id] === 1);
-      }
-    }
-    memoValue[id] = out ? 1 : 0;
-    return out;
-  }
-
-  function classify(p: Uint8Array, wireLen: number): number {
-    stamp = (stamp + 1) | 0;
-    if (stamp === 0) {
-      memoStamp.fill(0);
-      stamp = 1;
-    }
-    const n = p.length;
-    let et = -1, sp = -1, dp = -1, proto = -1, s4 = 0, d4 = 0, hasS4 = false, hasD4 = false;
-    // The fields as the index atoms read them: ports at the IHL offset (IPv4) or right after the
-    // fixed header (IPv6), the protocol behind an IPv6 fragment header, ARP addresses as IPv4 ones.
-    if (n >= 14) {
-      et = (p[12] << 8) | p[13];
-      if (et === 0x0800) {
-        if (n >= 24) proto = p[23];
-        if (n >= 30) {
-          s4 = (p[26] << 24) | (p[27] << 16) | (p[28] << 8) | p[29];
-          hasS4 = true;
-        }
-        if (n >= 34) {
-          d4 = (p[30] << 24) | (p[31] << 16) | (p[32] << 8) | p[33];
-          hasD4 = true;
-        }
-        if (n > 14) {
-          const t = 14 + ((p[14] & 15) << 2);
-          if (t + 2 <= n) sp = (p[t] << 8) | p[t + 1];
-          if (t + 4 <= n) dp = (p[t + 2] << 8) | p[t + 3];
-        }
-      } else if (et === 0x86dd) {
-        if (n >= 21) {
-          proto = p[20];
-          if (proto === 44) proto = n >= 55 ? p[54] : -1;
-        }
-        if (n >= 56) sp = (p[54] << 8) | p[55];
-        if (n >= 58) dp = (p[56] << 8) | p[57];
-      } else if (et === 0x0806 || et === 0x8035) {
-        if (n >= 32) {
-          s4 = (p[28] << 24) | (p[29] << 16) | (p[30] << 8) | p[31];
-          hasS4 = true;
-        }
-        if (n >= 42) {
-          d4 = (p[38] << 24) | (p[39] << 16) | (p[40] << 8) | p[41];
-          hasD4 = true;
-        }
-      }
-    }
-    // Selective tables first, so that the broad lists after them stop early.
-    let m = 0;
-    let l: number;
-    if (hasDP && dp >= 0 && (l = DP[dp]) >= 0) {
-      listTest[m] = -1;
-      lists[m++] = l;
-    }
-    if (hasSP && sp >= 0 && (l = SP[sp]) >= 0) {
-      listTest[m] = -1;
-      lists[m++] = l;
-    }
-    const d4Lens = hasD4 ? D4.top[d4 >>> 16] : 0;
-    if (d4Lens !== 0) {
-      for (let i = 0; i < D4.masks.length; i++) {
-        if (i < 31 && (d4Lens & (1 << i)) === 0) continue;
-        const x = D4.maps[i].get(d4 & D4.masks[i]);
-        if (x >= 0) {
-          listTest[m] = -1;
-          lists[m++] = x;
-        }
-      }
-    }
-    const s4Lens = hasS4 ? S4.top[s4 >>> 16] : 0;
-    if (s4Lens !== 0) {
-      for (let i = 0; i < S4.masks.length; i++) {
-        if (i < 31 && (s4Lens & (1 << i)) === 0) continue;
-        const x = S4.maps[i].get(s4 & S4.masks[i]);
-        if (x >= 0) {
-          listTest[m] = -1;
-          lists[m++] = x;
-        }
-      }
-    }
-    for (let i = 0; i < FIELD_OFF.length; i++) {
-      const off = FIELD_OFF[i];
-      const size = FIELD_SIZE[i];
-      if (off + size > n || (FIELD_ET[i] >= 0 && FIELD_ET[i] !== et)) continue;
-      const v = size === 4 ? (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3] : size === 2 ? (p[off] << 8) | p[off + 1] : p[off];
-      const x = FIELD_MAP[i].get(v & FIELD_MASK[i]);
-      if (x >= 0) {
-        listTest[m] = -1;
-        lists[m++] = x;
-      }
-    }
-    for (let i = 0; i < testKeyIds.length; i++) {
-      if (TESTKEY_ET[i] >= 0 && TESTKEY_ET[i] !== et) continue;
-      listTest[m] = testKeyIds[i];
-      lists[m++] = testKeyLists[i];
-    }
-    if (hasL4 && proto >= 0 && (l = L4[proto]) >= 0) {
-      listTest[m] = -1;
-      lists[m++] = l;
-    }
-    if (hasET && et >= 0 && (l = ET[et]) >= 0) {
-      listTest[m] = -1;
-      lists[m++] = l;
-    }
-    if (G >= 0) {
-      listTest[m] = -1;
-      lists[m++] = G;
-    }
-    // Each list in rule order, up to the best rule found so far.
-    let best = NONE;
-    for (let j = 0; j < m; j++) {
-      const list = lists[j];
-      const first = START[list];
-      const end = END[list];
-      if (POOL[first] >= best) continue;
-      const key = listTest[j];
-      if (key >= 0 && !testHolds(key, p, wireLen)) continue;
-      for (let k = first; k < end; k++) {
-        const r = POOL[k];
-        if (r >= best) break;
-        let ok = true;
-        for (let q = preStart[r], e = preStart[r + 1]; q < e; q++) {
-          if (!testHolds(PRE[q], p, wireLen)) {
-            ok = false;
-            break;
-          }
-        }
-        if (ok && shapeFns[ruleShape[r]](p, wireLen, ruleConstants[r])) {
-          best = r;
-          break;
-        }
-      }
-    }
-    return best === NONE ? -1 : best;
-  }
-
+  // Per test, its memo: (packet stamp << 1) | outcome.
+  const MEMO = new Int32Array(testFns.length);
+  const classify = generateDispatch({
+    hasDP, hasSP, hasL4, hasET, D4, S4,
+    fields: usedFields.map((f, i) => ({ off: FIELD_OFF[i], size: FIELD_SIZE[i], mask: FIELD_MASK[i], et: FIELD_ET[i], map: FIELD_MAP[i] })),
+    testKeys: Array.from(testKeyIds, (id, i) => ({ test: id, list: testKeyLists[i], et: TESTKEY_ET[i] })),
+    generic: G,
+    tests: testDefs.map((t) => {
+      const plan = simpleTest(t);
+      return plan ? { ...plan, k: t.test.k, want: t.want } : null;
+    }),
+  }, { DP, DPB, SP, SPB, L4, ET, POOL, MEMO, testFns, shapeFns });
   return {
     classify,
     stats: { indexed: rules.length - generic.length, scanned: generic.length, functions: shapeFns.length + testFns.length },

@@ -12,7 +12,7 @@
 import type { Arith, ArithOp, Dir, Filter, LoadProto, PortProtocol, Primitive, ProtoName, RelOp } from './ast';
 import { spanUnion } from './ast';
 import { ipv6FromString } from '../wire/address';
-import { isUnsupportedKeyword, lex, type Span, type Token } from './lexer';
+import { isUnsupportedKeyword, lex, macFromString, type Span, type Token } from './lexer';
 import { lookupEtherProtocol, lookupIpProtocol, lookupService, type PortProto } from './services';
 
 export interface FilterError {
@@ -26,6 +26,9 @@ export type ParseFilterResult =
 
 /** Protocol qualifier as the grammar's `pqual` gives it. */
 type PQual = 'default' | 'link' | ProtoName;
+
+/** Other link-layer keywords libpcap treats as `link`. */
+const LINK_ALIASES: readonly string[] = ['ppp', 'slip', 'fddi', 'tr', 'wlan'];
 type AQual = 'default' | 'host' | 'net' | 'port' | 'portrange' | 'proto';
 
 /** The qualifiers a term leaves for a following bare id; `null` is libpcap's `qerr`. */
@@ -122,7 +125,9 @@ class Parser {
   }
   private syntax(t: Token, detail?: string): ParseFailure {
     if (t.kind === 'keyword' && isUnsupportedKeyword(t.text)) {
-      return new ParseFailure(`'${t.text}' is not supported in routing rules`, t.span, false);
+      // libpcap reads these link-layer names as 'ether' on an Ethernet capture; say so rather than guess.
+      const hint = LINK_ALIASES.includes(t.text) ? ` (on Ethernet libpcap reads it as 'ether')` : '';
+      return new ParseFailure(`'${t.text}' is not supported in routing rules${hint}`, t.span, false);
     }
     const what = t.kind === 'eof' ? 'end of expression' : `'${t.text}'`;
     return new ParseFailure(`syntax error at ${what}${detail ? ` (${detail})` : ''}`, t.kind === 'eof' ? { offset: t.span.offset, length: 0 } : t.span, true);
@@ -347,7 +352,7 @@ class Parser {
       case 'eid': {
         this.next();
         if ((q.addr === 'host' || q.addr === 'default') && q.proto === 'link') {
-          const mac = new Uint8Array(t.text.split(/[:-]/).map((g) => parseInt(g, 16)));
+          const mac = macFromString(t.text);
           return { kind: 'ether-host', dir: q.dir, mac, span: t.span };
         }
         throw this.fail('ethernet address used in non-ether expression', t.span);

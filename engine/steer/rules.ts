@@ -258,20 +258,83 @@ function mayImply(have: readonly Filter[], need: Filter): boolean {
   return false;
 }
 
+/** Port needs spanning more ports than this are not indexed port by port. */
+const WIDE_PORT_SPAN = 1024;
+
+/**
+ * Earlier rules filed by what `mayImply` asks of a later rule, so that a later rule meets only the
+ * earlier rules that could contain it: those with no need, those whose need is a port range
+ * holding one of its ports, an IPv4 network holding one of its addresses, or of a kind it has.
+ */
+class ShadowIndex {
+  private readonly always: number[] = [];
+  private readonly byKind = new Map<string, number[]>();
+  private readonly byPort = new Map<number, number[]>();
+  private readonly widePorts: number[] = [];
+  /** Need mask → need network → rules. */
+  private readonly byNet = new Map<number, Map<number, number[]>>();
+
+  constructor(private readonly needs: ReadonlyArray<Filter | undefined>) {}
+
+  add(i: number): void {
+    const need = this.needs[i];
+    const push = <K>(m: Map<K, number[]>, k: K) => {
+      const l = m.get(k);
+      if (l) l.push(i);
+      else m.set(k, [i]);
+    };
+    if (!need) this.always.push(i);
+    else if (need.kind === 'port') {
+      if (need.hi - need.lo > WIDE_PORT_SPAN) this.widePorts.push(i);
+      else for (let port = need.lo; port <= need.hi; port++) push(this.byPort, port);
+    } else if (need.kind === 'host4') {
+      let m = this.byNet.get(need.mask >>> 0);
+      if (!m) this.byNet.set(need.mask >>> 0, (m = new Map()));
+      push(m, need.addr >>> 0);
+    } else push(this.byKind, need.kind);
+  }
+
+  /** Earlier rules that may contain a rule with these conjuncts (every earlier rule for a disjunction), in rule order. */
+  candidates(have: readonly Filter[] | undefined, all: number): number[] {
+    if (!have) return Array.from({ length: all }, (_, i) => i);
+    const out = new Set<number>(this.always);
+    const kinds = new Set<string>();
+    for (const h of have) {
+      kinds.add(h.kind);
+      if (h.kind === 'port') {
+        for (const r of this.byPort.get(h.lo) ?? []) out.add(r);
+      } else if (h.kind === 'host4') {
+        for (const [mask, nets] of this.byNet) {
+          if (((h.mask & mask) >>> 0) !== mask) continue;
+          for (const r of nets.get((h.addr & mask) >>> 0) ?? []) out.add(r);
+        }
+      }
+    }
+    if (kinds.has('port')) for (const r of this.widePorts) out.add(r);
+    for (const k of kinds) for (const r of this.byKind.get(k) ?? []) out.add(r);
+    return [...out].sort((a, b) => a - b);
+  }
+}
+
 /** Warnings for rules an earlier rule always matches first. */
 export function shadowDiagnostics(rules: readonly Rule[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  // `implies` needs each conjunct of the earlier rule implied by a conjunct of the later one: a pair
-  // whose port, address or relation cannot be is skipped without calling it (10,000 rules are 50M pairs).
+  // `implies` needs each conjunct of the earlier rule implied by a conjunct of the later one: only
+  // earlier rules whose port, address or relation could be are looked at (10,000 rules are 50M pairs).
   const needs = rules.map((r) => shadowNeed(r.filter));
+  const index = new ShadowIndex(needs);
   for (const later of rules) {
     const have = later.filter.kind === 'or' ? undefined : conjunctList(later.filter);
-    const earlier = rules.find((r) => {
-      if (r.index >= later.index) return false;
-      const need = needs[r.index];
-      if (have && need && !mayImply(have, need)) return false;
-      return implies(later.filter, r.filter);
-    });
+    let earlier: Rule | undefined;
+    for (const i of index.candidates(have, later.index)) {
+      const need = needs[i];
+      if (have && need && !mayImply(have, need)) continue;
+      if (implies(later.filter, rules[i].filter)) {
+        earlier = rules[i];
+        break;
+      }
+    }
+    index.add(later.index);
     if (!earlier) continue;
     out.push({
       severity: 'warning',

@@ -1,11 +1,15 @@
 // steer: steering — the rules, the flow table and the per-rule counters together: the first packet
 // of a flow is classified and the decision pinned; later packets follow it. Rules reload atomically;
 // new flows follow the new rules, and flows pinned under earlier rules are counted until they end.
-import { countFlow, countPacket, createRuleCounters, type RuleCounters } from './counters';
-import { FlowKind, KEY_WORDS, extractFlowKey, type KeyInfo } from './flow-key';
+import { createRuleCounters, type RuleCounters } from './counters';
+import { KEY_WORDS, extractFlowKey, hashKey, type KeyInfo } from './flow-key';
 import { FlowTable, type FlowTableOptions } from './flow-table';
 import type { Classifier } from './matcher';
-import { actionFor, classifierFor, type Action, type RuleSet } from './rules';
+import { classifierFor, type Action, type RuleSet } from './rules';
+
+// Module-local copies of the per-packet functions (imported bindings can be getter calls).
+const extract = extractFlowKey;
+const hashOf = hashKey;
 
 /** Rule numbers that are not rules (see the trace schema). */
 export const RULE_DEFAULT = -1;
@@ -26,23 +30,66 @@ export interface SteeringResult {
   newFlow: boolean;
 }
 
+/** The actions by code, as `SteeringBatch.action` holds them. */
+export const ACTION_BY_CODE: readonly Action[] = CODE_ACTION;
+
+/**
+ * Room for the answers of `steerBatch`, one slot per frame of a batch (slot j for frame from + j),
+ * and for the batch's flow keys while it runs. Made once and reused: a batch allocates nothing.
+ */
+export class SteeringBatch {
+  /** Action codes (ACTION_BY_CODE), rules (see RULE_*), flow ids (0: no flow), and 1 where the frame made a new flow. */
+  readonly action: Uint8Array;
+  readonly rule: Int32Array;
+  readonly flowId: Uint32Array;
+  readonly newFlow: Uint8Array;
+  /** Per frame: whether it has a flow key, the key, its hash, and what the key extractor said besides. */
+  readonly keyed: Uint8Array;
+  readonly keys: Uint32Array[];
+  readonly hashes: Int32Array;
+  readonly kind: Uint8Array;
+  readonly forward: Uint8Array;
+  readonly tcpFlags: Uint8Array;
+
+  constructor(readonly capacity: number) {
+    this.action = new Uint8Array(capacity);
+    this.rule = new Int32Array(capacity);
+    this.flowId = new Uint32Array(capacity);
+    this.newFlow = new Uint8Array(capacity);
+    this.keyed = new Uint8Array(capacity);
+    const words = new Uint32Array(capacity * KEY_WORDS);
+    this.keys = Array.from({ length: capacity }, (_, j) => words.subarray(j * KEY_WORDS, (j + 1) * KEY_WORDS));
+    this.hashes = new Int32Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.forward = new Uint8Array(capacity);
+    this.tcpFlags = new Uint8Array(capacity);
+  }
+}
+
 export class Steering {
   readonly flows: FlowTable;
   /** Bumped by every reload; flows remember the generation that decided them. */
   generation = 1;
   private set: RuleSet;
   private classifier: Classifier;
+  /** Each rule's action code, and the default's. */
+  private ruleAction: Uint8Array;
+  private defaultAction: number;
   counters: RuleCounters;
   /** Packets and bytes of flows pinned under rules since reloaded. */
   readonly earlierRules = { packets: 0, bytes: 0 };
   /** The result of the last `steer` call, reused so that steering allocates nothing. */
   readonly result: SteeringResult = { action: 'kernel', rule: RULE_DEFAULT, flowId: 0, newFlow: false };
   private readonly key = new Uint32Array(KEY_WORDS);
-  private readonly info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  private readonly info: KeyInfo = { kind: 0, forward: true, tcpFlags: 0 };
+  /** What the last batch's table reads came to (kept so that they are not optimised away). */
+  private prefetched = 0;
 
   constructor(rules: RuleSet, options: FlowTableOptions = {}) {
     this.set = rules;
     this.classifier = classifierFor(rules);
+    this.ruleAction = actionCodes(rules);
+    this.defaultAction = ACTION_CODE[rules.defaultAction];
     this.counters = createRuleCounters(rules.rules.length);
     this.flows = new FlowTable(options);
   }
@@ -55,37 +102,101 @@ export class Steering {
   steer(frame: Uint8Array, wireLen: number, now: number): SteeringResult {
     const r = this.result;
     r.newFlow = false;
-    if (!extractFlowKey(frame, this.key, this.info)) {
-      const rule = this.classifier.classify(frame, wireLen);
-      countPacket(this.counters, rule, wireLen);
-      r.rule = rule < 0 ? RULE_DEFAULT : rule;
-      r.action = actionFor(this.set, rule);
-      r.flowId = 0;
-      return r;
+    const code = extract(frame, this.key, this.info)
+      ? this.steerFlow(frame, wireLen, now, this.key, hashOf(this.key))
+      : this.steerAlone(frame, wireLen);
+    r.action = CODE_ACTION[code];
+    return r;
+  }
+
+  /**
+   * Steers frames[from..to) in order, exactly as `steer` on each in turn would (with `now` for all of
+   * them, as one receive batch), into `out`. The batch's flow keys are read and their table slots
+   * looked at before any frame is decided, so that the table's cache misses overlap instead of
+   * stalling one frame after another.
+   */
+  steerBatch(frames: readonly Uint8Array[], wireLens: ArrayLike<number>, now: number, from: number, to: number, out: SteeringBatch): void {
+    const n = to - from;
+    if (n > out.capacity) throw new RangeError(`a batch of ${n} frames does not fit a SteeringBatch of ${out.capacity}`);
+    const info = this.info;
+    for (let j = 0; j < n; j++) {
+      const key = out.keys[j];
+      if (extract(frames[from + j], key, info)) {
+        out.keyed[j] = 1;
+        out.hashes[j] = hashOf(key);
+        out.kind[j] = info.kind;
+        out.forward[j] = info.forward ? 1 : 0;
+        out.tcpFlags[j] = info.tcpFlags;
+      } else out.keyed[j] = 0;
     }
+    this.prefetched ^= this.flows.prefetch(out.hashes, out.keyed, n);
+    const r = this.result;
+    for (let j = 0; j < n; j++) {
+      const frame = frames[from + j];
+      const wireLen = wireLens[from + j];
+      r.newFlow = false;
+      let code: number;
+      if (out.keyed[j] === 1) {
+        info.kind = out.kind[j] as KeyInfo['kind'];
+        info.forward = out.forward[j] === 1;
+        info.tcpFlags = out.tcpFlags[j];
+        code = this.steerFlow(frame, wireLen, now, out.keys[j], out.hashes[j]);
+      } else code = this.steerAlone(frame, wireLen);
+      out.action[j] = code;
+      out.rule[j] = r.rule;
+      out.flowId[j] = r.flowId;
+      out.newFlow[j] = r.newFlow ? 1 : 0;
+    }
+  }
+
+  /** A frame with no flow: classified on its own. Returns the action code; rule and flow id go to `result`. */
+  private steerAlone(frame: Uint8Array, wireLen: number): number {
+    const r = this.result;
+    const c = this.counters;
+    const rule = this.classifier.classify(frame, wireLen);
+    const at = rule < 0 ? c.packets.length - 1 : rule;
+    c.packets[at] += 1;
+    c.bytes[at] += wireLen;
+    r.rule = rule < 0 ? RULE_DEFAULT : rule;
+    r.flowId = 0;
+    return rule < 0 ? this.defaultAction : this.ruleAction[rule];
+  }
+
+  /**
+   * A frame of the flow `key` (hash `h`; `this.info` holds the extractor's flags): follows its pinned
+   * decision, or classifies it and pins a new flow. Returns the action code; the rest goes to `result`.
+   */
+  private steerFlow(frame: Uint8Array, wireLen: number, now: number, key: Uint32Array, h: number): number {
+    const r = this.result;
+    const c = this.counters;
     const t = this.flows;
-    let slot = t.find(this.key);
-    if (slot < 0) {
-      const rule = this.classifier.classify(frame, wireLen);
-      const action = actionFor(this.set, rule);
-      slot = t.insert(this.key, this.info.kind, ACTION_CODE[action], rule < 0 ? RULE_DEFAULT : rule, this.generation, now);
-      countFlow(this.counters, rule);
-      r.newFlow = true;
-    }
-    t.touch(slot, wireLen, this.info, now);
-    r.action = CODE_ACTION[t.actionAt(slot)];
+    let slot = t.findHashed(key, h);
+    if (slot < 0) slot = this.pin(frame, wireLen, key, h, now);
+    t.touch(slot, this.info, now);
     r.flowId = t.flowIdAt(slot);
     const rule = t.ruleAt(slot);
     if (rule === RULE_LOCAL_PIN) r.rule = RULE_LOCAL_PIN;
     else if (t.generationAt(slot) === this.generation) {
       r.rule = rule;
-      countPacket(this.counters, r.rule, wireLen);
+      const at = rule < 0 ? c.packets.length - 1 : rule;
+      c.packets[at] += 1;
+      c.bytes[at] += wireLen;
     } else {
       r.rule = RULE_EARLIER_RULES;
       this.earlierRules.packets++;
       this.earlierRules.bytes += wireLen;
     }
-    return r;
+    return t.actionAt(slot);
+  }
+
+  /** A new flow: classifies its first packet and pins the decision; returns the flow's slot. */
+  private pin(frame: Uint8Array, wireLen: number, key: Uint32Array, h: number, now: number): number {
+    const rule = this.classifier.classify(frame, wireLen);
+    const c = this.counters;
+    c.flows[rule < 0 ? c.flows.length - 1 : rule] += 1;
+    this.result.newFlow = true;
+    const action = rule < 0 ? this.defaultAction : this.ruleAction[rule];
+    return this.flows.insertHashed(key, h, this.info.kind, action, rule < 0 ? RULE_DEFAULT : rule, this.generation, now);
   }
 
   /**
@@ -93,11 +204,11 @@ export class Steering {
    * the replies come back to it whatever the rules say. Returns the flow id, or 0 for no flow.
    */
   pinLocal(frame: Uint8Array, now: number): number {
-    if (!extractFlowKey(frame, this.key, this.info)) return 0;
+    if (!extract(frame, this.key, this.info)) return 0;
     let slot = this.flows.find(this.key);
     // Local pins belong to no rules generation: a reload never counts them as pinned to earlier rules.
     if (slot < 0) slot = this.flows.insert(this.key, this.info.kind, ACTION_CODE.bypass, RULE_LOCAL_PIN, LOCAL_GENERATION, now);
-    this.flows.touch(slot, frame.length, this.info, now);
+    this.flows.touch(slot, this.info, now);
     return this.flows.flowIdAt(slot);
   }
 
@@ -110,6 +221,8 @@ export class Steering {
     const classifier = classifierFor(rules);
     this.set = rules;
     this.classifier = classifier;
+    this.ruleAction = actionCodes(rules);
+    this.defaultAction = ACTION_CODE[rules.defaultAction];
     this.counters = createRuleCounters(rules.rules.length);
     this.generation++;
     return { applied: true, pinnedToEarlierRules: this.flows.pinnedBefore(this.generation) };
@@ -124,4 +237,8 @@ export class Steering {
   poll(now: number, budget?: number): void {
     this.flows.poll(now, budget);
   }
+}
+
+function actionCodes(set: RuleSet): Uint8Array {
+  return Uint8Array.from(set.rules, (r) => ACTION_CODE[r.action]);
 }

@@ -106,6 +106,19 @@ describe('differential against tcpdump', { skip: !haveTcpdump && 'tcpdump is not
     }
   });
 
+  test('refused expressions are errors whose range names the part that is refused', () => {
+    const wrong: string[] = [];
+    for (const e of REFUSED) {
+      const parsed = parseFilter(e);
+      const failure = parsed.ok ? compileBpf(parsed.filter) : parsed;
+      if (failure.ok) continue; // the test above reports it
+      const { offset, length } = failure.error.span;
+      const inside = offset >= 0 && offset + length <= e.length && (length > 0 || e.trim() === '');
+      if (!inside || !failure.error.message) wrong.push(`${JSON.stringify(e)}: range ${offset}+${length}, message ${JSON.stringify(failure.error.message)}`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   test("libpcap's own programs give tcpdump's matches in our interpreter", async () => {
     const sample = HAND_WRITTEN.filter((_, i) => i % 4 === 0);
     const programs = await pool(sample, 8, (e) => tcpdumpProgram(pcapPath, e));

@@ -66,13 +66,50 @@ export const HAND_WRITTEN: readonly string[] = [
   // no spaces: the scanner's longest-match rule decides where tokens end
   'tcp[tcpflags]&tcp-syn!=0', 'ip[0]&0xf!=5', 'tcp&&port 80||udp', '!tcp', 'ether[0:4]=0xffffffff',
   'icmp[icmptype]!=icmp-echo&&icmp[icmptype]!=icmp-echoreply', 'dst portrange 20000-20999&&udp', '(tcp)and(port 80)',
-  'vlan(100)', 'src net 10.0.0.0 mask 255.255.255.252', 'ip6 proto \\ipv6-icmp', 'ether proto \\ip6',
+  'vlan(100)', 'src net 10.0.0.0 mask 255.255.255.252', 'ip6 proto \\ipv6-icmp',
+  // issue 4's grammar list, item by item, where the cases above leave a form out
+  'net 10.0.0.0 mask 255.0.255.0', 'dst net 198.18.0.0 mask 255.254.0.0', 'src net 198.19.4.0 mask 255.255.255.0',
+  'arp net 10.0.0.0 mask 255.255.255.0', 'net 10.0.0.0 mask 255.255.255.255', 'net 0.0.0.0 mask 0.0.0.0',
+  'net 10.0.0.0/8 or 192.168.1.0/24', 'src net 10.0.0.0/30 or 198.18.0.0/15', 'net 10.0.0.0 mask 255.0.0.0 or 192.168.1.0/24',
+  'src and dst net 10.0.0.0/8', 'net fe80::/10', 'src net 2001:db8::/32 and dst net 2001:db8::/32',
+  'ether host 0011.2233.4455', 'ether host 00.11.22.33.44.55', 'ether host 001122334455', 'ether host 0:11:22:33:44:55',
+  'ether host 0-11-22-33-44-55', 'ether src 0011.2233.4455 or ether dst 6677.8899.aabb', 'ether host 1.2.3.4.5.6',
+  'ether src host 00:11:22:33:44:55', 'ether dst host ff:ff:ff:ff:ff:ff', 'link host 00:11:22:33:44:55', 'link[0] = 0xff',
+  'link proto \\ip', 'ether multicast and not ether broadcast', 'ether broadcast or ether multicast', 'multicast and not ip multicast',
+  'ether proto 1500', 'ether proto 1501', 'ether proto 0xffff', 'ether proto 0x8100', 'ether proto 0x86dd and ip6',
+  'vlan 100 or vlan 200', 'vlan 10 or vlan 20', 'vlan and vlan 20', 'not vlan or vlan 100', 'vlan and tcp or udp',
+  'vlan and len > 60', 'vlan and vlan and vlan', 'vlan and vlan and ip', 'vlan and not ip', 'vlan and ip6',
+  'vlan and ether proto \\ip', 'vlan and arp host 10.0.0.1', 'vlan and udp[0:2] = 53', 'vlan and less 70',
+  'ether[12:2] = 0x8100 and vlan', 'vlan and ether[12:2] = 0x0800',
+  'less 60 and greater 60', 'len != 60', 'len & 1 = 1', 'len / 2 > 30', 'len * 2 > 200', 'greater 1500', 'less 0',
+  'rarp src host 10.0.0.2', 'arp src host 10.0.0.1 and arp dst host 10.0.0.2', 'host 198.18.0.2 and arp',
+  'dst host 10.0.0.1 and not ip', 'dst host 255.255.255.255', 'host 224.0.0.251 or host ff02::1', 'host fe80::1 and tcp',
+  'tcp port 80 and ip[6:2] & 0x1fff != 0', 'port 53 and ip[6:2] & 0x3fff != 0', 'ip[6:2] & 0x1fff = 0 and tcp',
+  'portrange 50-60', 'src port 80', 'src portrange 80-80 and dst portrange 80-80', 'udp src port 53 and udp dst port 53',
+  'ip6 proto 17', 'ip6 proto \\tcp', 'ip6 proto 43', 'ip6 proto 132', 'ip proto 6 or 17', 'ip6 proto 6 or 17', 'proto 1 or 58',
+  'tcp and ip6 and port 443', 'ip6 and udp port 53', 'ip6 multicast and icmp6',
+  'portrange 1-1024 or 8000-9000', 'port ftp', 'port smtp', 'port telnet', 'udp port snmp', 'port syslog', 'port ftp-data',
+  'tcp port www', 'port 22 or ssh', 'udp port bootpc or bootps',
+  'ip[2:2] - 20 - ((ip[0] & 0xf) << 2) > 0', 'tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420', 'udp[8:4] = 0x07070707',
+  'ip6[4:2] > 10', 'icmp[4:2] = 7', 'ether[6:4] & 0xffffff00 = 0x66778800', 'ip[0] & 0xf0 = 0x40 and ip[0] & 0x0f > 5',
+  'tcp[13] = 0x12', 'tcp[13] & 0x12 = 0x12', 'ip[1] & 0xfc >> 2 = 0', 'ip[0] << 1 = 0x8a', 'ip[0] >> 4 = 4',
+  '(ip[0] & 0xf) * 4 = 20', 'igmp[0] = 0x16', 'sctp[2:2] = 80', 'ip6[0] >> 4 = 6', 'tcp[14:2] = 65535', 'len > 0000000000000',
+  'icmp[icmptype] = icmp-sourcequench', 'icmp[icmptype] = icmp-redirect', 'icmp[icmptype] = icmp-paramprob or icmp[icmptype] = icmp-tstamp',
+  'icmp[icmptype] = icmp-maskreq or icmp[icmptype] = icmp-maskreply', 'icmp[icmpcode] = 0', 'icmp6[icmp6type] = icmp6-neighborsolicit',
+  'icmp6[icmp6code] = 0', 'icmp6[icmp6type] = icmp6-destinationunreach', 'tcp[tcpflags] = tcp-syn',
+  'tcp[tcpflags] & tcp-ack != 0 and tcp[tcpflags] & tcp-syn != 0', 'tcp[tcpflags] == tcp-ack|tcp-push',
 ];
 
 /** Expressions tcpdump accepts that routing rules deliberately refuse. */
 export const REFUSED: readonly string[] = [
   'host localhost', 'net loopback', 'ip broadcast', 'ether proto 0xe0', 'mpls', 'pppoes', '', 'protochain 6',
   'portrange 20-ssh', 'llc', 'ip proto \\esp and esp',
+  // link-layer aliases libpcap reads as 'ether', LLC-encapsulated and other protocols, tunnels
+  'ppp host 00:11:22:33:44:55', 'slip[0] & 1 = 1', 'fddi host 00:11:22:33:44:55', 'tr src 00:11:22:33:44:55', 'wlan host 00:11:22:33:44:55',
+  'ether proto \\ipx', 'ether proto \\iso', 'ether proto \\stp', 'ether proto \\netbeui', 'ether proto \\decnet', 'ether proto \\atalk',
+  'ether proto \\aarp', 'ether proto \\lat', 'ether proto \\sca', 'ether proto \\moprc', 'ether proto \\mopdl',
+  'decnet', 'lat', 'iso', 'stp', 'ipx', 'netbeui', 'atalk', 'aarp', 'sca', 'moprc', 'mopdl', 'pim', 'vrrp', 'carp', 'ah', 'esp',
+  'decnet host 1.2', 'iso proto \\isis', 'clnp', 'isis', 'geneve', 'pppoed', 'ip6 protochain 6',
 ];
 
 /** Expressions both tcpdump and routing rules reject. */
@@ -84,6 +121,10 @@ export const INVALID: readonly string[] = [
   'ip proto tcp', 'udp portrange 20-ssh2', 'host 300.1.1.1', 'tcp[0] = ', 'not', 'and tcp', 'ether src 10.0.0.1',
   'host 00:11:22:33:44:55', 'portrange 1-70000', 'gateway 10.0.0.1', 'tcp[0] << 32 = 0', 'ether host somebox', 'inbound',
   'ip[0] / (1 - 1) = 0', 'ip[0] << (16 + 16) = 0', 'ip[0] % 0 = 0', 'net 10.0.0.0/33', 'ip6 net 2001:db8::/129', 'arp proto 6',
+  'net 10.0.0.1 mask 255.255.255.0', 'net 2001:db8:: mask ffff::', 'ether host 001122:334455', 'ether host 0011.2233.445',
+  'ether host 00:11:22:33:44', 'ether host 00:11:22:33:44:55:66', 'ether host 0011.2233', 'ip[0] = 000000000069',
+  'ether[0:4] = 0x001122334455', 'vlan 100 or 200', 'vxlan', 'radio[0] = 0', 'wlan type mgt', 'ifname eth0', 'on eth0',
+  'outbound', 'atm', 'ip6 gateway 10.0.0.1', 'ip and ip6', 'ip6 and tcp[13] & 2 != 0', 'udp[0:2] = 53 and ip6',
 ];
 
 /** mulberry32: a small seeded generator, so the generated list is the same on every run. */

@@ -45,6 +45,16 @@ describe('lexer', () => {
     ]);
   });
 
+  test("Ethernet addresses lex in libpcap's five forms, twelve hex digits in a row included", () => {
+    for (const text of ['0:11:22:33:44:55', '00-11-22-33-44-55', '00.11.22.33.44.55', '0011.2233.4455', '001122334455']) {
+      const toks = lex(text);
+      assert.deepEqual(toks.map((t) => t.kind), ['eid', 'eof'], `${text}: got ${toks.map((t) => t.kind)}`);
+      const f = parse(`ether host ${text}`);
+      assert.ok(f.kind === 'ether-host' && Buffer.from(f.mac).toString('hex') === '001122334455', `${text} reads as 00:11:22:33:44:55`);
+    }
+    assert.equal(lex('0011.2233.44556')[0].kind, 'hid', 'a longer run lexes as an IPv4 form, as flex takes the longest match');
+  });
+
   test('numbers are hex with 0x and octal with a leading zero, as in libpcap', () => {
     assert.equal(lex('0x1f')[0].value, 31);
     assert.equal(lex('010')[0].value, 8);

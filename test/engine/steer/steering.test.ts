@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRules } from '../../../engine/steer/rules';
-import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN, Steering } from '../../../engine/steer/steering';
+import { ACTION_BY_CODE, RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN, Steering, SteeringBatch } from '../../../engine/steer/steering';
+import { buildFrames } from './frames';
 import { ethernet, tcp4Frame, udp4Frame } from '../../support/packet-builder';
 
 const RULES = `default kernel
@@ -91,5 +92,62 @@ describe('Steering', () => {
     assert.equal(s.flows.size, 0);
     s.reload(parseRules('default kernel\n'));
     assert.equal(s.steer(syn(40000, 9000), 60, 200).action, 'kernel');
+  });
+
+  it('steers a batch exactly as it steers its frames one at a time, evictions, closes and reloads included', () => {
+    const rules = `default kernel
+bypass udp and dst portrange 20000-20999
+bypass tcp dst port 9000
+drop   tcp port 23
+kernel tcp[tcpflags] & tcp-syn != 0 and src net 198.18.0.0/15
+bypass arp or icmp
+`;
+    // Many short flows both ways, some closing, some frames with no flow, through a table small enough to evict.
+    const frames: Uint8Array[] = [];
+    const odd = buildFrames();
+    for (let i = 0; i < 3000; i++) {
+      const port = 40000 + (i % 97);
+      const kind = i % 7;
+      if (kind === 0) frames.push(syn(port, 9000));
+      else if (kind === 1) frames.push(reply(port, 9000));
+      else if (kind === 2) frames.push(udp4Frame(R, L, port, 20000 + (i % 13), new Uint8Array(8)));
+      else if (kind === 3) frames.push(tcp4Frame(R, L, { srcPort: port, dstPort: 23, flags: i % 2 ? 0x11 : 0x04 }));
+      else if (kind === 4) frames.push(tcp4Frame(L, R, { srcPort: 23, dstPort: port, flags: 0x11 }));
+      else frames.push(odd[i % odd.length].data);
+    }
+    const wire = frames.map((f) => f.length);
+    const one = new Steering(parseRules(rules), { maxFlows: 200, timeouts: { tcpCloseLingerMs: 1 } });
+    const many = new Steering(parseRules(rules), { maxFlows: 200, timeouts: { tcpCloseLingerMs: 1 } });
+    const batch = new SteeringBatch(32);
+    const got: string[] = [];
+    const want: string[] = [];
+    for (let from = 0, b = 0; from < frames.length; from += 32, b++) {
+      const to = Math.min(frames.length, from + 32);
+      if (b === 40) {
+        one.reload(parseRules('default drop\nbypass udp\n'));
+        many.reload(parseRules('default drop\nbypass udp\n'));
+      }
+      many.steerBatch(frames, wire, b, from, to, batch);
+      for (let i = from; i < to; i++) {
+        const r = one.steer(frames[i], wire[i], b);
+        want.push(`${i}: ${r.action} ${r.rule} ${r.flowId} ${r.newFlow}`);
+        const j = i - from;
+        got.push(`${i}: ${ACTION_BY_CODE[batch.action[j]]} ${batch.rule[j]} ${batch.flowId[j]} ${batch.newFlow[j] === 1}`);
+      }
+      one.poll(b, 512);
+      many.poll(b, 512);
+    }
+    assert.deepEqual(got, want);
+    assert.deepEqual([...many.counters.packets], [...one.counters.packets]);
+    assert.deepEqual([...many.counters.flows], [...one.counters.flows]);
+    assert.deepEqual(many.flows.counters, one.flows.counters);
+    const c = one.flows.counters;
+    assert.ok(c.evicted > 0 && c.closed > 0, `the run evicts and closes flows: got ${JSON.stringify(c)}`);
+  });
+
+  it('refuses a batch bigger than its answer buffer', () => {
+    const s = new Steering(parseRules(RULES));
+    const frames = Array.from({ length: 5 }, (_, i) => syn(40000 + i, 9000));
+    assert.throws(() => s.steerBatch(frames, [60, 60, 60, 60, 60], 0, 0, 5, new SteeringBatch(4)), /does not fit/);
   });
 });
