@@ -1,7 +1,7 @@
 // cli: `bypass-scope capture` — runs a capture session (sim backend) and prints a line per packet with
 // its path, rule and latency, a summary at the end, and optionally a pcapng whose packet comments
 // carry each packet's path, rule and hops.
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Impairments } from '../backends/impair';
 import { inPrivateNamespace, Lab, rerunInPrivateNamespace } from '../backends/lab';
 import { TapCapture } from '../backends/tap-backend';
@@ -23,7 +23,9 @@ import { SCENARIOS, findScenario } from '../workloads/mixed';
 import { CliError, fileProblem, integerFlag, OutputBuffer, parseCommandArgs, readTextFile } from './args';
 import type { Command } from '../cli';
 
+/** Without --rules: the package's example rules, found beside the code (out/engine or engine/cli), wherever the command runs. */
 const DEFAULT_RULES = 'examples/routing.bypass';
+const DEFAULT_RULES_FILE = join(__dirname, '..', '..', DEFAULT_RULES);
 const DEFAULT_DURATION_S = 2;
 const LAB_DURATION_S = 10;
 
@@ -157,7 +159,7 @@ our emulation's cost, not Linux's.`,
     const rulesPath = values.rules ?? DEFAULT_RULES;
     const afpacket = backend === 'afpacket' ? afpacketHost(values.ip!) : undefined;
     // The bypass stack answers ARP for its own address on afpacket, unless a rule says otherwise (appended: first match wins).
-    const rules = readRules(rulesPath, afpacket === undefined ? '' : `\nbypass arp dst host ${values.ip!.split('/')[0]}    # added by --backend afpacket\n`);
+    const rules = readRules(values.rules ?? DEFAULT_RULES_FILE, afpacket === undefined ? '' : `\nbypass arp dst host ${values.ip!.split('/')[0]}    # added by --backend afpacket\n`);
     // A replay plays the whole file unless told otherwise; a real-time capture runs until its workloads are done or --duration.
     const durationS = values.duration === undefined ? (values.packets === undefined && !replay ? (realTime ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
     const speed = values.speed === undefined || values.speed === 'max' ? Infinity : positiveNumber('speed', values.speed);
