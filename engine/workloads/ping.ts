@@ -15,7 +15,7 @@ export function ping(target: WorkloadHost, from: WorkloadHost, options: PingOpti
   const rtts: number[] = [];
   let answered = 0;
   let lost = 0;
-  const run = new RunState('ping', () => `${rtts.length}/${count} replies, ${lost} lost, RTT p50 ${rtts.length === 0 ? "-" : `${percentile(rtts, 0.5).toFixed(3)} ms`} (${from.name} → ${target.address})`);
+  const run = new RunState('ping', () => `${rtts.length}/${count} replies, ${lost} lost, RTT p50 ${rtts.length === 0 ? '-' : `${percentile(rtts, 0.5).toFixed(3)} ms`} (${from.name} → ${target.address})`);
   if (from.ping === undefined) {
     run.fail(`ping: ${from.name} cannot ping`);
     run.finish(false);
