@@ -111,6 +111,8 @@ export class CaptureSession {
   readonly connections: ConnectionInfo[] = [];
   /** Packet records and transitions released so far. */
   packets = 0;
+  /** `run`'s packet limit: records past it are left out. */
+  private packetLimit = Infinity;
   transitions = 0;
   readonly onPacket: ((p: PacketTrace) => void)[] = [];
   readonly onTransition: ((t: TraceTransition) => void)[] = [];
@@ -204,6 +206,8 @@ export class CaptureSession {
       throw new Error(`backend ${this.backend.name} has no wire-side host for workloads: scenario '${scenario.name}' cannot run on it (use idle)`);
     }
     this.nic.onPacket.push((p) => {
+      // As tcpdump -c: records that come out together past the limit are not part of the capture.
+      if (this.packets >= this.packetLimit) return;
       this.packets++;
       this.stats.add(p);
       for (const f of this.onPacket) f(p);
@@ -267,6 +271,7 @@ export class CaptureSession {
     this.start();
     const deadline = limits.durationMs ?? Infinity;
     const maxPackets = limits.packets ?? Infinity;
+    this.packetLimit = maxPackets;
     const speed = limits.speed ?? Infinity;
     let wallStart = performance.now();
     let virtStart = this.clock.now;
