@@ -264,6 +264,12 @@ export class TcpConnection {
     return this.timer;
   }
 
+  /** RACK-TLP's view (RFC 8985), for tests and the UI. */
+  get lossDetection(): { rtt: number; minRtt: number; reorderingSeen: boolean; reoWndMult: number; inRecovery: boolean; rtoRecovery: boolean; pipe: number } {
+    const r = this.rack;
+    return { rtt: r.rtt, minRtt: r.minRtt, reorderingSeen: r.reorderingSeen, reoWndMult: r.reoWndMult, inRecovery: this.inRecovery, rtoRecovery: this.rtoRecovery, pipe: this.sent.pipe };
+  }
+
   vars(): TcpVars {
     return {
       sndUna: this.sndUna,
@@ -812,10 +818,10 @@ export class TcpConnection {
 
     if (this.inRecovery) {
       if (seqGe(ack, this.recover)) {
-        // RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: leave recovery. RFC 6937 §3:
-        // PRR has brought the flight to ssthresh, and cwnd is set to it.
+        // RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: leave recovery, with cwnd at
+        // min(ssthresh, FlightSize + SMSS), the choice that avoids a burst (after PRR too).
         const flight = seqSub(this.sndMax, this.sndUna);
-        this.cc.cwnd = this.sackOk ? this.cc.ssthresh : Math.min(this.cc.ssthresh, Math.max(flight, this.smss) + this.smss);
+        this.cc.cwnd = Math.min(this.cc.ssthresh, Math.max(flight, this.smss) + this.smss);
         this.inRecovery = false;
         this.cc.onRecoveryExit(now);
         if (this.sackOk) this.rack.onRecoveryExit();
@@ -1469,7 +1475,7 @@ export class TcpConnection {
         sentNew = true;
         continue;
       }
-      if (this.inRecovery && this.sendRescue(now, out)) continue;
+      if (this.inRecovery && this.sendRescue(now, out, room)) continue;
       break;
     }
     if (sentNew) this.armLossTimer(now, true);
@@ -1481,12 +1487,17 @@ export class TcpConnection {
    * is not touched. It is for the tail above the highest SACK, which no SACK can show lost: a hole
    * below it is RACK's to judge, and an octet already retransmitted is not sent a third time.
    */
-  private sendRescue(now: number, out: TcpRepr[]): boolean {
+  private sendRescue(now: number, out: TcpRepr[], room: number): boolean {
     if (this.rescueRxt !== undefined && !seqGt(this.sndUna, this.rescueRxt)) return false;
+    // Rule (2) failed for want of data or receive window, not of room.
+    const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    if (this.pendingUnsent() > 0 && wndRoom > 0) return false;
     const top = this.sent.highestUnsacked();
     if (top === undefined || top.rtxInFlight || top !== this.sent.last) return false;
     const start = seqMax(top.start, seqAdd(top.end, -this.payloadLimit()));
-    out.push(this.dataSegment(start, this.unsentFrom(start, top.end), now, true));
+    const len = this.unsentFrom(start, top.end);
+    if (len > room) return false;
+    out.push(this.dataSegment(start, len, now, true));
     this.rescueRxt = this.recover;
     this.stats.rescueRetransmits++;
     return true;
@@ -1760,6 +1771,7 @@ export class TcpConnection {
     if (this.tsOk && ts !== undefined && ts.tsEcr !== 0) this.rtt.sample(Math.max(0, (this.tsClock(now) - ts.tsEcr) | 0));
     else if (this.rttSeq !== undefined && seqGe(ack, this.rttSeq)) this.rtt.sample(now - this.rttTime);
     this.rttSeq = undefined;
+    this.tlp.rttSampled = this.rtt.hasSample;
     if (this.synRetransmitted) this.rtt.resetAfterSynTimeout();
   }
 

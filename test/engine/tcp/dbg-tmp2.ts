@@ -1,0 +1,15 @@
+import { connect, createServer } from '../../../engine/stack/net';
+import type { TcpConnection } from '../../../engine/tcp/index';
+import { addr, collect, net2, payload, sendAll } from '../stack/support';
+async function main() {
+  const loss = Number(process.argv[2] ?? 0.1);
+  const { net, a, b } = net2([{ impair: { loss } }, {}], { latencyMs: 1, rateBps: 1e9 }, 20261124);
+  let rcv: any;
+  createServer(b, { allowHalfOpen: true }, (s) => { rcv = collect(s); }).listen(9000);
+  const c = connect(a, { host: addr(b), port: 9000, allowHalfOpen: true });
+  sendAll(c, payload(Number(process.argv[3] ?? 4) << 20, 1));
+  await net.run(() => rcv?.ended() === true, 600000);
+  const st = (c as any).entry?.conn?.stats;
+  console.log(JSON.stringify({ ms: Math.round(net.now), mbit: Math.round(((Number(process.argv[3] ?? 4) << 20) * 8 / net.now / 1000) * 10) / 10, ...st }));
+}
+void main();
