@@ -236,6 +236,11 @@ export class TcpConnection {
     return this.rq.readable;
   }
 
+  /** The payload of one segment on the wire now (Eff.snd.MSS less the SACK option it will carry): a TSO segment's piece size. */
+  get segmentSize(): number {
+    return this.payloadLimit();
+  }
+
   /** Bytes `send` would accept now. */
   get writable(): number {
     return this.canSendState() ? this.sq.free : 0;
@@ -1096,7 +1101,9 @@ export class TcpConnection {
       return;
     }
     this.rcvNxt = seqAdd(this.rcvNxt, adv);
-    if (len > this.rcvMss) this.rcvMss = len;
+    // The peer's segment size, for the ACK and window rules. A GSO/GRO super-segment is many
+    // segments, not a larger one: the estimate stops at the MSS we offered.
+    if (len > this.rcvMss) this.rcvMss = Math.min(len, this.cfg.mss);
     this.unackedBytes += adv;
     if (hadHoles) this.ackNow = true; // a segment that fills a gap is acknowledged at once
     if (this.cfg.delayedAckTimeout <= 0 || this.unackedBytes >= 2 * this.rcvMss) this.ackNow = true;
@@ -1525,8 +1532,13 @@ export class TcpConnection {
     const retransmission = seqLt(this.sndNxt, this.sndMax);
     // CUBIC keeps a fractional cwnd; segments are whole bytes.
     const limit = this.payloadLimit();
-    let len = Math.floor(Math.min(avail, limit, wndRoom, cwndRoom));
+    // TSO: new data may go as one segment of several MSS-sized pieces, which the link cuts.
+    const tso = this.cfg.tsoMaxPayload;
+    const max = !sackRecovery && tso > limit ? tso - (tso % limit) : limit;
+    let len = Math.floor(Math.min(avail, max, wndRoom, cwndRoom));
     if (len < 0) len = 0;
+    // Whole pieces only, unless this is all there is: the rest waits for more data or more room.
+    if (len > limit && len < avail) len -= len % limit;
     if (this.forceProbe && this.sndWnd === 0) {
       // RFC 9293 §3.8.6.1: a zero-window probe carries one octet beyond the window; later probes
       // repeat the same octet while it is unacknowledged.
