@@ -1534,7 +1534,7 @@ export class TcpConnection {
     const limit = this.payloadLimit();
     // TSO: new data may go as one segment of several MSS-sized pieces, which the link cuts.
     const tso = this.cfg.tsoMaxPayload;
-    const max = !sackRecovery && tso > limit ? tso - (tso % limit) : limit;
+    const max = !this.inRecovery && tso > limit ? tso - (tso % limit) : limit;
     let len = Math.floor(Math.min(avail, max, wndRoom, cwndRoom));
     if (len < 0) len = 0;
     // Whole pieces only, unless this is all there is: the rest waits for more data or more room.
