@@ -1476,6 +1476,8 @@ export class TcpConnection {
         const len = Math.min(this.payloadLimit(), this.unsentFrom(lost.start, lost.end));
         if (len > room) break;
         out.push(this.dataSegment(lost.start, len, now, true));
+        // A record that the retransmission did not cover (nothing to send at it) must not spin the loop.
+        if (this.sent.firstLost() === lost) break;
         continue;
       }
       if (this.sendNewSegment(now, out, room)) {
