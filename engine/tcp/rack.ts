@@ -422,14 +422,20 @@ export class Rack {
 export const TLP_MAX_ACK_DELAY = 200;
 
 /**
- * RFC 8985 §7.2 step 2: the probe timeout. 2·SRTT, plus the worst-case delayed ACK when a single
- * segment is in flight; bounded by when the RTO would fire. Two 1 ms ticks are added to 2·SRTT, as
- * Linux does (TCP_TIMEOUT_MIN), so that a sub-millisecond SRTT does not probe before the ACK can come.
+ * The shortest probe timeout (ms): a floor for timer and scheduling granularity, so that a
+ * sub-millisecond SRTT (a 1 ms timestamp clock reads it as 0) does not probe before a busy event
+ * loop has read the ACK. Linux's first TLP used 10 ms; its 2-jiffy floor today is 8 ms at HZ=250.
+ */
+export const PTO_MIN = 10;
+
+/**
+ * RFC 8985 §7.2 step 2: the probe timeout. 2·SRTT (at least PTO_MIN), plus the worst-case delayed
+ * ACK when a single segment is in flight; bounded by when the RTO would fire.
  */
 export function probeTimeout(srtt: number | undefined, flight: number, smss: number, now: number, rtoAt: number): number {
   let pto: number;
   if (srtt !== undefined) {
-    pto = 2 * srtt + 2;
+    pto = Math.max(2 * srtt, PTO_MIN);
     if (flight <= smss) pto += TLP_MAX_ACK_DELAY;
   } else pto = 1000;
   return Math.min(pto, Math.max(0, rtoAt - now));
