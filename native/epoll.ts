@@ -1,12 +1,18 @@
-// native: the one wait in flight for every device — an epoll set over all their fds plus an eventfd
-// for wake-ups and shutdown, waited on with a single koffi async call (koffi's async calls occupy
-// threads of libuv's small pool, so there is never more than one). Owns `struct epoll_event`.
+// native: the one wait for every device — an epoll set over all their fds plus an eventfd for wake-ups
+// and shutdown. Two ways to wait on it: `wait`, a single koffi async call on a libuv pool thread
+// (koffi's async calls occupy threads of libuv's small pool, so there is never more than one in
+// flight), which calls back on the main thread; or `waitNow`, a synchronous epoll_pwait2 on the
+// calling thread, optionally after busy-polling for a few microseconds (as OpenOnload's
+// EF_POLL_USEC does), which spares the pool thread and the hop back. Owns `struct epoll_event` and
+// `struct timespec`.
 import { EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, lastError, libc, O_CLOEXEC, type Libc } from './libc';
 
 /** sizeof(struct epoll_event) on x86_64 (packed: u32 events, u64 data); aarch64 pads it to 16. */
 const EVENT_LEN = process.arch === 'x64' ? 12 : 16;
 const DATA_OFF = process.arch === 'x64' ? 4 : 8;
 const MAX_EVENTS = 64;
+/** sizeof(struct timespec) on LP64: i64 tv_sec, i64 tv_nsec. */
+const TIMESPEC_LEN = 16;
 /** The token of the wake-up eventfd. */
 const WAKE_TOKEN = 0;
 
@@ -17,6 +23,9 @@ export class Poller {
   private readonly events = Buffer.alloc(EVENT_LEN * MAX_EVENTS);
   private readonly one = Buffer.alloc(8);
   private readonly ev = Buffer.alloc(EVENT_LEN);
+  private readonly timespec = Buffer.alloc(TIMESPEC_LEN);
+  /** The tokens the last `waitNow` found readable, in `ready[0 .. count)` (the wake-up is never listed). */
+  readonly ready = new Int32Array(MAX_EVENTS);
   private inFlight = false;
   private closeWhenIdle = false;
   private closed = false;
@@ -59,7 +68,7 @@ export class Poller {
       const tokens: number[] = [];
       if (err === null || err === undefined) {
         for (let i = 0; i < n; i++) {
-          const t = Number(this.events.readBigUInt64LE(i * EVENT_LEN + DATA_OFF));
+          const t = this.tokenAt(i);
           if (t === WAKE_TOKEN) this.c.read(this.wakeFd, this.one, 8);
           else tokens.push(t);
         }
@@ -68,6 +77,57 @@ export class Poller {
       if (this.closeWhenIdle) this.closeNow();
       done(tokens);
     });
+  }
+
+  /**
+   * Waits on this thread until a watched fd is readable or `timeoutMs` passes (0: just look; -1: no
+   * timeout), busy-polling first for up to `spinUs` microseconds of it. Returns how many tokens are
+   * in `ready`. Refused while an async `wait` is in flight (that thread is using the set).
+   */
+  waitNow(timeoutMs: number, spinUs = 0): number {
+    if (this.closed) throw new Error('poller is closed');
+    if (this.inFlight) throw new Error('an async wait is in flight: waitNow would race it');
+    const c = this.c;
+    let n = 0;
+    if (spinUs > 0 && timeoutMs !== 0) {
+      const start = performance.now();
+      const spinMs = timeoutMs < 0 ? spinUs / 1000 : Math.min(spinUs / 1000, timeoutMs);
+      do {
+        n = c.epollWait(this.epfd, this.events, MAX_EVENTS, 0);
+        if (n !== 0) return this.collect(n);
+      } while (performance.now() - start < spinMs);
+      if (timeoutMs > 0) timeoutMs = Math.max(0, timeoutMs - (performance.now() - start));
+      if (timeoutMs === 0) return 0;
+    }
+    if (timeoutMs === 0 || timeoutMs < 0 || c.epollPwait2 === undefined) {
+      // epoll_wait's timeout is whole milliseconds: round up, so a deadline is never woken early.
+      n = c.epollWait(this.epfd, this.events, MAX_EVENTS, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs));
+    } else {
+      const ns = Math.ceil(timeoutMs * 1e6);
+      const ts = this.timespec;
+      ts.writeUInt32LE(Math.floor(ns / 1e9), 0);
+      ts.writeUInt32LE(0, 4);
+      ts.writeUInt32LE(ns % 1e9, 8);
+      ts.writeUInt32LE(0, 12);
+      n = c.epollPwait2(this.epfd, this.events, MAX_EVENTS, ts, null);
+    }
+    // n < 0 is EINTR (a signal): an empty wake-up, the caller simply waits again.
+    return n > 0 ? this.collect(n) : 0;
+  }
+
+  private collect(n: number): number {
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const t = this.tokenAt(i);
+      if (t === WAKE_TOKEN) this.c.read(this.wakeFd, this.one, 8);
+      else this.ready[k++] = t;
+    }
+    return k;
+  }
+
+  /** The token of event `i`: tokens are small, so the low half of the u64 data field is all of it (no BigInt per event). */
+  private tokenAt(i: number): number {
+    return this.events.readUInt32LE(i * EVENT_LEN + DATA_OFF);
   }
 
   /** Ends the wait in flight (if any) at once. */

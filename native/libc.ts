@@ -16,6 +16,8 @@ export interface Libc {
   read: (fd: number, buf: Uint8Array, n: number) => number;
   write: (fd: number, buf: Uint8Array, n: number) => number;
   ioctl: (fd: number, req: number, arg: Uint8Array) => number;
+  /** ioctl with an integer argument passed by value (TUNSETOFFLOAD). */
+  ioctlValue: (fd: number, req: number, arg: number) => number;
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Uint8Array, len: number) => number;
   listen: (fd: number, backlog: number) => number;
@@ -26,6 +28,8 @@ export interface Libc {
   epollCreate1: (flags: number) => number;
   epollCtl: (epfd: number, op: number, fd: number, ev: Uint8Array | null) => number;
   epollWait: KoffiFunction;
+  /** epoll_pwait2 (Linux 5.11, glibc 2.35): a timeout with nanosecond resolution; undefined where libc lacks it. */
+  epollPwait2: ((epfd: number, events: Uint8Array, maxevents: number, timeout: Uint8Array | null, sigmask: null) => number) | undefined;
   eventfd: (initval: number, flags: number) => number;
   setns: (fd: number, nstype: number) => number;
   ifNametoindex: (name: string) => number;
@@ -74,6 +78,7 @@ function bind(koffi: Koffi): Libc {
     read: f('long read(int fd, void *buf, size_t n)'),
     write: f('long write(int fd, const void *buf, size_t n)'),
     ioctl: f('int ioctl(int fd, unsigned long req, void *arg)'),
+    ioctlValue: f('int ioctl(int fd, unsigned long req, unsigned long arg)'),
     socket: f('int socket(int domain, int type, int protocol)'),
     bind: f('int bind(int fd, const void *addr, uint32_t len)'),
     listen: f('int listen(int fd, int backlog)'),
@@ -84,6 +89,7 @@ function bind(koffi: Koffi): Libc {
     epollCreate1: f('int epoll_create1(int flags)'),
     epollCtl: f('int epoll_ctl(int epfd, int op, int fd, void *ev)'),
     epollWait: f('int epoll_wait(int epfd, void *events, int maxevents, int timeout)'),
+    epollPwait2: optional(() => f('int epoll_pwait2(int epfd, void *events, int maxevents, const void *timeout, const void *sigmask)')),
     eventfd: f('int eventfd(unsigned int initval, int flags)'),
     setns: f('int setns(int fd, int nstype)'),
     ifNametoindex: f('unsigned int if_nametoindex(const char *name)'),
@@ -91,6 +97,15 @@ function bind(koffi: Koffi): Libc {
     errno: () => koffi.errno(),
     address: (buf) => koffi.address(buf),
   };
+}
+
+/** A function libc may lack (an older glibc): undefined then. */
+function optional<T>(bindIt: () => T): T | undefined {
+  try {
+    return bindIt();
+  } catch {
+    return undefined;
+  }
 }
 
 // ───────────────────────── constants (Linux UAPI; identical on x86_64 and aarch64) ─────────────────────────

@@ -5,13 +5,21 @@
 //   echo    accept, echo every byte back
 // It answers ARP and ping, prints `ready` once listening, and exits 0 on SIGTERM; errors go to
 // stderr with exit status 1 (bad flags: 2). The stack runs the engine's bypass TCP settings
-// (BYPASS_TCP_CONFIG: every segment acknowledged at once, Nagle off); OURS_DELAYED_ACK_MS=40 turns
-// on delayed ACKs (one ACK per two full segments), which spares a TAP write per received segment.
+// (BYPASS_TCP_CONFIG: no delayed ACK, Nagle off) with the ACKs of one wake-up's segments coalesced
+// (StackOptions.coalesceAcks: one ACK per batch read, riding on the reply when the echo answers at
+// once; OURS_COALESCE_ACKS=0 turns it off); OURS_DELAYED_ACK_MS=40 turns on delayed ACKs.
+//
+// Beyond the bench interface (lab-bench-interface.md), two flags of its own:
+//   --driver sync|spin|spin:USEC|async   how the real-time driver waits for frames (realtime.ts;
+//                                        default sync, or BYPASS_SCOPE_DRIVER)
+//   --offload on|off                     the TAP's virtio-net offloads: checksum offload and TSO/GSO
+//                                        both ways (native/tap.ts); default off, a plain TAP as lwIP's
 //
 //   node --import tsx bench/lab/ours-stack.ts --tap NAME --ip 198.18.0.2 --prefix 24 \
-//        --mac 02:00:00:00:00:02 --port PORT --role sink|source|echo [--bytes N]
+//        --mac 02:00:00:00:00:02 --port PORT --role sink|source|echo [--bytes N] \
+//        [--driver MODE] [--offload on|off]
 import type { Duplex } from 'node:stream';
-import { RealtimeDriver } from '../../engine/backends/realtime';
+import { driverOptionsFromEnv, RealtimeDriver, type RealtimeOptions } from '../../engine/backends/realtime';
 import { TapDevice } from '../../engine/backends/tap';
 import { BYPASS_TCP_CONFIG } from '../../engine/capture/session';
 import { createServer, Ipv4Stack } from '../../engine/stack/index';
@@ -29,10 +37,12 @@ interface Args {
   port: number;
   role: 'sink' | 'source' | 'echo';
   bytes: number;
+  driver: Pick<RealtimeOptions, 'mode' | 'spinUs'>;
+  offload: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`ours-stack: ${message}\nusage: ours-stack --tap NAME --ip A.B.C.D --prefix N --mac XX:XX:XX:XX:XX:XX --port PORT --role sink|source|echo [--bytes N]\n`);
+  process.stderr.write(`ours-stack: ${message}\nusage: ours-stack --tap NAME --ip A.B.C.D --prefix N --mac XX:XX:XX:XX:XX:XX --port PORT --role sink|source|echo [--bytes N] [--driver sync|spin[:USEC]|async] [--offload on|off]\n`);
   process.exit(2);
 }
 
@@ -40,7 +50,7 @@ function parseArgs(argv: readonly string[]): Args {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
-    if (!['--tap', '--ip', '--prefix', '--mac', '--port', '--role', '--bytes'].includes(k)) usage(`unknown flag ${k}`);
+    if (!['--tap', '--ip', '--prefix', '--mac', '--port', '--role', '--bytes', '--driver', '--offload'].includes(k)) usage(`unknown flag ${k}`);
     if (i + 1 >= argv.length) usage(`flag ${k} needs a value`);
     flags.set(k, argv[i + 1]);
   }
@@ -57,7 +67,15 @@ function parseArgs(argv: readonly string[]): Args {
   if (role !== 'sink' && role !== 'source' && role !== 'echo') usage('--role sink|source|echo is required');
   const bytes = Number(flags.get('--bytes') ?? 64 * 1024 * 1024);
   if (!Number.isSafeInteger(bytes) || bytes < 0) usage('--bytes must be a whole number of bytes');
-  return { tap, ip, prefix, mac, port, role, bytes };
+  let driver: Pick<RealtimeOptions, 'mode' | 'spinUs'>;
+  try {
+    driver = driverOptionsFromEnv(flags.get('--driver') ?? process.env.BYPASS_SCOPE_DRIVER);
+  } catch (e) {
+    usage(`--driver: ${(e as Error).message.replace(/^BYPASS_SCOPE_DRIVER=/, '')}`);
+  }
+  const offloadText = flags.get('--offload') ?? 'off';
+  if (offloadText !== 'on' && offloadText !== 'off') usage('--offload must be on or off');
+  return { tap, ip, prefix, mac, port, role, bytes, driver, offload: offloadText === 'on' };
 }
 
 /** Writes `total` bytes of the pattern, honouring backpressure, then ends the stream. */
@@ -85,12 +103,13 @@ function main(): void {
   if (delayedAck !== undefined && !(delayedAck >= 0 && delayedAck < 500)) usage(`OURS_DELAYED_ACK_MS=${ack}: want milliseconds from 0 to 499`);
   let device: TapDevice;
   try {
-    device = TapDevice.open(args.tap);
+    device = TapDevice.open(args.tap, { offloads: args.offload });
   } catch (e) {
     process.stderr.write(`ours-stack: ${(e as Error).message}\n`);
     process.exit(1);
   }
   const driver = new RealtimeDriver({
+    ...args.driver,
     onError: (e) => {
       process.stderr.write(`ours-stack: ${e.message}\n`);
       process.exit(1);
@@ -103,6 +122,7 @@ function main(): void {
     prefixLength: args.prefix,
     rng: new SeededRng((Date.now() ^ (process.pid << 16)) >>> 0),
     tcp: delayedAck === undefined ? BYPASS_TCP_CONFIG : { ...BYPASS_TCP_CONFIG, delayedAckTimeout: delayedAck },
+    coalesceAcks: process.env.OURS_COALESCE_ACKS !== '0',
   });
   driver.addSource(device);
   driver.add(stack);

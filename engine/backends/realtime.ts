@@ -1,7 +1,19 @@
 // backends: the real-time driver — runs devices, stacks, timers and workloads on the monotonic clock
 // with `poll(now)`/`pollAt()`, as SimClock does in virtual time. Frames come from file descriptors
-// (TAP, AF_PACKET) watched by ONE epoll wait in flight (native/epoll.ts), deadlines by one Node
-// timer; each step reads at most `batch` frames per source, so a flood cannot starve the event loop.
+// (TAP, AF_PACKET) watched by ONE epoll set (native/epoll.ts); each step reads at most `batch`
+// frames per source, so a flood cannot starve the event loop.
+//
+// How it waits for frames (`mode`, or BYPASS_SCOPE_DRIVER=async|sync|spin[:µs] in the environment):
+//   sync   (the default) a synchronous epoll_pwait2 on the main thread, bounded by the next deadline
+//          and by `maxBlockMs` (1 ms), then a turn of Node's event loop (setImmediate) so that IPC,
+//          timers, process.nextTick and promise callbacks run between waits. A frame wakes the
+//          thread that processes it: no thread-pool hop. After `parkAfterMs` (100 ms) without a
+//          frame the driver parks on the async wait below, so an idle engine sleeps.
+//   spin   as sync, but busy-polls the epoll set for up to `spinUs` (50 µs) before each blocking
+//          wait, as OpenOnload's EF_POLL_USEC does: the lowest latency, for a core's worth of CPU
+//          while traffic flows.
+//   async  one koffi async epoll_wait on a libuv pool thread, calling back on the main thread: the
+//          event loop is never blocked, for one thread hop per wake-up.
 //
 // Two ways to run it: `start()` runs its own loop (stack programs, tests); or a capture session
 // drives it through the Driver shape (`step`, `nextDeadline`, `waitForWork`), as it drives SimClock.
@@ -20,11 +32,31 @@ export interface FrameSource {
   flush?(now: number): void;
 }
 
+export type WaitMode = 'async' | 'sync' | 'spin';
+
 export interface RealtimeOptions {
   /** Frames read per source per step (default 64). */
   readonly batch?: number;
   /** Called once if a device fails while the driver runs its own loop (it has stopped by then). */
   readonly onError?: (err: Error) => void;
+  /** How the driver waits for frames (see above); default from BYPASS_SCOPE_DRIVER, else 'sync'. */
+  readonly mode?: WaitMode;
+  /** spin: microseconds of busy-polling before each blocking wait (default 50). */
+  readonly spinUs?: number;
+  /** sync, spin: the longest the main thread blocks in one wait (default 1 ms). */
+  readonly maxBlockMs?: number;
+  /** sync, spin: after this long without a frame, wait on the pool thread instead (default 100 ms). */
+  readonly parkAfterMs?: number;
+}
+
+/** The driver options BYPASS_SCOPE_DRIVER asks for (`async`, `sync`, `spin` or `spin:USEC`), or an error naming what it wants. */
+export function driverOptionsFromEnv(value = process.env.BYPASS_SCOPE_DRIVER): Pick<RealtimeOptions, 'mode' | 'spinUs'> {
+  if (value === undefined || value === '') return {};
+  const m = /^(async|sync|spin)(?::(\d+))?$/.exec(value.trim());
+  if (m === null || (m[2] !== undefined && m[1] !== 'spin')) {
+    throw new Error(`BYPASS_SCOPE_DRIVER=${value}: want async, sync, spin or spin:MICROSECONDS`);
+  }
+  return m[2] === undefined ? { mode: m[1] as WaitMode } : { mode: 'spin', spinUs: Number(m[2]) };
 }
 
 export class RealtimeDriver {
@@ -33,28 +65,49 @@ export class RealtimeDriver {
   /** performance.now() at time 0. */
   readonly origin = performance.now();
   readonly batch: number;
+  readonly mode: WaitMode;
+  readonly spinUs: number;
+  readonly maxBlockMs: number;
+  readonly parkAfterMs: number;
   private readonly members: Pollable[] = [];
   private readonly sources: FrameSource[] = [];
   private readonly poller = new Poller();
+  /** sync, spin: per source (by index), whether the last wait found it readable. */
+  private readonly readable = new Uint8Array(64);
+  /** sync, spin: `readable` is what a wait just found, not yet used by a step. */
+  private fresh = false;
   private running = false;
   private stopped = false;
   /**
-   * The last step read frames (or hit the batch cap): the next step is due at once, before any wait,
-   * so that a burst costs one async wake-up, not one per frame.
+   * The last step hit a batch cap (async: read anything at all): the next step is due at once,
+   * before any wait, so that a burst costs one wake-up, not one per frame.
    */
   private backlog = false;
+  /** Driver time of the last frame read (sync, spin: when to park). */
+  private lastFrameAt = 0;
   private immediate: NodeJS.Immediate | undefined;
+  /** The own loop's async wait returned: step before waiting again. */
+  private woken = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   /** Whoever waits in `waitForWork`: woken by the epoll wait, the deadline timer, `kick` or `stop`. */
   private waiters: (() => void)[] = [];
   private stopWaiters: (() => void)[] = [];
   private readonly onError: ((err: Error) => void) | undefined;
-  readonly counters = { steps: 0, waits: 0, framesRead: 0, cappedReads: 0 };
+  private readonly loopFn = (): void => this.loop();
+  readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0 };
 
   constructor(options: RealtimeOptions = {}) {
+    const env = options.mode === undefined ? driverOptionsFromEnv() : {};
     this.batch = options.batch ?? 64;
     this.onError = options.onError;
+    this.mode = options.mode ?? env.mode ?? 'sync';
+    this.spinUs = this.mode === 'spin' ? (options.spinUs ?? env.spinUs ?? 50) : 0;
+    this.maxBlockMs = options.maxBlockMs ?? 1;
+    this.parkAfterMs = options.parkAfterMs ?? 100;
+    if (!(this.batch >= 1) || !(this.maxBlockMs > 0) || !(this.spinUs >= 0) || !(this.parkAfterMs >= 0)) {
+      throw new Error('RealtimeDriver: batch ≥ 1, maxBlockMs > 0, spinUs ≥ 0 and parkAfterMs ≥ 0 are required');
+    }
   }
 
   /** Milliseconds since the driver was made (monotonic). */
@@ -79,6 +132,7 @@ export class RealtimeDriver {
 
   /** Watches a source's fd; its frames are read on every step. */
   addSource(source: FrameSource): void {
+    if (this.sources.length >= this.readable.length) throw new Error(`a driver watches at most ${this.readable.length} sources`);
     this.sources.push(source);
     this.poller.add(source.fd, this.sources.length);
     this.kick();
@@ -110,14 +164,24 @@ export class RealtimeDriver {
     let busy = false;
     this.backlog = false;
     for (const m of this.members) m.advance?.(now);
-    for (const s of this.sources) {
-      const n = s.drain(now, this.batch);
+    if (this.mode !== 'async' && !this.fresh && !this.poller.waiting) this.look(0);
+    const all = this.mode === 'async' || !this.fresh;
+    this.fresh = false;
+    const sources = this.sources;
+    for (let i = 0; i < sources.length; i++) {
+      if (!all && this.readable[i] === 0) continue;
+      this.readable[i] = 0;
+      const n = sources[i].drain(now, this.batch);
       this.counters.framesRead += n;
       if (n > 0) {
         busy = true;
+        this.lastFrameAt = now;
+        if (this.mode === 'async') this.backlog = true;
+      }
+      if (n >= this.batch) {
+        this.counters.cappedReads++;
         this.backlog = true;
       }
-      if (n >= this.batch) this.counters.cappedReads++;
     }
     for (let pass = 0; pass < 8; pass++) {
       let polled = false;
@@ -131,23 +195,26 @@ export class RealtimeDriver {
       if (!polled) break;
       busy = true;
     }
-    for (const s of this.sources) s.flush?.(now);
+    for (const s of sources) s.flush?.(now);
     return busy;
   }
 
   /**
    * Resolves when a source's fd becomes readable, `untilMs` (driver time) comes, `kick()` is
-   * called or the driver stops. Keeps the one epoll wait in flight; never starts a second.
+   * called or the driver stops. async: keeps the one epoll wait in flight and never starts a
+   * second. sync, spin: waits on this thread (at most maxBlockMs), then resolves on the next turn
+   * of the event loop.
    */
   waitForWork(untilMs: number): Promise<void> {
     if (this.stopped || this.backlog) return Promise.resolve();
+    if (this.mode !== 'async' && !this.poller.waiting && !this.parked()) {
+      this.blockingWait(untilMs);
+      return new Promise((resolve) => setImmediate(resolve));
+    }
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.armTimer(untilMs);
-      if (!this.poller.waiting) {
-        this.counters.waits++;
-        this.poller.wait(-1, () => this.afterWait());
-      }
+      this.startAsyncWait();
     });
   }
 
@@ -157,12 +224,7 @@ export class RealtimeDriver {
    */
   kick(): void {
     this.wakeWaiters();
-    if (this.running && this.immediate === undefined) {
-      this.immediate = setImmediate(() => {
-        this.immediate = undefined;
-        this.loop();
-      });
-    }
+    if (this.running && this.immediate === undefined) this.immediate = setImmediate(this.loopFn);
   }
 
   /** Runs the driver's own loop until `stop()`. */
@@ -170,6 +232,7 @@ export class RealtimeDriver {
     if (this.stopped) throw new Error('the driver was stopped');
     if (this.running) return;
     this.running = true;
+    this.lastFrameAt = this.now;
     this.kick();
   }
 
@@ -212,34 +275,83 @@ export class RealtimeDriver {
     });
   }
 
-  /** One turn of the own loop: a step, then another on the next turn of the event loop after work (what application callbacks queued with process.nextTick is then polled at once), else a wait. */
+  /**
+   * One turn of the own loop. After a step that did work it yields to the event loop (what
+   * application callbacks queued with process.nextTick is then polled at once). Otherwise sync and
+   * spin wait right here, and step at once when a frame or a deadline comes; a wait that ran to the
+   * maxBlockMs cap yields too. async (or a parked driver) waits on the pool thread.
+   */
   private loop(): void {
+    this.immediate = undefined;
     if (!this.running) return;
-    let busy: boolean;
     try {
-      busy = this.step();
+      // Bounded, so that a source that stays readable without giving frames cannot hold the thread.
+      for (let turn = 0; turn < 64; turn++) {
+        const next = this.nextDeadline();
+        const due = this.woken || (next !== undefined && next <= this.now);
+        this.woken = false;
+        if (!due && !this.fresh) {
+          if (this.mode === 'async' || this.poller.waiting || this.parked()) {
+            void this.waitForWork(next ?? Infinity).then(() => {
+              this.woken = true;
+              this.kick();
+            });
+            return;
+          }
+          if (this.blockingWait(next ?? Infinity) === 0 && (next === undefined || next > this.now)) break;
+        }
+        if (this.step()) break;
+        if (!this.running) return;
+      }
     } catch (e) {
       void this.stop();
       this.onError?.(e as Error);
       return;
     }
-    const next = this.nextDeadline();
-    if (busy || (next !== undefined && next <= this.now)) {
-      this.kick();
-      return;
-    }
-    void this.waitForWork(next ?? Infinity).then(() => this.kick());
+    this.kick();
   }
 
-  private afterWait(): void {
+  /** sync, spin: waits on this thread until a source is readable, `untilMs`, or maxBlockMs; returns how many sources are readable. */
+  private blockingWait(untilMs: number): number {
+    const timeout = Math.max(0, Math.min(untilMs - this.now, this.maxBlockMs));
+    this.counters.syncWaits++;
+    return this.look(timeout);
+  }
+
+  /** sync, spin: one epoll look (0: no wait); marks the readable sources for the next step. */
+  private look(timeoutMs: number): number {
+    const p = this.poller;
+    const n = p.waitNow(timeoutMs, timeoutMs > 0 ? this.spinUs : 0);
+    for (let i = 0; i < n; i++) this.readable[p.ready[i] - 1] = 1;
+    this.fresh = true;
+    return n;
+  }
+
+  /** sync, spin: idle long enough to sleep on the pool thread (a frame or a deadline wakes it). */
+  private parked(): boolean {
+    return this.parkAfterMs !== Infinity && this.now - this.lastFrameAt > this.parkAfterMs;
+  }
+
+  private startAsyncWait(): void {
+    if (this.poller.waiting) return;
+    this.counters.waits++;
+    if (this.mode !== 'async') this.counters.parks++;
+    this.poller.wait(-1, (tokens) => this.afterWait(tokens.length));
+  }
+
+  private afterWait(readable: number): void {
     if (this.stopped) {
       for (const w of this.stopWaiters.splice(0)) w();
       return;
     }
+    // sync, spin: a frame ends the park (the next step reads every source).
+    if (this.mode !== 'async' && readable > 0) this.lastFrameAt = this.now;
     this.wakeWaiters();
   }
 
   private wakeWaiters(): void {
+    // sync, spin: the pool thread must give the epoll set back before this thread waits on it.
+    if (this.mode !== 'async' && this.poller.waiting && !this.stopped) this.poller.wake();
     if (this.waiters.length === 0) return;
     this.clearTimer();
     for (const w of this.waiters.splice(0)) w();

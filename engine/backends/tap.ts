@@ -2,7 +2,27 @@
 // side sends are read (non-blocking, up to a batch per wake-up) straight into one engine buffer and
 // handed on, valid during the call; frames given to `transmit` are written one per write(), which
 // copies them into the kernel. TAP without IFF_VNET_HDR carries complete checksums both ways.
-import { interfaceMtu, libc, openTap, TapIo, type TapHandle } from '../../native/index';
+//
+// With `offloads` (native/tap.ts) every frame has a virtio_net_hdr in front: the device reads GSO
+// super-frames of up to 64 KiB and says so, and whether their checksum is partial or was checked,
+// in an RxOffload; it writes what the stack's TxOffload asks (a checksum to complete, TSO with a
+// piece size) into the header of the frame it sends. The stack builds each frame in a buffer the
+// device lends (`frameBuffer`), right behind the header's room, so a frame is written with its
+// header in one write() and never copied in JavaScript.
+import {
+  emptyVnetHeader,
+  interfaceMtu,
+  libc,
+  openTap,
+  readVnetHeader,
+  TapIo,
+  VNET_HDR_LEN,
+  VnetFlag,
+  VnetGso,
+  writeVnetHeader,
+  type TapHandle,
+} from '../../native/index';
+import { rxOffload, type LinkOffloads, type TxOffload } from '../stack/offload';
 import type { Device, FrameHandler } from './device';
 import type { FrameSource } from './realtime';
 
@@ -13,18 +33,46 @@ export interface TapDeviceCounters {
   txBytes: number;
   /** Frames the device refused (queue full, link down): dropped, as a NIC's full ring does. */
   txDropped: number;
+  /** Offloads: GSO super-frames read, and TSO frames written. */
+  rxGso: number;
+  txTso: number;
+  /** Offloads: frames read with a partial checksum (NEEDS_CSUM) or one the kernel checked (DATA_VALID). */
+  rxChecksumPartial: number;
+  rxChecksumValid: number;
 }
+
+export interface TapDeviceOptions {
+  /** Create the device if it does not exist (needs CAP_NET_ADMIN). */
+  readonly create?: boolean;
+  readonly mtu?: number;
+  /** The virtio-net header with checksum offload and TSO/GSO both ways. */
+  readonly offloads?: boolean;
+}
+
+/** Largest IPv4 packet one TSO frame may carry (the IP total length field's limit). */
+const TSO_MAX_BYTES = 65535;
+/** Ethernet header, a VLAN tag's room, and the largest IPv4 packet. */
+const MAX_FRAME = 14 + 4 + 65535;
 
 export class TapDevice implements Device, FrameSource {
   onReceive: FrameHandler | undefined;
-  readonly counters: TapDeviceCounters = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0 };
+  readonly counters: TapDeviceCounters = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0, rxGso: 0, txTso: 0, rxChecksumPartial: 0, rxChecksumValid: 0 };
   readonly fd: number;
+  readonly offloads: LinkOffloads | undefined;
   private readonly io: TapIo;
+  /** Bytes before the frame in every read and write: the virtio_net_hdr, or none. */
+  private readonly head: number;
   /**
-   * Large enough for any frame the kernel side may send (no GSO without a vnet header). A plain
+   * Large enough for any frame the kernel side may send (a GSO frame with offloads). A plain
    * Uint8Array, not a Buffer: the wire code copies with `slice`, which on a Buffer makes a view.
    */
-  private readonly rxBuf = new Uint8Array(65536 + 18);
+  private readonly rxBuf: Uint8Array;
+  /** Offloads: the header and frame of the next write; frames are built in it at `head` (frameBuffer). */
+  private readonly txBuf: Uint8Array;
+  private lent: Uint8Array | undefined = undefined;
+  private readonly rxHdr = emptyVnetHeader();
+  private readonly txHdr = emptyVnetHeader();
+  private readonly rx = rxOffload();
   private closed = false;
 
   constructor(
@@ -33,11 +81,15 @@ export class TapDevice implements Device, FrameSource {
   ) {
     this.fd = handle.fd;
     this.io = new TapIo(handle.fd);
+    this.head = handle.vnetHeader ? VNET_HDR_LEN : 0;
+    this.rxBuf = new Uint8Array(this.head + MAX_FRAME);
+    this.txBuf = handle.vnetHeader ? new Uint8Array(this.head + MAX_FRAME) : new Uint8Array(0);
+    this.offloads = handle.vnetHeader ? { txChecksum: true, tsoMaxBytes: TSO_MAX_BYTES } : undefined;
   }
 
   /** Attaches to an existing TAP device (persistent, owned by this user), or creates one with `create` (needs CAP_NET_ADMIN). */
-  static open(name: string, options: { create?: boolean; mtu?: number } = {}): TapDevice {
-    const handle = openTap(name, { create: options.create });
+  static open(name: string, options: TapDeviceOptions = {}): TapDevice {
+    const handle = openTap(name, { create: options.create, offloads: options.offloads });
     return new TapDevice(handle, options.mtu ?? interfaceMtu(handle.name) ?? 1500);
   }
 
@@ -45,9 +97,48 @@ export class TapDevice implements Device, FrameSource {
     return this.handle.name;
   }
 
-  transmit(frame: Uint8Array): void {
+  /** Offloads: room for the next frame right behind its header's, so that `transmit` writes it without a copy. */
+  frameBuffer(len: number): Uint8Array {
+    if (this.head === 0 || len > MAX_FRAME) return new Uint8Array(len);
+    this.lent = this.txBuf.subarray(this.head, this.head + len);
+    return this.lent;
+  }
+
+  transmit(frame: Uint8Array, _now?: number, offload?: TxOffload): void {
     if (this.closed) return;
-    if (this.io.writeFrame(frame)) {
+    let ok: boolean;
+    if (this.head === 0) {
+      ok = this.io.writeFrame(frame);
+    } else {
+      if (frame !== this.lent) {
+        if (frame.length > MAX_FRAME) {
+          this.counters.txDropped++;
+          return;
+        }
+        this.txBuf.set(frame, this.head);
+      }
+      this.lent = undefined;
+      const h = this.txHdr;
+      if (offload === undefined) {
+        h.flags = 0;
+        h.gsoType = VnetGso.NONE;
+        h.hdrLen = 0;
+        h.gsoSize = 0;
+        h.csumStart = 0;
+        h.csumOffset = 0;
+      } else {
+        h.flags = VnetFlag.NEEDS_CSUM;
+        h.csumStart = offload.csumStart;
+        h.csumOffset = offload.csumOffset;
+        h.hdrLen = offload.hdrLen;
+        h.gsoType = offload.gsoSize > 0 ? VnetGso.TCPV4 : VnetGso.NONE;
+        h.gsoSize = offload.gsoSize;
+        if (offload.gsoSize > 0) this.counters.txTso++;
+      }
+      writeVnetHeader(this.txBuf, 0, h);
+      ok = this.io.writeFrame(this.txBuf, this.head + frame.length);
+    }
+    if (ok) {
       this.counters.txFrames++;
       this.counters.txBytes += frame.length;
     } else {
@@ -57,13 +148,33 @@ export class TapDevice implements Device, FrameSource {
 
   drain(now: number, max: number): number {
     let n = 0;
+    const head = this.head;
     while (n < max && !this.closed) {
       const len = this.io.readFrame(this.rxBuf);
       if (len === 0) break;
       n++;
+      if (len <= head) continue;
       this.counters.rxFrames++;
-      this.counters.rxBytes += len;
-      this.onReceive?.(this.rxBuf.subarray(0, len), now);
+      this.counters.rxBytes += len - head;
+      if (head === 0) {
+        this.onReceive?.(this.rxBuf.subarray(0, len), now);
+        continue;
+      }
+      const h = this.rxHdr;
+      readVnetHeader(this.rxBuf, 0, h);
+      const rx = this.rx;
+      if (h.flags & VnetFlag.NEEDS_CSUM) {
+        rx.checksum = 'partial';
+        this.counters.rxChecksumPartial++;
+      } else if (h.flags & VnetFlag.DATA_VALID) {
+        rx.checksum = 'valid';
+        this.counters.rxChecksumValid++;
+      } else {
+        rx.checksum = 'none';
+      }
+      rx.gsoSize = h.gsoType !== VnetGso.NONE ? h.gsoSize : 0;
+      if (rx.gsoSize > 0) this.counters.rxGso++;
+      this.onReceive?.(this.rxBuf.subarray(head, len), now, undefined, rx);
     }
     return n;
   }

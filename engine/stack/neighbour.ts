@@ -2,6 +2,8 @@
 // packets waiting for a resolution (RFC 826; timing and states after RFC 1122 §2.3.2.1 and Linux's
 // neighbour subsystem: INCOMPLETE → REACHABLE → STALE → PROBE, then gone).
 
+import type { TxOffload } from './offload';
+
 export interface NeighbourConfig {
   /** How long a resolved entry is trusted without revalidation (Linux base_reachable_time: 30 s). */
   readonly reachableMs: number;
@@ -35,6 +37,8 @@ export type NeighbourState = 'incomplete' | 'reachable' | 'stale' | 'probe';
 export interface HeldPacket {
   readonly packet: Uint8Array;
   readonly packetId: number;
+  /** What the device must finish when the packet goes out (a partial checksum, TSO). */
+  readonly offload?: TxOffload;
 }
 
 export interface Neighbour {

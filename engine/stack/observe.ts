@@ -102,6 +102,8 @@ export class StackCounters {
   readonly rx = { frames: 0, delivered: 0, held: 0, dropped: 0 };
   /** TCP segments whose SACK blocks had to be cut to fit the MTU (see trimSack in stack.ts); 0 normally. */
   sackTrimmed = 0;
+  /** TCP segments larger than one frame handed to a device that cuts them (TSO). */
+  tsoSegments = 0;
   readonly rxDrops: Partial<Record<RxDropReason, number>> = {};
   readonly txDrops: Partial<Record<TxDropReason, number>> = {};
 

@@ -46,6 +46,7 @@ import {
 } from './observe';
 import { DEFAULT_REASSEMBLY_CONFIG, Reassembler, type ExpiredDatagram, type ReassemblyConfig } from './reassembly';
 import { TcpTable, type TcpEntry, type TcpOwner } from './tcp-table';
+import { txOffload, writePartialTcpChecksum, type LinkOffloads, type RxOffload, type TxOffload } from './offload';
 
 /**
  * The link the stack runs on. It has the shape of backends' Device, declared here so that the
@@ -55,10 +56,15 @@ export interface LinkDevice {
   readonly name: string;
   /** Largest IP packet the link carries. */
   readonly mtu: number;
-  /** Sends one frame; the device copies it if it keeps it past the call (unless it lent it, see `frameBuffer`). */
-  transmit(frame: Uint8Array, now: number): void;
-  /** Set by the stack; a received frame is valid only during the call. */
-  onReceive: ((frame: Uint8Array, now: number) => void) | undefined;
+  /**
+   * Sends one frame; the device copies it if it keeps it past the call (unless it lent it, see
+   * `frameBuffer`). `offload`, only for a device with `offloads`: what the device must finish.
+   */
+  transmit(frame: Uint8Array, now: number, offload?: TxOffload): void;
+  /** Set by the stack; a received frame (and `rx`, what the device says of it) is valid only during the call. */
+  onReceive: ((frame: Uint8Array, now: number, wireLen?: number, rx?: RxOffload) => void) | undefined;
+  /** What the device finishes for the stack (checksums, TSO); none when absent. */
+  readonly offloads?: LinkOffloads;
   poll(now: number): void;
   pollAt(): number | undefined;
   /**
@@ -89,6 +95,15 @@ export interface StackOptions {
   readonly ephemeralPorts?: readonly [number, number];
   readonly packetIds?: PacketIdSource;
   readonly observer?: StackObserver;
+  /**
+   * Answers the segments a connection received between two polls with one flush at the end of the
+   * poll, after the application callbacks they caused, instead of one flush per segment: a batch of
+   * segments read in one wake-up gets one ACK, and an application that replies at once (a
+   * request/response server) sends its reply with the ACK on it. Linux gets there with GRO and
+   * delayed ACKs; here the ACK still leaves in the same turn, so no latency is added. Off by
+   * default (the simulation answers every segment by itself); the real-time programs turn it on.
+   */
+  readonly coalesceAcks?: boolean;
 }
 
 /** The outcome of a send, with the errno a socket reports. */
@@ -184,6 +199,9 @@ export class Ipv4Stack implements DeferredTask {
   private deferred: DeferredTask[] = [];
   /** Connections an application call changed while the stack was busy: flushed by the next timer pass. */
   private readonly kicked: TcpEntry[] = [];
+  private readonly coalesceAcks: boolean;
+  /** coalesceAcks: connections that received segments since the last poll, flushed at its end. */
+  private readonly received: TcpEntry[] = [];
   private readonly loopback: { packet: Uint8Array; packetId: number }[] = [];
   private echoReplies: EchoReply[] = [];
   private started = false;
@@ -197,6 +215,12 @@ export class Ipv4Stack implements DeferredTask {
   /** The TCP segment being processed, and whether it put data in a receive buffer. */
   private currentPacket = 0;
   private dataForSocket = false;
+  /** The frame being received: its TCP/UDP checksum need not be checked (RxOffload 'partial' or 'valid'). */
+  private rxChecksumTrusted = false;
+  /** The device's TSO limit (0: none) and what the frame being sent leaves to the device. */
+  private readonly tsoMaxBytes: number;
+  private readonly txOff: TxOffload = txOffload();
+  private pendingTx: TxOffload | undefined = undefined;
 
   // Reused per packet (no allocation on the hot path).
   private readonly tx = new Uint8Array(ETH + 65535);
@@ -237,18 +261,30 @@ export class Ipv4Stack implements DeferredTask {
     this.ttl = options.ttl ?? 64;
     this.ephemeral = options.ephemeralPorts ?? [32768, 60999];
     this.observer = options.observer;
+    this.coalesceAcks = options.coalesceAcks ?? false;
     this.neighbours = new NeighbourCache({ ...DEFAULT_NEIGHBOUR_CONFIG, ...options.neighbour });
     this.reassembler = new Reassembler({ ...DEFAULT_REASSEMBLY_CONFIG, ...options.reassembly });
     this.icmpLimiter = new IcmpRateLimiter({ ...DEFAULT_ICMP_LIMIT, ...options.icmpLimit });
     const base = tcpConfig(options.tcp ?? {}, LINUX_TCP_CONFIG);
+    const off = device.offloads;
+    // TSO needs the checksum offload too: the device computes each piece's checksum.
+    this.tsoMaxBytes = off !== undefined && off.txChecksum ? off.tsoMaxBytes : 0;
     this.tcpContext = new TcpContext(
-      tcpConfig({ mss: Math.min(base.mss, device.mtu - 40), onTransition: (t) => this.observer?.transition?.(t) }, base),
+      tcpConfig(
+        {
+          mss: Math.min(base.mss, device.mtu - 40),
+          // The IP header and the largest TCP header come out of the device's limit.
+          tsoMaxPayload: this.tsoMaxBytes > device.mtu ? this.tsoMaxBytes - IPV4_MIN_HEADER_LEN - 60 : 0,
+          onTransition: (t) => this.observer?.transition?.(t),
+        },
+        base,
+      ),
       this.rng,
     );
     this.fragBuf = new Uint8Array(ETH + device.mtu);
     this.ipId = this.rng.nextU32() & 0xffff;
     this.ethRepr.src = this.mac;
-    device.onReceive = (frame, now) => this.receive(frame, now);
+    device.onReceive = (frame, now, wireLen, rx) => this.receive(frame, now, wireLen, rx);
   }
 
   get mtu(): number {
@@ -285,7 +321,8 @@ export class Ipv4Stack implements DeferredTask {
       }
       const fragAt = this.reassembler.nextDeadline();
       if (fragAt !== undefined && fragAt <= now) this.reassembler.poll(now, (d) => this.reassemblyExpired(d, 'frag-timeout'));
-      this.runTcpTimers(now);
+      // coalesceAcks: what received segments asked for waits for the application callbacks they caused.
+      this.runTcpTimers(now, this.deferred.length > 0);
     } finally {
       this.busy--;
     }
@@ -294,10 +331,24 @@ export class Ipv4Stack implements DeferredTask {
       this.flushDeferred();
       this.busy++;
       try {
-        this.runTcpTimers(now);
+        this.runTcpTimers(now, false);
       } finally {
         this.busy--;
       }
+    }
+    if (this.received.length > 0) this.flushReceived();
+  }
+
+  /** coalesceAcks: the end of the poll; every connection that received segments sends what it has. */
+  private flushReceived(): void {
+    this.busy++;
+    try {
+      const r = this.received;
+      for (let i = 0; i < r.length; i++) if (r[i].flushQueued && r[i].live) this.flushConn(r[i]);
+      for (let i = 0; i < r.length; i++) r[i].flushQueued = false;
+      r.length = 0;
+    } finally {
+      this.busy--;
     }
   }
 
@@ -307,7 +358,7 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   pollAt(): number | undefined {
-    if (!this.started || this.deferred.length > 0 || this.loopback.length > 0 || this.kicked.length > 0) return this.now;
+    if (!this.started || this.deferred.length > 0 || this.loopback.length > 0 || this.kicked.length > 0 || this.received.length > 0) return this.now;
     let at = this.device.pollAt();
     const all = this.tcp.all;
     for (let i = 0; i < all.length; i++) {
@@ -352,12 +403,13 @@ export class Ipv4Stack implements DeferredTask {
     for (const r of replies) this.onEchoReply?.(r);
   }
 
-  private runTcpTimers(now: number): void {
+  /** Flushes every connection due now; with `holdReceived`, not those waiting for the end of the poll (coalesceAcks). */
+  private runTcpTimers(now: number, holdReceived: boolean): void {
     while (this.kicked.length > 0) this.flushConn(this.kicked.shift()!);
     const all = this.tcp.all;
     for (let i = 0; i < all.length; i++) {
       const e = all[i];
-      if (!e.live) continue;
+      if (!e.live || (holdReceived && e.flushQueued)) continue;
       const t = e.conn.pollAt();
       if (t !== undefined && t <= now) this.flushConn(e);
     }
@@ -367,17 +419,19 @@ export class Ipv4Stack implements DeferredTask {
   // ───────────────────────── link layer ─────────────────────────
 
   /** A frame from the device (valid only during the call). Public so tests and taps can inject frames. */
-  receive(frame: Uint8Array, now: number): void {
+  receive(frame: Uint8Array, now: number, _wireLen?: number, rx?: RxOffload): void {
     if (now > this.now) this.now = now;
     const id = this.ids.next();
     const c = this.counters;
     c.rx.frames++;
     c.eth.in++;
     this.busy++;
+    this.rxChecksumTrusted = rx !== undefined && rx.checksum !== 'none';
     try {
       this.linkInput(frame, id);
     } finally {
       this.busy--;
+      this.rxChecksumTrusted = false;
     }
   }
 
@@ -461,7 +515,8 @@ export class Ipv4Stack implements DeferredTask {
       const hit = this.neighbours.lookup(nextHop, this.now);
       if (hit === undefined) {
         // RFC 1122 §2.3.2.2: hold the packet while the address is resolved.
-        const held = this.neighbours.hold(nextHop, { packet: frame.slice(ETH), packetId: id }, this.now);
+        const off = this.pendingTx;
+        const held = this.neighbours.hold(nextHop, { packet: frame.slice(ETH), packetId: id, offload: off === undefined ? undefined : { ...off } }, this.now);
         if (held.request) this.sendArp(ARP_OP_REQUEST, nextHop, ZERO_MAC, MAC_BROADCAST);
         if (held.dropped !== undefined) this.txDrop('bypass.eth', 'arp-queue-full', held.dropped.packetId);
         return;
@@ -474,7 +529,9 @@ export class Ipv4Stack implements DeferredTask {
     emitEthernet(this.ethRepr, frame, 0);
     this.counters.eth.out++;
     this.hop('bypass.eth', 'tx', 'pass', id);
-    this.device.transmit(frame, this.now);
+    const off = this.pendingTx;
+    if (off === undefined) this.device.transmit(frame, this.now);
+    else this.device.transmit(frame, this.now, off);
   }
 
   private transmitHeld(h: HeldPacket, mac: Uint8Array): void {
@@ -485,7 +542,8 @@ export class Ipv4Stack implements DeferredTask {
     emitEthernet(this.ethRepr, frame, 0);
     this.counters.eth.out++;
     this.hop('bypass.eth', 'tx', 'pass', h.packetId);
-    this.device.transmit(frame, this.now);
+    if (h.offload === undefined) this.device.transmit(frame, this.now);
+    else this.device.transmit(frame, this.now, h.offload);
   }
 
   /** Resolution failed: the packet is dropped and its sender told, as Linux's ipv4_link_failure does. */
@@ -631,8 +689,10 @@ export class Ipv4Stack implements DeferredTask {
    * unless `df`; with DF an oversized datagram fails with EMSGSIZE, as Linux tells a local socket.
    * `buf` is `tx`, or a frame buffer from the device sized for a datagram within the MTU.
    */
-  private ipOutput(src: number, dst: number, protocol: number, len: number, df: boolean, id: number, buf: Uint8Array = this.tx): SendResult {
+  private ipOutput(src: number, dst: number, protocol: number, len: number, df: boolean, id: number, buf: Uint8Array = this.tx, tso = false): SendResult {
     const c = this.counters;
+    // A TSO segment is one packet up to the device's limit: the device cuts it to the MTU.
+    const mtu = tso ? this.tsoMaxBytes : this.device.mtu;
     let nextHop = dst;
     const broadcast = this.isBroadcastAddr(dst);
     if (dst !== this.address && !broadcast && !this.onLink(dst)) {
@@ -643,12 +703,12 @@ export class Ipv4Stack implements DeferredTask {
       nextHop = this.gateway;
     }
     const total = IPV4_MIN_HEADER_LEN + len;
-    if (total > this.device.mtu && df) {
+    if (total > mtu && df) {
       this.txDrop('bypass.ip', 'too-big', id);
       return 'EMSGSIZE';
     }
     const ident = this.nextIpId();
-    if (total <= this.device.mtu) {
+    if (total <= mtu) {
       this.writeIpHeader(buf, src, dst, protocol, len, df, false, 0, ident);
       c.ip.out++;
       this.hop('bypass.ip', 'tx', 'pass', id);
@@ -838,7 +898,7 @@ export class Ipv4Stack implements DeferredTask {
     c.udp.in++;
     this.rxCtx.src = ip.src;
     this.rxCtx.dst = ip.dst;
-    const r = parseUdp(ip.payload, this.rxCtx);
+    const r = parseUdp(ip.payload, this.rxChecksumTrusted ? undefined : this.rxCtx);
     if (!r.ok) return this.rxDrop('bypass.udp', r.error.code === 'truncated' ? 'udp-truncated' : 'udp-bad-length', id);
     const u = r.value;
     // RFC 768: the length field may not claim more than the IP datagram carries.
@@ -903,7 +963,8 @@ export class Ipv4Stack implements DeferredTask {
     if (this.isBroadcastAddr(dst)) return this.rxDrop('bypass.tcp', 'tcp-broadcast', id);
     this.rxCtx.src = src;
     this.rxCtx.dst = dst;
-    const r = parseTcp(segment, this.rxCtx);
+    // A checksum the device vouches for (or left partial on this host) is not summed again.
+    const r = parseTcp(segment, this.rxChecksumTrusted ? undefined : this.rxCtx);
     if (!r.ok) {
       const code = r.error.code;
       return this.rxDrop('bypass.tcp', code === 'truncated' ? 'tcp-truncated' : code === 'bad-option' ? 'tcp-bad-option' : 'tcp-bad-header-length', id);
@@ -917,7 +978,11 @@ export class Ipv4Stack implements DeferredTask {
     if (e !== undefined) {
       const res = e.conn.process(seg, this.now, id);
       this.currentPacket = 0;
-      this.flushConn(e);
+      if (!this.coalesceAcks) this.flushConn(e);
+      else if (!e.flushQueued) {
+        e.flushQueued = true;
+        this.received.push(e);
+      }
       if (res === 'ok') {
         this.rxDeliver('bypass.tcp', id);
         if (this.dataForSocket) {
@@ -953,34 +1018,63 @@ export class Ipv4Stack implements DeferredTask {
 
   /** Emits everything a connection has to send now. */
   private flushConn(e: TcpEntry): void {
+    e.flushQueued = false;
     // Each segment is written into its frame before the next is looked at: payloads can stay in the send buffer.
     const segs = e.conn.dispatch(this.now, true);
-    for (let i = 0; i < segs.length; i++) this.sendTcp(e.localAddr, e.remoteAddr, segs[i]);
+    if (segs.length === 0) return;
+    const pieces = this.tsoMaxBytes > 0 ? e.conn.segmentSize : 0;
+    for (let i = 0; i < segs.length; i++) this.sendTcp(e.localAddr, e.remoteAddr, segs[i], pieces);
   }
 
-  private sendTcp(src: number, dst: number, seg: TcpRepr): void {
+  /**
+   * Builds and sends one segment. With a device that finishes checksums the TCP checksum is left
+   * as the pseudo-header sum; a segment larger than one frame (TSO, from a connection whose pieces
+   * are `pieces` bytes) goes out whole for the device to cut.
+   */
+  private sendTcp(src: number, dst: number, seg: TcpRepr, pieces = 0): void {
     this.observer?.txBegin?.();
     this.txCtx.src = src;
     this.txCtx.dst = dst;
+    const mtu = this.device.mtu;
+    const want = tcpBufferLen(seg);
+    // Not on loopback: the datagram comes straight back in and is checked.
+    const partial = this.device.offloads?.txChecksum === true && dst !== this.address;
+    const tso = partial && pieces > 0 && want + IPV4_MIN_HEADER_LEN > mtu && want + IPV4_MIN_HEADER_LEN <= this.tsoMaxBytes;
+    const ctx = partial ? undefined : this.txCtx;
     // A device that lends frame buffers gets the segment built in one, not copied out of `tx`.
     let buf: Uint8Array = this.tx;
-    const want = tcpBufferLen(seg);
-    if (this.device.frameBuffer !== undefined && want + IPV4_MIN_HEADER_LEN <= this.device.mtu) {
+    if (this.device.frameBuffer !== undefined && want + IPV4_MIN_HEADER_LEN <= (tso ? this.tsoMaxBytes : mtu)) {
       buf = this.device.frameBuffer(L4 + want);
     }
-    let len = emitTcp(seg, buf, L4, this.txCtx);
-    if (len + IPV4_MIN_HEADER_LEN > this.device.mtu) {
-      const trimmed = trimSack(seg, len + IPV4_MIN_HEADER_LEN - this.device.mtu);
+    let len = emitTcp(seg, buf, L4, ctx);
+    if (!tso && len + IPV4_MIN_HEADER_LEN > mtu) {
+      const trimmed = trimSack(seg, len + IPV4_MIN_HEADER_LEN - mtu);
       if (trimmed !== seg) {
         this.counters.sackTrimmed++;
-        len = emitTcp(trimmed, buf, L4, this.txCtx);
+        len = emitTcp(trimmed, buf, L4, ctx);
       }
+    }
+    if (ctx === undefined) {
+      writePartialTcpChecksum(buf, L4, src, dst, len);
+      const o = this.txOff;
+      const hdr = len - seg.payload.length;
+      o.csumStart = L4;
+      o.csumOffset = 16;
+      o.hdrLen = L4 + hdr;
+      // Each piece carries the same headers and must fit the MTU.
+      o.gsoSize = tso ? Math.min(pieces, mtu - IPV4_MIN_HEADER_LEN - hdr) : 0;
+      this.pendingTx = o;
+      if (tso) this.counters.tsoSegments++;
     }
     this.counters.tcp.out++;
     const id = this.ids.next();
     this.hop('bypass.tcp', 'tx', 'pass', id);
     // Linux sets DF on TCP (path MTU discovery); the MSS already fits the device MTU.
-    this.ipOutput(src, dst, IP_PROTOCOL.TCP, len, true, id, buf);
+    try {
+      this.ipOutput(src, dst, IP_PROTOCOL.TCP, len, true, id, buf, tso);
+    } finally {
+      this.pendingTx = undefined;
+    }
   }
 
   private register(conn: TcpConnection): TcpEntry {

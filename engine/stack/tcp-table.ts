@@ -22,6 +22,8 @@ export interface TcpEntry {
   hardError: string | undefined;
   /** False once removed from the table. */
   live: boolean;
+  /** The stack holds this connection's output until the end of the poll (StackOptions.coalesceAcks). */
+  flushQueued: boolean;
 }
 
 /** The socket layer's side of a connection. Events arrive synchronously: queue, do not call back in. */
@@ -79,6 +81,7 @@ export class TcpTable {
       softError: undefined,
       hardError: undefined,
       live: true,
+      flushQueued: false,
     };
     if (this.count + 1 > this.buckets.length) this.grow();
     const i = hash & this.mask;

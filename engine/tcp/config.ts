@@ -49,6 +49,12 @@ export interface TcpConfig {
   readonly finWait2Timeout: number | undefined;
   /** Half-open connections a listener holds (its SYN queue). */
   readonly synQueueSize: number;
+  /**
+   * Largest payload of one segment of new data when the link cuts segments itself (TSO): a whole
+   * number of MSS-sized pieces, counted byte for byte in the windows like that many segments. 0 (the
+   * default): every segment fits the MSS. The stack sets it from its device.
+   */
+  readonly tsoMaxPayload: number;
   /** Where state transitions go. No global state: this is the only sink. */
   readonly onTransition: ((t: TcpTransition) => void) | undefined;
 }
@@ -77,6 +83,7 @@ export const RFC_TCP_CONFIG: TcpConfig = Object.freeze({
   challengeAckLimit: 10,
   finWait2Timeout: undefined,
   synQueueSize: 128,
+  tsoMaxPayload: 0,
   onTransition: undefined,
 });
 
