@@ -120,7 +120,7 @@ export function computePreview(
       transmitted++;
       if (p.path === 'bypass' && extractFlowKey(p.frame, key, info)) {
         const slot = steering.flows.find(key);
-        if (slot >= 0) steering.flows.touch(slot, p.wireLen, info, now);
+        if (slot >= 0) steering.flows.touch(slot, info, now);
       }
       return;
     }
