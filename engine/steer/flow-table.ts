@@ -323,6 +323,12 @@ export class FlowTable {
     this.lastGenerationFlows = 0;
   }
 
+  /** How far the flow at `slot` has closed, as its packets showed it (for diagnostics and tests). */
+  closeState(slot: number, now: number): { readonly finForward: boolean; readonly finReverse: boolean; readonly closed: boolean; readonly ageMs: number } {
+    const t = this.tcpState(slot);
+    return { finForward: (t & FIN_FORWARD) !== 0, finReverse: (t & FIN_REVERSE) !== 0, closed: (t & CLOSED) !== 0, ageMs: this.age(slot, now) };
+  }
+
   private used(i: number): boolean {
     return this.rec[i * REC + R_STATE] !== 0;
   }

@@ -11,6 +11,8 @@ import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC } from '
 import type { PacketTrace } from '../../engine/capture/nic';
 import { extractFlowKey, KEY_WORDS } from '../../engine/steer/flow-key';
 import { parseRules } from '../../engine/steer/rules';
+import { dissect } from '../../engine/wire/dissect';
+import { summarize } from '../../engine/wire/summary';
 
 type Args = Record<string, unknown>;
 
@@ -389,13 +391,18 @@ async function connections(a: Args): Promise<unknown> {
     const t = tcpShape(p.frame);
     if (t !== undefined && t.flags & 0x02 && !synOf.has(p.flowId)) synOf.set(p.flowId, p.frame.slice());
   });
-  const tcpFlowsLeft = (): number => {
+  const leftovers = (): { summary: string; closeState: unknown }[] => {
     const key = new Uint32Array(KEY_WORDS);
     const info = { kind: 0, forward: true, tcpFlags: 0 };
-    let n = 0;
-    for (const f of synOf.values()) if (extractFlowKey(f, key, info as never) && lab.session.steering.flows.find(key) >= 0) n++;
-    return n;
+    const left = [];
+    for (const f of synOf.values()) {
+      if (!extractFlowKey(f, key, info as never)) continue;
+      const slot = lab.session.steering.flows.find(key);
+      if (slot >= 0) left.push({ summary: summarize(dissect(f), f.length), closeState: lab.session.steering.flows.closeState(slot, lab.session.now) });
+    }
+    return left;
   };
+  const tcpFlowsLeft = (): number => leftovers().length;
   try {
     const s = lab.session;
     const flowsBefore = s.steering.flows.size;
@@ -458,6 +465,8 @@ async function connections(a: Args): Promise<unknown> {
       bypassClients: { established, echoed, errors, peakClient, ms: clientsMs },
       connectionFlows: synOf.size,
       tcpFlowsLeft: tcpFlowsLeft(),
+      // What the flow table saw of the leftovers' close, so a failure says where the close stalled.
+      leftovers: leftovers().slice(0, 8),
       stackConnections: s.bypass!.tcpConnections,
       flowsBefore,
       flowsAfter: s.steering.flows.size,
