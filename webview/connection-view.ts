@@ -164,7 +164,7 @@ export class ConnectionView {
     this.element.focus();
   }
 
-  private transitions(): TransitionRecord[] {
+  private transitions(): readonly TransitionRecord[] {
     return this.connId === undefined ? [] : this.store.transitionsOf(this.connId);
   }
 

@@ -97,12 +97,19 @@ export function checkbox(parent: HTMLElement, label: string, o: { id?: string; c
   c.textContent = label;
   if (o.id) c.id = o.id;
   c.checked = o.checked;
-  c.addEventListener('change', () => o.onChange(c.checked));
+  // The toolkit fires `change` for a programmatic change too; only the user's changes are reported.
+  let echo = false;
+  c.addEventListener('change', () => {
+    if (!echo) o.onChange(c.checked);
+  });
   parent.append(c);
   return {
     element: c,
     set: (v) => {
+      if (c.checked === v) return;
+      echo = true;
       c.checked = v;
+      echo = false;
     },
   };
 }

@@ -91,7 +91,7 @@ export class FlowView {
     this.dots = [];
     this.cursor = 0;
     this.t0 = performance.now();
-    this.firstNs = this.store.rows[0]?.timeNs ?? 0;
+    this.firstNs = this.store.count ? this.store.timeNs(0) : 0;
   }
 
   private layout(): void {
@@ -184,10 +184,10 @@ export class FlowView {
 
   private frame = (now: number): void => {
     if (!this.active) return;
-    const rows = this.store.rows;
+    const store = this.store;
     const capNow = this.firstNs + (now - this.t0) * 1e6 * REPLAY_SCALE;
-    while (this.cursor < rows.length && rows[this.cursor].timeNs <= capNow && this.dots.length < MAX_DOTS) {
-      const row = rows[this.cursor++];
+    while (this.cursor < store.count && store.timeNs(this.cursor) <= capNow && this.dots.length < MAX_DOTS) {
+      const row = store.row(this.cursor++);
       const points: Station[] = [];
       let dropAt = -1;
       for (const h of row.hops) {
@@ -201,7 +201,7 @@ export class FlowView {
       }
       if (points.length) this.dots.push({ row, start: now, points, dropAt, x: points[0].x, y: points[0].y });
     }
-    if (this.cursor >= rows.length && this.dots.length === 0 && rows.length > 0 && now - this.t0 > 2000) this.restart();
+    if (this.cursor >= store.count && this.dots.length === 0 && store.count > 0 && now - this.t0 > 2000) this.restart();
     const ctx = this.canvas.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);

@@ -154,12 +154,18 @@ function start(): void {
   }
   if (saved.tab) views.activate(saved.tab);
 
-  // ---- data
+  // ---- data: batches are queued as they arrive and decoded a slice per frame, so that a burst
+  // never costs a frame; the heavier views redraw at most a few times a second while data streams.
+  const DRAIN_BUDGET_MS = 5;
+  const VIEW_REDRAW_MS = 250;
   let frame = 0;
+  let lastViewRedraw = 0;
   const refresh = () => {
     if (frame) return;
-    frame = requestAnimationFrame(() => {
+    frame = requestAnimationFrame((now) => {
       frame = 0;
+      store.drain(DRAIN_BUDGET_MS);
+      if (store.pending > 0) refresh();
       list.ingest();
       if (pendingSelect !== undefined && store.get(pendingSelect)) {
         const id = pendingSelect;
@@ -173,17 +179,19 @@ function start(): void {
         pendingConn = undefined;
         connection.pick(p.connId, p.step);
       }
-      renderActive();
+      if (store.pending === 0 || now - lastViewRedraw >= VIEW_REDRAW_MS) {
+        lastViewRedraw = now;
+        renderActive();
+      }
       status.textContent =
-        `${store.rows.length.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connections.size} connections` +
-        (store.recordsDropped ? ` · ${store.recordsDropped} records sampled away` : '');
+        `${store.count.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connectionIds().length} connections` +
+        (store.pending ? ` · ${store.pending.toLocaleString('en-US')} decoding` : '') +
+        (store.recordsDropped ? ` · ${store.recordsDropped} records sampled away` : '') +
+        (store.lastError ? ` · ${store.lastError}` : '');
     });
   };
   const addBatches = (batches: readonly WireBatch[]) => {
-    for (const b of batches) {
-      const err = store.addBatch(b);
-      if (err) status.textContent = `damaged trace batch ${b.seq}: ${err}`;
-    }
+    for (const b of batches) store.enqueue(b);
     refresh();
   };
 

@@ -31,8 +31,9 @@ export class PacketList {
   private readonly scroller: HTMLElement;
   private readonly spacer: HTMLElement;
   private readonly countEl: HTMLElement;
-  /** Row indices (into store.rows) that pass the filter, in capture order. */
-  private visible: number[] = [];
+  /** Row indices (into the store) that pass the filter, in capture order: the first visibleCount entries. */
+  private visible = new Int32Array(1024);
+  private visibleCount = 0;
   private filtered = 0;
   private filter: CompiledFilter = compileFilter('');
   private selectedId: number | undefined;
@@ -103,7 +104,7 @@ export class PacketList {
 
   setFilter(f: CompiledFilter): void {
     this.filter = f;
-    this.visible = [];
+    this.visibleCount = 0;
     this.filtered = 0;
     this.ingest();
     if (this.selectedId !== undefined) this.reveal(this.selectedId);
@@ -111,21 +112,30 @@ export class PacketList {
 
   /** New rows arrived in the store (or it was reset). */
   ingest(): void {
-    const rows = this.store.rows;
-    if (this.filtered > rows.length) {
-      this.visible = [];
+    const store = this.store;
+    if (this.filtered > store.count) {
+      this.visibleCount = 0;
       this.filtered = 0;
     }
-    for (let i = this.filtered; i < rows.length; i++) {
-      const r = rows[i];
-      if (matches(this.filter, r.bytes, r.wireLen)) this.visible.push(i);
+    const f = this.filter;
+    for (let i = this.filtered; i < store.count; i++) {
+      if (!f.ok || f.program === undefined || matches(f, store.frame(i), store.wireLen(i))) this.pushVisible(i);
     }
-    this.filtered = rows.length;
-    this.spacer.style.height = `${this.visible.length * ROW_HEIGHT}px`;
-    const f = this.filter.ok && this.filter.program ? ` of ${rows.length} (filtered)` : '';
-    this.countEl.textContent = `${this.visible.length.toLocaleString('en-US')} packets${f}`;
+    this.filtered = store.count;
+    this.spacer.style.height = `${this.visibleCount * ROW_HEIGHT}px`;
+    const what = f.ok && f.program ? ` of ${store.count.toLocaleString('en-US')} (filter: ${f.text.trim()})` : '';
+    this.countEl.textContent = `${this.visibleCount.toLocaleString('en-US')} packets${what}`;
     if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
     this.schedule();
+  }
+
+  private pushVisible(i: number): void {
+    if (this.visibleCount === this.visible.length) {
+      const grown = new Int32Array(Math.max(1024, this.visible.length * 2));
+      grown.set(this.visible);
+      this.visible = grown;
+    }
+    this.visible[this.visibleCount++] = i;
   }
 
   /** The list became visible again (its tab was chosen): lay it out and bring the selection into view. */
@@ -170,23 +180,23 @@ export class PacketList {
   private positionOf(id: number): number {
     const idx = this.store.byId.get(id);
     if (idx === undefined) return -1;
-    const pos = d3.bisectLeft(this.visible, idx);
-    return this.visible[pos] === idx ? pos : -1;
+    const pos = d3.bisectLeft(this.visible.subarray(0, this.visibleCount), idx);
+    return pos < this.visibleCount && this.visible[pos] === idx ? pos : -1;
   }
 
   private onKey(e: KeyboardEvent): void {
     const page = Math.max(1, Math.floor(this.scroller.clientHeight / ROW_HEIGHT) - 1);
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
     const m = moves[e.key];
-    if (m === undefined || this.visible.length === 0) return;
+    if (m === undefined || this.visibleCount === 0) return;
     e.preventDefault();
     const cur = this.selectedId === undefined ? -1 : this.positionOf(this.selectedId);
-    const lastPos = this.visible.length - 1;
+    const lastPos = this.visibleCount - 1;
     let next: number;
     if (m === -Infinity) next = 0;
     else if (m === Infinity) next = lastPos;
     else next = Math.max(0, Math.min(lastPos, cur < 0 ? (m > 0 ? 0 : lastPos) : cur + m));
-    this.select(this.store.rows[this.visible[next]].id);
+    this.select(this.store.id(this.visible[next]));
   }
 
   private schedule(): void {
@@ -216,30 +226,35 @@ export class PacketList {
   render(): void {
     const s = this.scroller;
     const first = Math.max(0, Math.floor(s.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.visible.length, Math.ceil((s.scrollTop + s.clientHeight) / ROW_HEIGHT) + OVERSCAN);
-    const rows: { row: PacketRow; pos: number }[] = [];
-    for (let p = first; p < last; p++) rows.push({ row: this.store.rows[this.visible[p]], pos: p });
-    const sel = this.selectedId;
+    const last = Math.min(this.visibleCount, Math.ceil((s.scrollTop + s.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    const slots: Slot[] = [];
+    for (let p = first; p < last; p++) slots.push({ index: this.visible[p], pos: p });
+    const sel = this.selectedId === undefined ? -1 : (this.store.byId.get(this.selectedId) ?? -1);
+    const store = this.store;
     d3.select(this.spacer)
-      .selectAll<HTMLDivElement, { row: PacketRow; pos: number }>('div.row')
-      .data(rows, (d) => String(d.row.id))
+      .selectAll<HTMLDivElement, Slot>('div.row')
+      .data(slots, (d) => String(d.index))
       .join(
         (enter) =>
           enter
             .append('div')
             .attr('role', 'row')
-            .each((d, i, nodes) => this.fillRow(nodes[i], d.row)),
+            .each((d, i, nodes) => {
+              const row = store.row(d.index);
+              nodes[i].className = rowClass(row);
+              nodes[i].dataset.id = String(row.id);
+              this.fillRow(nodes[i], row);
+            })
+            .on('click', (_e, d) => {
+              this.select(store.id(d.index), false);
+              this.scroller.focus();
+            }),
         (update) => update,
         (exit) => exit.remove(),
       )
-      .attr('class', (d) => rowClass(d.row, d.row.id === sel))
-      .attr('aria-selected', (d) => String(d.row.id === sel))
-      .attr('data-id', (d) => d.row.id)
-      .style('transform', (d) => `translateY(${d.pos * ROW_HEIGHT}px)`)
-      .on('click', (_e, d) => {
-        this.select(d.row.id, false);
-        this.scroller.focus();
-      });
+      .classed('selected', (d) => d.index === sel)
+      .attr('aria-selected', (d) => String(d.index === sel))
+      .style('transform', (d) => `translateY(${d.pos * ROW_HEIGHT}px)`);
   }
 
   private fillRow(el: HTMLDivElement, r: PacketRow): void {
@@ -268,9 +283,13 @@ export class PacketList {
   }
 }
 
-function rowClass(r: PacketRow, selected: boolean): string {
+interface Slot {
+  readonly index: number;
+  readonly pos: number;
+}
+
+function rowClass(r: PacketRow): string {
   let c = `row row-grid path-${r.drop ? 'drop' : r.path}`;
   if (r.retransmission) c += ' retrans';
-  if (selected) c += ' selected';
   return c;
 }

@@ -23,7 +23,12 @@ export async function serve(): Promise<{ server: Server; base: string }> {
       return;
     }
     readFile(join(root, path)).then(
-      (body) => res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body),
+      // Cross-origin isolated, so that performance.now() and frame times have microsecond resolution, not 100 µs.
+      (body) => res.writeHead(200, {
+        'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      }).end(body),
       () => res.writeHead(404).end(),
     );
   });

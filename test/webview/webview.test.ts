@@ -90,7 +90,7 @@ describe('webview', { skip }, () => {
     const { page, errors } = await open(browser, base);
     await typeFilter(page, 'udp and dst portrange 20000-20999');
     const count = await text(page, '#packet-count');
-    const m = /([\d,]+) packets of 1601/.exec(count);
+    const m = /([\d,]+) packets of 1,601/.exec(count);
     assert.ok(m, `count line: got "${count}"`);
     const n = Number(m[1].replace(/,/g, ''));
     assert.ok(n > 100 && n < 1601, `got ${n} UDP feed packets`);
