@@ -101,7 +101,10 @@ export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
           f('csum', 'Checksum', hex(u16(b, o + 16), 4) + (csumProblem ? ' [incorrect]' : d.tcp?.checksumValid ? ' [correct]' : ''), 16, 2, csumProblem),
           f('urg', 'Urgent pointer', String(u16(b, o + 18)), 18, 2),
         ];
-        if (hl > 20) fields.push(f('options', 'Options', optionsText(d), 20, hl - 20));
+        if (hl > 20) {
+          fields.push(f('options', 'Options', `${hl - 20} bytes: ${optionsText(d)}`, 20, hl - 20));
+          fields.push(...tcpOptionFields(b, o + 20, o + hl).map((x, i) => f(`opt${i}`, `Option ${x.name}`, x.value, x.at - o, x.len)));
+        }
         const tcpTitle = `Transmission Control Protocol, ${u16(b, o)} → ${u16(b, o + 2)} [${names.join(', ')}]`;
         out.push(layer({ ...span, length: Math.min(span.length, hl) }, tcpTitle, fields));
         pushPayload(out, b, o + hl, span.offset + span.length);
@@ -175,6 +178,45 @@ function optionsText(d: Dissection): string {
       }
     })
     .join(', ');
+}
+
+/** Each TCP option with its byte range (RFC 9293 §3.2: kind, then length for all but EOL and NOP). */
+function tcpOptionFields(b: Uint8Array, from: number, to: number): { name: string; value: string; at: number; len: number }[] {
+  const out: { name: string; value: string; at: number; len: number }[] = [];
+  const end = Math.min(to, b.length);
+  for (let at = from; at < end;) {
+    const kind = b[at];
+    if (kind === 0) {
+      out.push({ name: 'EOL', value: 'end of option list', at, len: end - at });
+      break;
+    }
+    if (kind === 1) {
+      out.push({ name: 'NOP', value: 'no-operation', at, len: 1 });
+      at++;
+      continue;
+    }
+    const len = b[at + 1] ?? 0;
+    if (len < 2 || at + len > end) {
+      out.push({ name: `kind ${kind}`, value: `bad length ${len}`, at, len: end - at });
+      break;
+    }
+    const u16 = (i: number) => ((b[i] << 8) | b[i + 1]) >>> 0;
+    const u32 = (i: number) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+    let name = `kind ${kind}`;
+    let value = `${len} bytes`;
+    if (kind === 2 && len === 4) [name, value] = ['MSS', `${u16(at + 2)} bytes`];
+    else if (kind === 3 && len === 3) [name, value] = ['Window scale', `shift ${b[at + 2]} (×${2 ** b[at + 2]})`];
+    else if (kind === 4 && len === 2) [name, value] = ['SACK permitted', 'yes'];
+    else if (kind === 5) {
+      name = 'SACK';
+      const blocks: string[] = [];
+      for (let i = at + 2; i + 8 <= at + len; i += 8) blocks.push(`${u32(i)}-${u32(i + 4)}`);
+      value = blocks.join(' ');
+    } else if (kind === 8 && len === 10) [name, value] = ['Timestamps', `TSval ${u32(at + 2)}, TSecr ${u32(at + 6)}`];
+    out.push({ name, value, at, len });
+    at += len;
+  }
+  return out;
 }
 
 function etherTypeName(t: number): string {

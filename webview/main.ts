@@ -3,13 +3,13 @@
 import './main.css';
 import { HostClient } from './client';
 import { ConnectionView } from './connection-view';
-import { checkbox, registerControls, tabs, textField } from './controls';
-import { compileFilter } from './filter';
+import { checkbox, registerControls, tabs } from './controls';
+import { FilterBox } from './filter-box';
 import { Inspector } from './inspector';
 import { PacketList } from './packet-list';
 import type { HostMessage, ResponseMessage, WireBatch } from './protocol';
 import { TraceStore } from './store';
-import { FlowView } from './flow-view';
+import { FlowView, type FlowState } from './flow-view';
 import { StatsView } from './stats-view';
 
 interface SavedState {
@@ -20,6 +20,9 @@ interface SavedState {
   readonly connId?: number;
   readonly step?: number;
   readonly follow?: boolean;
+  /** Where the list was scrolled to, when it was not following. */
+  readonly scrollTop?: number;
+  readonly flow?: FlowState;
 }
 
 const TABS = [
@@ -48,52 +51,17 @@ function start(): void {
   stateBadge.id = 'capture-state';
   stateBadge.textContent = 'idle';
   toolbar.append(stateBadge);
-  const filterBox = document.createElement('div');
-  filterBox.className = 'filter-box';
-  toolbar.append(filterBox);
-  const filterError = document.createElement('div');
-  filterError.className = 'filter-error';
-  filterError.id = 'filter-error';
-  filterError.setAttribute('role', 'alert');
+  const filter = new FilterBox(toolbar, (f) => {
+    list.setFilter(f);
+    save();
+  }, () => list.focus());
   const follow = checkbox(toolbar, 'Follow', { id: 'follow', checked: true, onChange: (on) => { list.setFollow(on); save(); } });
   const status = document.createElement('span');
   status.className = 'status';
   status.id = 'status';
+  status.setAttribute('aria-live', 'polite');
   toolbar.append(status);
-  root.append(toolbar, filterError);
-
-  let filterTimer = 0;
-  const applyFilter = (text: string) => {
-    const f = compileFilter(text);
-    filterBox.classList.toggle('invalid', !f.ok);
-    filterError.replaceChildren();
-    if (!f.ok) {
-      const where = document.createElement('div');
-      where.className = 'filter-error-text';
-      where.textContent = `column ${f.start + 1}: ${f.message}`;
-      const src = document.createElement('pre');
-      src.className = 'filter-error-source';
-      src.textContent = `${text}\n${' '.repeat(f.start)}${'^'.repeat(Math.max(1, f.end - f.start))}`;
-      filterError.append(where, src);
-      return;
-    }
-    list.setFilter(f);
-    save();
-  };
-  const filter = textField(filterBox, {
-    id: 'filter',
-    placeholder: 'filter: pcap-filter, as in the rules (e.g. tcp port 9000 and tcp[tcpflags] & tcp-syn != 0)',
-    label: 'Display filter',
-    onInput: (v) => {
-      clearTimeout(filterTimer);
-      filterTimer = window.setTimeout(() => applyFilter(v), 150);
-    },
-    onEnter: (v) => {
-      clearTimeout(filterTimer);
-      applyFilter(v);
-      list.focus();
-    },
-  });
+  root.append(toolbar);
 
   // ---- views
   const views = tabs(root, TABS, (key) => {
@@ -107,6 +75,7 @@ function start(): void {
     store,
     (id) => {
       inspector.show(id === undefined ? undefined : store.get(id));
+      flow.highlight(id);
       client.notify({ type: 'scope/selectionChanged', packetId: id });
       save();
     },
@@ -117,13 +86,14 @@ function start(): void {
   );
   const inspector = new Inspector(packetsView, () => save());
   const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => save());
-  const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id));
+  const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id), () => save());
   const stats = new StatsView(views.views.get('stats')!, store);
 
   function renderActive(key = views.active()): void {
     if (key === 'packets') list.shown();
     if (key === 'connection') connection.refresh();
     flow.setActive(key === 'flow');
+    if (key === 'flow') flow.refresh();
     if (key === 'stats') stats.render();
   }
 
@@ -142,17 +112,21 @@ function start(): void {
       connId: connection.connId,
       step: connection.step,
       follow: list.follow,
+      scrollTop: list.follow ? undefined : list.scrollTop,
+      flow: flow.state(),
     } satisfies SavedState);
   }
   if (saved.filter) {
     filter.setValue(saved.filter);
-    applyFilter(saved.filter);
+    filter.apply(saved.filter);
   }
   if (saved.follow === false) {
     list.follow = false;
     follow.set(false);
   }
   if (saved.tab) views.activate(saved.tab);
+  if (saved.flow) flow.restore(saved.flow);
+  let pendingScroll = saved.follow === false ? saved.scrollTop : undefined;
 
   // ---- data: batches are queued as they arrive and decoded a slice per frame, so that a burst
   // never costs a frame; the heavier views redraw at most a few times a second while data streams.
@@ -170,9 +144,13 @@ function start(): void {
       if (pendingSelect !== undefined && store.get(pendingSelect)) {
         const id = pendingSelect;
         pendingSelect = undefined;
-        list.select(id);
+        list.select(id, pendingScroll === undefined);
         if (pendingField) inspector.show(store.get(id), pendingField);
         pendingField = undefined;
+      }
+      if (pendingScroll !== undefined && store.pending === 0) {
+        list.scrollTop = pendingScroll;
+        pendingScroll = undefined;
       }
       if (pendingConn && store.transitionsOf(pendingConn.connId).length >= pendingConn.step) {
         const p = pendingConn;
@@ -183,13 +161,14 @@ function start(): void {
         lastViewRedraw = now;
         renderActive();
       }
-      status.textContent =
+      status.textContent = notice +
         `${store.count.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connectionIds().length} connections` +
         (store.pending ? ` · ${store.pending.toLocaleString('en-US')} decoding` : '') +
         (store.recordsDropped ? ` · ${store.recordsDropped} records sampled away` : '') +
         (store.lastError ? ` · ${store.lastError}` : '');
     });
   };
+  let notice = '';
   const addBatches = (batches: readonly WireBatch[]) => {
     for (const b of batches) store.enqueue(b);
     refresh();
@@ -211,10 +190,22 @@ function start(): void {
       case 'scope/captureState':
         stateBadge.textContent = `${m.state} · ${m.backend} · ${m.scenario}`;
         stateBadge.dataset.state = m.state;
+        flow.setLive(m.state === 'running');
         list.rules = m.rules;
         break;
       case 'scope/select':
-        list.select(m.packetId);
+        if (store.get(m.packetId)) list.select(m.packetId);
+        else {
+          // A packet the webview does not hold (sampled away here, or from before it opened): ask for it.
+          pendingSelect = m.packetId;
+          client.request('scope/packetDetail', { packetId: m.packetId }).then(
+            (r) => r.batch && addBatches([r.batch]),
+            (e: Error) => {
+              notice = `packet ${m.packetId} is not available (${e.message}) · `;
+              refresh();
+            },
+          );
+        }
         break;
       case 'scope/step':
         if (m.connId !== undefined && m.connId !== connection.connId) connection.pick(m.connId);
@@ -223,6 +214,9 @@ function start(): void {
       case 'scope/reset':
         store.reset();
         list.select(undefined);
+        connection.pick(undefined);
+        flow.refresh();
+        notice = '';
         refresh();
         break;
     }
@@ -244,6 +238,8 @@ function start(): void {
       save();
       if (key === 'packets') list.focus();
       if (key === 'connection') connection.focus();
+      if (key === 'flow') flow.focus();
+      if (key === 'stats') stats.focus();
     } else if (e.key === 'Enter' && !inField && document.activeElement?.id === 'packet-list') {
       inspector.focusTree();
     }
@@ -257,7 +253,8 @@ function start(): void {
       addBatches(r.batches);
     })
     .catch((e: Error) => {
-      status.textContent = `the extension did not send the capture so far (${e.message}); showing live packets only`;
+      notice = `the extension did not send the capture so far (${e.message}); showing live packets only · `;
+      refresh();
     });
   list.focus();
 }

@@ -123,10 +123,22 @@ export class PacketList {
     }
     this.filtered = store.count;
     this.spacer.style.height = `${this.visibleCount * ROW_HEIGHT}px`;
-    const what = f.ok && f.program ? ` of ${store.count.toLocaleString('en-US')} (filter: ${f.text.trim()})` : '';
-    this.countEl.textContent = `${this.visibleCount.toLocaleString('en-US')} packets${what}`;
+    this.updateCount();
     if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
     this.schedule();
+  }
+
+  /**
+   * Adds row i in packet-number order, as Wireshark lists packets: the engine writes a packet's
+   * record when the packet is done, so records arrive a little out of order (a SYN's record after
+   * the SYN,ACK it caused); the few late ones are moved into place.
+   */
+  private updateCount(): void {
+    const f = this.filter;
+    const what = f.ok && f.program ? ` of ${this.store.count.toLocaleString('en-US')} (filter: ${f.text.trim()})` : '';
+    const sel = this.selectedId;
+    const hidden = sel !== undefined && this.store.byId.has(sel) && this.positionOf(sel) < 0 ? ` · the selected packet ${sel} does not match the filter` : '';
+    this.countEl.textContent = `${this.visibleCount.toLocaleString('en-US')} packets${what}${hidden}`;
   }
 
   private pushVisible(i: number): void {
@@ -135,7 +147,13 @@ export class PacketList {
       grown.set(this.visible);
       this.visible = grown;
     }
-    this.visible[this.visibleCount++] = i;
+    const store = this.store;
+    const id = store.id(i);
+    let at = this.visibleCount;
+    while (at > 0 && store.id(this.visible[at - 1]) > id) at--;
+    if (at < this.visibleCount) this.visible.copyWithin(at + 1, at, this.visibleCount);
+    this.visible[at] = i;
+    this.visibleCount++;
   }
 
   /** The list became visible again (its tab was chosen): lay it out and bring the selection into view. */
@@ -161,7 +179,9 @@ export class PacketList {
       }
       this.reveal(id);
     }
-    this.schedule();
+    // Drawn at once, not on the next frame: the selection follows the key that moved it.
+    this.render();
+    this.updateCount();
     this.onSelect(id);
   }
 
@@ -177,11 +197,17 @@ export class PacketList {
     }
   }
 
+  /** Where packet `id` is in the list (which is in packet-number order), or -1. */
   private positionOf(id: number): number {
-    const idx = this.store.byId.get(id);
-    if (idx === undefined) return -1;
-    const pos = d3.bisectLeft(this.visible.subarray(0, this.visibleCount), idx);
-    return pos < this.visibleCount && this.visible[pos] === idx ? pos : -1;
+    if (!this.store.byId.has(id)) return -1;
+    const store = this.store;
+    let lo = 0, hi = this.visibleCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (store.id(this.visible[mid]) < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.visibleCount && store.id(this.visible[lo]) === id ? lo : -1;
   }
 
   private onKey(e: KeyboardEvent): void {

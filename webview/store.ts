@@ -5,12 +5,17 @@
 // A row's details (hops, dissection, addresses) are decoded when a view asks for them.
 import { StringTable, decodeBatch } from '../engine/trace/codec';
 import {
+  HOP_KINDS,
+  LAYERS,
+  Layer,
   PacketFlag,
   PACKET_FIXED_LEN,
   PATHS,
   TRACE_SCHEMA_VERSION,
   type ConnectionInfo,
   type Hop,
+  type HopKind,
+  type LayerName,
   type PacketRecord,
   type PathName,
   type TraceBatch,
@@ -59,6 +64,46 @@ const PATH_SHIFT = 3;
 /** Records per decoding slice: small enough that one slice never costs a frame. */
 const SLICE_RECORDS = 128;
 const ROW_CACHE = 4096;
+/** Rows remembered per layer: the latest packets through it, and the latest dropped there. */
+const RECENT = 12;
+
+/** What the store knows of each layer (station) from the rows it holds. */
+export class LayerIndex {
+  /** Bit i: a hop of kind HOP_KINDS[i] was seen at this layer. */
+  readonly kinds = new Uint8Array(LAYERS.length);
+  readonly packets = new Float64Array(LAYERS.length);
+  readonly drops = new Float64Array(LAYERS.length);
+  private readonly recent = new Int32Array(LAYERS.length * RECENT).fill(-1);
+  private readonly recentDrops = new Int32Array(LAYERS.length * RECENT).fill(-1);
+
+  add(row: number, hops: readonly Hop[]): void {
+    for (const h of hops) {
+      const l = Layer[h.layer];
+      this.kinds[l] |= 1 << HOP_KINDS.indexOf(h.kind);
+      const n = this.packets[l]++;
+      this.recent[l * RECENT + (n % RECENT)] = row;
+      if (h.verdict === 'drop') {
+        const d = this.drops[l]++;
+        this.recentDrops[l * RECENT + (d % RECENT)] = row;
+      }
+    }
+  }
+
+  kindsOf(layer: LayerName): HopKind[] {
+    const bits = this.kinds[Layer[layer]];
+    return HOP_KINDS.filter((_, i) => bits & (1 << i));
+  }
+
+  /** The latest rows through `layer` (or dropped there), newest first. */
+  latest(layer: LayerName, dropped = false): number[] {
+    const l = Layer[layer];
+    const n = dropped ? this.drops[l] : this.packets[l];
+    const ring = dropped ? this.recentDrops : this.recent;
+    const out: number[] = [];
+    for (let k = 1; k <= Math.min(n, RECENT); k++) out.push(ring[l * RECENT + ((n - k) % RECENT)]);
+    return out;
+  }
+}
 
 const latin1 = new TextDecoder('latin1');
 
@@ -107,6 +152,7 @@ export class TraceStore {
   readonly stats: TraceStats[] = [];
   recordsDropped = 0;
   batchesSeen = 0;
+  layers = new LayerIndex();
   /** The last damaged batch's message, until the next reset. */
   lastError: string | undefined;
   private cols = new Columns();
@@ -133,6 +179,7 @@ export class TraceStore {
     this.stats.length = 0;
     this.recordsDropped = 0;
     this.batchesSeen = 0;
+    this.layers = new LayerIndex();
     this.lastError = undefined;
     this.cols = new Columns();
     this.infos = [];
@@ -262,12 +309,16 @@ export class TraceStore {
     for (const h of r.hops) if (h.verdict === 'drop') meta |= META_DROP;
     if ((r.flags & PacketFlag.RETRANSMISSION) !== 0 || this.seenBefore(r)) meta |= META_RETRANS;
     c.meta[i] = meta;
+    this.layers.add(i, r.hops);
     this.infos.push(this.summarize(r));
     this.byId.set(r.packetId, i);
     if (r.connId !== 0) {
       let list = this.byConn.get(r.connId);
       if (!list) this.byConn.set(r.connId, (list = []));
-      list.push(i);
+      // In packet-number order (records arrive a little out of it).
+      let at = list.length;
+      while (at > 0 && this.cols.ids[list[at - 1]] > r.packetId) at--;
+      list.splice(at, 0, i);
     }
     this.count = i + 1;
   }

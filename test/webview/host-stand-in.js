@@ -2,12 +2,15 @@
 // so a reload restores it as VS Code's getState does) and a host that answers the webview's requests
 // from the recorded trace (test/fixtures/webview/trace.json, real engine output).
 // Query: ?mode=replay (default: the range request gets everything) | live (batches stream in);
-// ?scale=N (the trace's packets N times over, ids and times shifted: volume tests); ?noanswer=1.
+// ?trace=NAME (test/fixtures/webview/trace-NAME.json; default trace.json, the recorded sim capture; lab-shaped:
+// the same packets with synthetic lab-like hop timing); ?scale=N (the trace's packets N times over,
+// ids and times shifted: volume tests); ?noanswer=1 (the host never answers a request).
 (() => {
   const params = new URLSearchParams(location.search);
   const mode = params.get('mode') ?? 'replay';
   const scale = Number(params.get('scale') ?? '1');
   const noAnswer = params.get('noanswer') === '1';
+  const traceName = /^[a-z-]+$/.test(params.get('trace') ?? '') ? `trace-${params.get('trace')}` : 'trace';
   const host = { sent: [], batches: [], connections: [], stats: [], ready: false, fixture: undefined };
   window.__host = host;
   host.violations = [];
@@ -58,7 +61,7 @@
     return out;
   }
 
-  const loaded = fetch('/test/fixtures/webview/trace.json').then((r) => r.json()).then((f) => {
+  const loaded = fetch(`/test/fixtures/webview/${traceName}.json`).then((r) => r.json()).then((f) => {
     host.fixture = f;
     const base = f.batches.map((b) => ({ ...b, records: toBuffer(b.records) }));
     let maxId = 0;
@@ -79,6 +82,22 @@
     host.packetCount = maxId * scale;
   });
 
+  /** One packet's record as a batch of its own, with every string the trace has (its reasons may be interned anywhere before). */
+  function detail(packetId) {
+    const strings = host.batches.flatMap((b) => b.strings);
+    for (const b of host.batches) {
+      const v = new DataView(b.records);
+      for (let at = 0; at < b.records.byteLength;) {
+        const len = v.getUint32(at + 4, true);
+        if (v.getUint8(at) === 1 && v.getUint32(at + 8, true) === packetId) {
+          return { schema: b.schema, seq: 0, records: b.records.slice(at, at + len), recordCount: 1, strings, dropped: 0 };
+        }
+        at += len;
+      }
+    }
+    return undefined;
+  }
+
   function answer(m) {
     if (noAnswer) return;
     loaded.then(() => {
@@ -87,7 +106,8 @@
         post({ type: 'scope/response', id: m.id, ok: true, result: { batches, connections: mode === 'live' ? [] : host.connections } });
         if (mode !== 'live') for (const s of host.stats) post({ type: 'scope/stats', stats: s });
       } else if (m.type === 'scope/packetDetail') {
-        post({ type: 'scope/response', id: m.id, ok: false, error: 'not held' });
+        const batch = detail(m.packetId);
+        post(batch ? { type: 'scope/response', id: m.id, ok: true, result: { batch } } : { type: 'scope/response', id: m.id, ok: false, error: `packet ${m.packetId} is not in the capture store` });
       }
     });
   }
