@@ -60,7 +60,7 @@ export interface HistogramOptions {
 export function drawHistogram(svg: d3.Selection<SVGSVGElement, unknown, null, undefined>, h: Histogram, o: HistogramOptions): void {
   svg.selectAll('*').remove();
   svg.attr('width', o.width).attr('height', o.height).attr('class', 'histogram');
-  const m = { l: 34, r: 8, t: o.title ? 16 : 6, b: 18 };
+  const m = { l: 34, r: 12, t: o.title ? 26 : 14, b: 18 };
   const zeroW = 10;
   const x = d3.scaleLog().domain(o.domain as [number, number]).range([m.l + zeroW + 18, o.width - m.r]).clamp(true);
   const perDecade = (o.width - m.r - m.l - zeroW - 18) / Math.max(1, Math.log10(o.domain[1] / o.domain[0]));
@@ -87,7 +87,7 @@ export function drawHistogram(svg: d3.Selection<SVGSVGElement, unknown, null, un
       const px = v < 2 ? m.l + 2 + zeroW / 2 : x(v);
       svg.append('line').attr('class', `quantile q-${name}`).attr('x1', px).attr('x2', px).attr('y1', m.t).attr('y2', o.height - m.b);
       // p50 labelled left of its line, p99 right of its line, so that close quantiles stay legible.
-      svg.append('text').attr('class', `quantile-label q-${name}`).attr('x', name === 'p50' ? px - 2 : px + 2).attr('y', m.t + 8)
+      svg.append('text').attr('class', `quantile-label q-${name}`).attr('x', name === 'p50' ? px - 2 : px + 2).attr('y', m.t - 3)
         .attr('text-anchor', name === 'p50' ? 'end' : 'start').text(name);
     }
   }

@@ -257,12 +257,13 @@ export class ConnectionView {
     } else cause.text(tr.packetId ? `caused by packet ${tr.packetId} (not held)` : 'caused by the application or a timer (no packet)');
     const v = tr.vars;
     const { iss, irs } = initialSequences(ts);
-    const rel = (x: number, base: number | undefined) => (base === undefined ? String(x) : `${x} (${(x - base) >>> 0})`);
+    // Relative first, as Wireshark shows sequence numbers; the absolute value under it.
+    const rel = (x: number, base: number | undefined) => (base === undefined ? String(x) : `${(x - base) >>> 0}\n${x}`);
     const vars: [string, string, string][] = [
-      ['SND.UNA', rel(v.sndUna, iss), 'oldest unacknowledged sequence number (relative to the ISS)'],
+      ['SND.UNA', rel(v.sndUna, iss), 'oldest unacknowledged sequence number: relative to the ISS, then absolute'],
       ['SND.NXT', rel(v.sndNxt, iss), 'next sequence number to send'],
       ['SND.WND', String(v.sndWnd), 'send window: what the peer advertised'],
-      ['RCV.NXT', rel(v.rcvNxt, irs), 'next sequence number expected (relative to the IRS)'],
+      ['RCV.NXT', rel(v.rcvNxt, irs), 'next sequence number expected: relative to the IRS, then absolute'],
       ['RCV.WND', String(v.rcvWnd), 'receive window this side advertises'],
       ['cwnd', `${v.cwnd} B`, 'congestion window (bytes)'],
       ['ssthresh', v.ssthresh > 1e9 ? '∞' : `${v.ssthresh} B`, 'slow-start threshold'],
@@ -275,7 +276,8 @@ export class ConnectionView {
       .attr('title', (d) => d[2])
       .call((d) => {
         d.append('dt').text((x) => x[0]);
-        d.append('dd').text((x) => x[1]);
+        d.append('dd').text((x) => x[1].split('\n')[0]);
+        d.filter((x) => x[1].includes('\n')).append('dd').attr('class', 'abs').text((x) => x[1].split('\n')[1]);
       });
   }
 }

@@ -155,7 +155,7 @@ function pushPayload(out: FieldLayer[], b: Uint8Array, from: number, to: number)
   }
   out.push({
     key: 'data',
-    title: `Data (${n} bytes)`,
+    title: `Data (${n} byte${n === 1 ? '' : 's'})`,
     offset: from,
     length: n,
     fields: [{ key: 'data.bytes', label: 'Bytes', value: text + (n > 48 ? '…' : ''), offset: from, length: n }],

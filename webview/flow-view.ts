@@ -407,7 +407,7 @@ export class FlowView {
             lat.buckets.forEach((c, b) => {
               if (c <= 0) return;
               // Bucket 0 ([0, 2) ns) sits at the axis' left end.
-              const x0 = b === 0 ? 8 : strip(2 ** b), x1 = b === 0 ? 11 : strip(2 ** (b + 1));
+              const x0 = b === 0 ? 4 : strip(2 ** b), x1 = b === 0 ? 10 : strip(2 ** (b + 1));
               const bh = Math.max(1.5, (hh * c) / max);
               sg.append('rect').attr('class', 'st-bar').attr('x', x0).attr('width', Math.max(1.5, x1 - x0 - 0.5)).attr('y', axisY - bh).attr('height', bh);
             });

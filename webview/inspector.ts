@@ -77,6 +77,8 @@ export class Inspector {
       this.renderTree();
       this.renderHex();
       d3.select(this.waterfall).selectAll('*').remove();
+      d3.select(this.waterfall).append('p').attr('class', 'empty')
+        .text('A selected packet’s hops appear here: each layer it passed, when, and for how long. Its header fields are on the left, its bytes below.');
       return;
     }
     const d = row.dissection;
@@ -245,7 +247,7 @@ export class Inspector {
     const width = Math.max(560, this.waterfall.clientWidth - 4);
     const rowH = 19;
     const top = 34;
-    const cols = { layer: 6, kind: 112, bar: 182, barEnd: width - 356, start: width - 346, dur: width - 262, log: width - 176, logEnd: width - 10 };
+    const cols = { layer: 6, kind: 112, bar: 182, barEnd: width - 356, start: width - 346, dur: width - 262, log: width - 186, logEnd: width - 24 };
     const height = top + hops.length * rowH + 22;
     const x = d3.scaleLinear().domain([0, Math.max(1, total)]).range([cols.bar, cols.barEnd]);
     const lx = d3.scaleLog().domain(LATENCY_DOMAIN as [number, number]).range([cols.log, cols.logEnd]).clamp(true);

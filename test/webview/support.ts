@@ -1,6 +1,6 @@
 // test/webview support: a static server on 127.0.0.1 for the built webview and the harness, and
 // headless Chromium (Debian's, through playwright-core) with the project's fixed flags.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
@@ -36,6 +36,11 @@ export async function serve(): Promise<{ server: Server; base: string }> {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { server, base: `http://127.0.0.1:${port}` };
+}
+
+/** Empties the screenshot folder, so that what is there after a run is that run's. */
+export function clearShots(): void {
+  rmSync(shots, { recursive: true, force: true });
 }
 
 export async function launch(): Promise<Browser> {
