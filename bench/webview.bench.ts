@@ -7,8 +7,9 @@
 // page idle (the floor the display gives) and the same page scrolling through the loaded capture
 // without streaming. Target: p95 ≤ 16.7 ms while streaming. Prints one JSON line.
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type CDPSession, type Page } from 'playwright-core';
 import { CHROMIUM, root, serve } from '../test/webview/support';
 
 const TARGET_P95_MS = 16.7;
@@ -35,7 +36,8 @@ interface Figures {
   readonly dropped_share: number;
 }
 
-function figures(deltas: number[]): Figures {
+function figures(phase: Phase | number[]): Figures & { main_thread_busy?: number } {
+  const deltas = Array.isArray(phase) ? phase : phase.deltas;
   const d = deltas.slice().sort((a, b) => a - b);
   const q = (p: number) => d[Math.min(d.length - 1, Math.floor(p * d.length))] ?? NaN;
   const r = (x: number) => Math.round(x * 100) / 100;
@@ -46,6 +48,7 @@ function figures(deltas: number[]): Figures {
     p99_ms: r(q(0.99)),
     max_ms: r(d[d.length - 1] ?? NaN),
     dropped_share: r(d.filter((x) => x > VSYNC_MS * 1.5).length / Math.max(1, d.length)),
+    ...(Array.isArray(phase) ? {} : { main_thread_busy: phase.busy }),
   };
 }
 
@@ -69,11 +72,25 @@ const RECORDER = `(() => {
   requestAnimationFrame(tick);
 })()`;
 
-async function measure(page: Page, until: () => Promise<unknown>): Promise<number[]> {
+interface Phase {
+  readonly deltas: number[];
+  /** Share of the wall time the renderer's main thread spent in tasks (CDP Performance.TaskDuration). */
+  readonly busy: number;
+}
+
+async function taskSeconds(cdp: CDPSession): Promise<number> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+}
+
+async function measure(page: Page, cdp: CDPSession, until: () => Promise<unknown>): Promise<Phase> {
+  const busy0 = await taskSeconds(cdp);
+  const t0 = performance.now();
   await page.evaluate(`(window.__bench.deltas = [], window.__bench.last = 0, window.__bench.on = true)`);
   await until();
   await page.evaluate(`(window.__bench.on = false)`);
-  return page.evaluate(`window.__bench.deltas`);
+  const busy = (await taskSeconds(cdp)) - busy0;
+  return { deltas: await page.evaluate(`window.__bench.deltas`), busy: Math.round((busy / ((performance.now() - t0) / 1000)) * 100) / 100 };
 }
 
 /** Polls an expression in the page (waitForFunction would eval a string, which the page's CSP refuses). */
@@ -95,23 +112,26 @@ async function main(): Promise<void> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const load0 = loadavg()[0];
     await page.goto(`${base}/test/webview/harness.html?mode=live&scale=${SCALE}`);
     await page.waitForSelector('#packet-list');
     await page.evaluate(RECORDER);
     await page.waitForTimeout(500);
 
-    const idle = await measure(page, frames(page, BASELINE_FRAMES));
+    const idle = await measure(page, cdp, frames(page, BASELINE_FRAMES));
 
     // Stream while the list scrolls on its own (the user has scrolled away from the live end).
     await page.evaluate(`window.__host.prepare(${PER_BATCH})`);
     await page.evaluate(`(window.__bench.scroll = ${SCROLL_PX})`);
     const t0 = Date.now();
-    const streaming = await measure(page, () => page.evaluate(`window.__host.stream(${BATCH_MS}, ${PER_BATCH})`));
+    const streaming = await measure(page, cdp, () => page.evaluate(`window.__host.stream(${BATCH_MS}, ${PER_BATCH})`));
     const streamMs = Date.now() - t0;
     // Everything that arrived is in the list before the scroll-only baseline starts.
     await until(page, `${HELD} >= window.__host.packetCount`);
     const held = await page.evaluate(HELD);
-    const scrolling = await measure(page, frames(page, BASELINE_FRAMES));
+    const scrolling = await measure(page, cdp, frames(page, BASELINE_FRAMES));
     const domRows = await page.evaluate(`document.querySelectorAll('#packet-list .row').length`);
     const heapMb = await page.evaluate(`Math.round((performance.memory?.usedJSHeapSize ?? 0) / 1e6)`);
 
@@ -127,6 +147,8 @@ async function main(): Promise<void> {
       baseline_scroll_only: figures(scrolling),
       p95_vs_idle: Math.round((s.p95_ms / figures(idle).p95_ms) * 100) / 100,
       dom_rows: domRows,
+      // The machine's 1-minute load average at start and end (2 cores): frame times mean little above ~2.
+      load_avg: [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10],
       heap_mb: heapMb,
       target_p95_ms: TARGET_P95_MS,
       meets_target: s.p95_ms <= TARGET_P95_MS,

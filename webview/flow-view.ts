@@ -285,7 +285,9 @@ export class FlowView {
   private figures(s: TraceStats | undefined, prev: TraceStats | undefined, layer: LayerName, drops: Map<string, [string, number][]>): StationFigures {
     const k = this.store.layers;
     const at = s?.perLayer[layer];
-    const packets = at?.packets ?? k.packets[Layer[layer]];
+    // The engine's count (which includes records sampled away) or, when statistics lag behind the
+    // batches, the packets the webview already holds.
+    const packets = Math.max(at?.packets ?? 0, k.packets[Layer[layer]]);
     let rate = '';
     if (s && prev && s.timeNs > prev.timeNs) {
       const n = packets - (prev.perLayer[layer]?.packets ?? 0);
@@ -461,7 +463,7 @@ export class FlowView {
     head.append('span').attr('class', 'detail-title').attr('id', 'flow-station-name').text(layer);
     head.append('span').attr('class', 'detail-sub').text(
       ` · ${f.packets.toLocaleString('en-US')} packets${f.rate ? ` · ${f.rate}` : ''}` +
-      (f.p50 !== undefined ? ` · hop time p50 ${formatNs(f.p50)} · p99 ${formatNs(f.p99!)}` : ' · no hop timed here (a packet’s last hop has no duration)') +
+      (f.p50 !== undefined ? ` · hop time p50 ${formatNs(f.p50)} · p99 ${formatNs(f.p99!)}` : f.packets ? ' · no hop timed here yet (the engine’s statistics come every half second; a packet’s last hop has no duration)' : '') +
       (f.kinds.length ? ` · ${f.kinds.join(' + ')}` : ''));
     const body = el.append('div').attr('class', 'detail-body');
     const h = s?.perLayer[layer]?.latency;

@@ -85,7 +85,16 @@ function start(): void {
     },
   );
   const inspector = new Inspector(packetsView, () => save());
-  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => save());
+  let lastStep = '';
+  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => {
+    save();
+    const steps = connection.connId === undefined ? 0 : store.transitionsOf(connection.connId).length;
+    const key = `${connection.connId}/${connection.step}/${steps}`;
+    if (key !== lastStep) {
+      lastStep = key;
+      client.notify({ type: 'scope/stepChanged', connId: connection.connId, step: connection.step, steps });
+    }
+  });
   const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id), () => save());
   const stats = new StatsView(views.views.get('stats')!, store);
 

@@ -254,6 +254,9 @@ describe('webview', { skip }, () => {
     await page.keyboard.press('Alt+1');
     assert.equal(await selectedId(page), 19);
     assert.match(await text(page, '#field-tree'), /SYN, ACK/);
+    // The host hears where the stepper is (for its own step commands and status).
+    const told = await page.evaluate(() => (window as unknown as { __host: { sent: { type: string }[] } }).__host.sent.filter((m) => m.type === 'scope/stepChanged').pop());
+    assert.deepEqual(told, { type: 'scope/stepChanged', connId: 1, step: 2, steps: 6 });
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -602,6 +605,26 @@ describe('webview', { skip }, () => {
     assert.ok((await rowIds(page)).includes(1601), 'Follow ticked: back at the newest packet');
     assert.match(await text(page, '#capture-state'), /stopped/);
     await shot(page, 'packets-live-dark');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the flow view shows a live capture as it arrives, then replays it once the capture stops', async () => {
+    const { page, errors } = await open(browser, base, '?mode=live', 1600, 1000, false);
+    await page.waitForFunction(() => /running/.test(document.getElementById('capture-state')?.textContent ?? ''));
+    await page.keyboard.press('Alt+3');
+    const streamed = page.evaluate(() => (window as unknown as { __host: { stream(ms: number): Promise<number> } }).__host.stream(60));
+    await page.waitForFunction(() => /^live/.test(document.getElementById('flow-note')?.textContent ?? ''));
+    await page.waitForFunction(() => {
+      const cv = document.querySelector('.flow-canvas') as HTMLCanvasElement;
+      const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true;
+      return false;
+    });
+    await shot(page, 'flow-live-dark');
+    await streamed;
+    await page.waitForFunction(() => /^replay at ×0\.1/.test(document.getElementById('flow-note')?.textContent ?? ''));
+    assert.match(await text(page, '#flow-svg g.station[data-layer="steer"]'), /1,020 pkts/);
     assert.deepEqual(errors, []);
     await page.close();
   });
