@@ -170,11 +170,12 @@ function start(): void {
         lastViewRedraw = now;
         renderActive();
       }
-      status.textContent = notice +
+      const line = notice +
         `${store.count.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connectionIds().length} connections` +
         (store.pending ? ` · ${store.pending.toLocaleString('en-US')} decoding` : '') +
         (store.recordsDropped ? ` · ${store.recordsDropped} records sampled away` : '') +
         (store.lastError ? ` · ${store.lastError}` : '');
+      if (status.textContent !== line) status.textContent = line;
     });
   };
   let notice = '';

@@ -38,6 +38,7 @@ export class PacketList {
   private filter: CompiledFilter = compileFilter('');
   private selectedId: number | undefined;
   private frame = 0;
+  private revealPending: number | undefined;
   follow = true;
   rules: readonly RuleLabel[] = [];
 
@@ -122,7 +123,8 @@ export class PacketList {
       if (!f.ok || f.program === undefined || matches(f, store.frame(i), store.wireLen(i))) this.pushVisible(i);
     }
     this.filtered = store.count;
-    this.spacer.style.height = `${this.visibleCount * ROW_HEIGHT}px`;
+    const height = `${this.visibleCount * ROW_HEIGHT}px`;
+    if (this.spacer.style.height !== height) this.spacer.style.height = height;
     this.updateCount();
     if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
     this.schedule();
@@ -138,7 +140,8 @@ export class PacketList {
     const what = f.ok && f.program ? ` of ${this.store.count.toLocaleString('en-US')} (filter: ${f.text.trim()})` : '';
     const sel = this.selectedId;
     const hidden = sel !== undefined && this.store.byId.has(sel) && this.positionOf(sel) < 0 ? ` · the selected packet ${sel} does not match the filter` : '';
-    this.countEl.textContent = `${this.visibleCount.toLocaleString('en-US')} packets${what}${hidden}`;
+    const text = `${this.visibleCount.toLocaleString('en-US')} packets${what}${hidden}`;
+    if (this.countEl.textContent !== text) this.countEl.textContent = text;
   }
 
   private pushVisible(i: number): void {
@@ -191,7 +194,12 @@ export class PacketList {
     if (pos < 0) return;
     const top = pos * ROW_HEIGHT;
     const s = this.scroller;
-    if (s.clientHeight === 0) return;
+    if (s.clientHeight === 0) {
+      // Hidden (another view is shown, or the tab is switching): reveal it once the list has a size.
+      this.revealPending = id;
+      return;
+    }
+    this.revealPending = undefined;
     if (top < s.scrollTop || top + ROW_HEIGHT > s.scrollTop + s.clientHeight) {
       s.scrollTop = Math.max(0, top - s.clientHeight / 2);
     }
@@ -251,6 +259,7 @@ export class PacketList {
 
   render(): void {
     const s = this.scroller;
+    if (this.revealPending !== undefined && s.clientHeight > 0) this.reveal(this.revealPending);
     const first = Math.max(0, Math.floor(s.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(this.visibleCount, Math.ceil((s.scrollTop + s.clientHeight) / ROW_HEIGHT) + OVERSCAN);
     const slots: Slot[] = [];
@@ -278,9 +287,20 @@ export class PacketList {
         (update) => update,
         (exit) => exit.remove(),
       )
-      .classed('selected', (d) => d.index === sel)
-      .attr('aria-selected', (d) => String(d.index === sel))
-      .style('transform', (d) => `translateY(${d.pos * ROW_HEIGHT}px)`);
+      .each(function (d) {
+        // Only what changed is written: a frame that scrolls one row touches one row's styles.
+        const el = this as HTMLDivElement & { shownPos?: number; shownSel?: boolean };
+        if (el.shownPos !== d.pos) {
+          el.shownPos = d.pos;
+          el.style.transform = `translateY(${d.pos * ROW_HEIGHT}px)`;
+        }
+        const on = d.index === sel;
+        if (el.shownSel !== on) {
+          el.shownSel = on;
+          el.classList.toggle('selected', on);
+          el.setAttribute('aria-selected', String(on));
+        }
+      });
   }
 
   private fillRow(el: HTMLDivElement, r: PacketRow): void {

@@ -44,7 +44,11 @@ function fixturePackets(name: string): PacketRecord[] {
 }
 
 const rowIds = (page: Page) => page.$$eval('#packet-list .row', (rows) => rows.map((r) => Number(r.getAttribute('data-id'))).sort((a, b) => a - b));
-const selectedId = (page: Page) => page.$eval('#packet-list', (el) => Number(el.querySelector('.row.selected')?.getAttribute('data-id') ?? NaN));
+/** The selected row's packet number (waiting a moment for a list that was just shown to draw it), or NaN. */
+async function selectedId(page: Page): Promise<number> {
+  await page.waitForSelector('#packet-list .row.selected', { timeout: 2000 }).catch(() => undefined);
+  return page.$eval('#packet-list', (el) => Number(el.querySelector('.row.selected')?.getAttribute('data-id') ?? NaN));
+}
 const text = (page: Page, sel: string) => page.$eval(sel, (el) => el.textContent ?? '');
 const currentState = (page: Page) => page.$eval('#state-diagram .node.current', (n) => n.getAttribute('data-state') ?? '');
 const violations = (page: Page) => page.evaluate(() => (window as unknown as { __host: { violations: unknown[] } }).__host.violations);
