@@ -586,7 +586,10 @@ export class FlowView {
     this.coloursFor = key;
     const css = getComputedStyle(this.element);
     const v = (name: string) => css.getPropertyValue(name).trim();
-    this.colours = { bypass: v('--c-bypass'), kernel: v('--c-kernel'), none: v('--c-none'), drop: v('--c-drop'), retrans: v('--c-retrans'), focus: v('--vscode-focusBorder') };
+    // Theme colours only; where a theme lacks one, its foreground.
+    const fg = v('--vscode-foreground');
+    const or = (x: string) => x || fg;
+    this.colours = { bypass: or(v('--c-bypass')), kernel: or(v('--c-kernel')), none: or(v('--c-none')), drop: or(v('--c-drop')), retrans: or(v('--c-retrans')), focus: or(v('--vscode-focusBorder')) };
   }
 
   private frame = (now: number): void => {
@@ -643,14 +646,14 @@ export class FlowView {
     }
     this.dots = alive;
     for (const cls of ['none', 'kernel', 'bypass'] as const) {
-      ctx.fillStyle = this.colours[cls] || 'gray';
+      ctx.fillStyle = this.colours[cls];
       ctx.beginPath();
       for (const d of byColour[cls]) {
         ctx.moveTo(d.x + 3.5, d.y);
         ctx.arc(d.x, d.y, 3.5, 0, Math.PI * 2);
       }
       ctx.fill();
-      ctx.strokeStyle = this.colours.retrans || 'orange';
+      ctx.strokeStyle = this.colours.retrans;
       ctx.lineWidth = 2;
       ctx.beginPath();
       for (const d of byColour[cls]) if (d.retrans) {
@@ -659,7 +662,7 @@ export class FlowView {
       }
       ctx.stroke();
     }
-    ctx.strokeStyle = this.colours.drop || 'red';
+    ctx.strokeStyle = this.colours.drop;
     ctx.lineWidth = 2.5;
     for (const c of crosses) {
       ctx.globalAlpha = Math.max(0, c.a);
@@ -672,7 +675,7 @@ export class FlowView {
     }
     ctx.globalAlpha = 1;
     if (marked) {
-      ctx.strokeStyle = this.colours.focus || 'blue';
+      ctx.strokeStyle = this.colours.focus;
       ctx.lineWidth = 2;
       ctx.beginPath();
       ctx.arc(marked.x, marked.y, 9, 0, Math.PI * 2);

@@ -166,6 +166,7 @@ export class TraceStore {
   private readonly line = new Uint8Array(FAST_SUMMARY_ROOM + 16);
   /** Per TCP conversation and incarnation: the segments seen (seq, length, SYN/FIN), to spot retransmissions. */
   private seenSeq = new Map<string, Set<number>>();
+  private readonly tcpScratch: TcpFields = { ip: 0, v6: false, t: 0, seq: 0, len: 0, flags: 0, fromLow: false };
   private incarnation = new Map<string, { n: number; synSeq: number }>();
   private readonly byConn = new Map<number, number[]>();
   private readonly transitionsByConn = new Map<number, TransitionRecord[]>();
@@ -332,21 +333,24 @@ export class TraceStore {
 
   /**
    * A TCP segment carrying data, SYN or FIN whose sequence range this sender already sent in this
-   * incarnation of the connection. A new SYN on a 4-tuple starts a new incarnation (port reuse is
-   * not retransmission); a copy made by an impairment (duplicate) is not the sender sending again.
+   * incarnation of the conversation, keyed by 4-tuple (not by the engine's connection id, which a
+   * segment lost on the wire never got). A new SYN on a 4-tuple starts a new incarnation (port
+   * reuse is not retransmission); a copy made by an impairment (duplicate) is not the sender
+   * sending again.
    */
   private seenBefore(r: PacketRecord): boolean {
-    const t = tcpHeader(r.bytes);
-    if (!t || (t.len === 0 && (t.flags & 0x03) === 0)) return false;
-    const tuple = t.key;
-    let inc = this.incarnation.get(tuple) ?? { n: 0, synSeq: -1 };
+    const t = this.tcpScratch;
+    if (!readTcp(r.bytes, t) || (t.len === 0 && (t.flags & 0x03) === 0)) return false;
+    const tuple = tupleKey(r.bytes, t);
+    let inc = this.incarnation.get(tuple);
+    if (inc === undefined) this.incarnation.set(tuple, (inc = { n: 0, synSeq: -1 }));
     if ((t.flags & 0x12) === 0x02 && inc.synSeq !== t.seq) {
-      inc = { n: inc.n + 1, synSeq: t.seq };
-      this.incarnation.set(tuple, inc);
+      inc.n++;
+      inc.synSeq = t.seq;
     }
-    const k = `${tuple}#${inc.n}${t.fromLow ? '<' : '>'}`;
-    let seen = this.seenSeq.get(k);
-    if (!seen) this.seenSeq.set(k, (seen = new Set()));
+    const key = `${tuple}${String.fromCharCode(inc.n & 0xffff, t.fromLow ? 1 : 2)}`;
+    let seen = this.seenSeq.get(key);
+    if (!seen) this.seenSeq.set(key, (seen = new Set()));
     // seq (32 bits) + length (16 bits) + SYN/FIN (2 bits): exact in a double.
     const seg = t.seq + t.len * 2 ** 32 + (t.flags & 0x03) * 2 ** 48;
     const again = seen.has(seg) && (r.flags & PacketFlag.IMPAIRED) === 0;
@@ -506,13 +510,21 @@ class Row implements PacketRow {
   }
 }
 
-/**
- * The TCP fields retransmission spotting needs, read straight from an Ethernet frame (802.1Q tags,
- * IPv4 or IPv6 without extension headers): seq, payload length, flags, and the conversation key with
- * which side is the lower address.
- */
-function tcpHeader(b: Uint8Array): { key: string; fromLow: boolean; seq: number; len: number; flags: number } | undefined {
-  if (b.length < 14) return undefined;
+/** Where a frame's TCP header is and the fields retransmission spotting needs (filled in place). */
+interface TcpFields {
+  ip: number;
+  v6: boolean;
+  t: number;
+  seq: number;
+  len: number;
+  flags: number;
+  /** Set by tupleKey: the sender is the conversation's lower endpoint. */
+  fromLow: boolean;
+}
+
+/** Reads an Ethernet frame's TCP fields (802.1Q tags, IPv4 or IPv6 without extension headers); false when it has none. */
+function readTcp(b: Uint8Array, out: TcpFields): boolean {
+  if (b.length < 14) return false;
   let at = 12;
   let type = (b[at] << 8) | b[at + 1];
   while ((type === 0x8100 || type === 0x88a8) && at + 6 <= b.length) {
@@ -522,34 +534,44 @@ function tcpHeader(b: Uint8Array): { key: string; fromLow: boolean; seq: number;
   const ip = at + 2;
   let t: number;
   let payload: number;
-  let a: string;
-  let z: string;
   if (type === 0x0800) {
-    if (b.length < ip + 20 || b[ip + 9] !== 6 || ((b[ip + 6] << 8) | b[ip + 7]) & 0x1fff) return undefined;
+    if (b.length < ip + 20 || b[ip + 9] !== 6 || ((b[ip + 6] << 8) | b[ip + 7]) & 0x1fff) return false;
     const hl = (b[ip] & 15) * 4;
     t = ip + hl;
     payload = ((b[ip + 2] << 8) | b[ip + 3]) - hl;
-    a = ipv4Key(b, ip + 12);
-    z = ipv4Key(b, ip + 16);
+    out.v6 = false;
   } else if (type === 0x86dd) {
-    if (b.length < ip + 40 || b[ip + 6] !== 6) return undefined;
+    if (b.length < ip + 40 || b[ip + 6] !== 6) return false;
     t = ip + 40;
     payload = (b[ip + 4] << 8) | b[ip + 5];
-    a = ipv6ToString(b, ip + 8);
-    z = ipv6ToString(b, ip + 24);
-  } else return undefined;
-  if (b.length < t + 14) return undefined;
-  const srcPort = (b[t] << 8) | b[t + 1];
-  const dstPort = (b[t + 2] << 8) | b[t + 3];
-  const seq = ((b[t + 4] << 24) | (b[t + 5] << 16) | (b[t + 6] << 8) | b[t + 7]) >>> 0;
-  const hl = (b[t + 12] >> 4) * 4;
-  const flags = ((b[t + 12] & 1) << 8) | b[t + 13];
-  const from = `${a}:${srcPort}`;
-  const to = `${z}:${dstPort}`;
-  const fromLow = from < to;
-  return { key: fromLow ? `${from}|${to}` : `${to}|${from}`, fromLow, seq, len: Math.max(0, payload - hl), flags };
+    out.v6 = true;
+  } else return false;
+  if (b.length < t + 14) return false;
+  out.ip = ip;
+  out.t = t;
+  out.seq = ((b[t + 4] << 24) | (b[t + 5] << 16) | (b[t + 6] << 8) | b[t + 7]) >>> 0;
+  out.len = Math.max(0, payload - (b[t + 12] >> 4) * 4);
+  out.flags = ((b[t + 12] & 1) << 8) | b[t + 13];
+  return true;
 }
 
-function ipv4Key(b: Uint8Array, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+/**
+ * The conversation's 4-tuple as a short string key (16-bit units, not text), lower endpoint first;
+ * sets `f.fromLow`.
+ */
+function tupleKey(b: Uint8Array, f: TcpFields): string {
+  const n = f.v6 ? 16 : 4;
+  const srcAt = f.ip + (f.v6 ? 8 : 12);
+  const dstAt = srcAt + n;
+  let cmp = 0;
+  for (let i = 0; i < n && cmp === 0; i++) cmp = b[srcAt + i] - b[dstAt + i];
+  const srcPort = (b[f.t] << 8) | b[f.t + 1];
+  const dstPort = (b[f.t + 2] << 8) | b[f.t + 3];
+  f.fromLow = cmp < 0 || (cmp === 0 && srcPort <= dstPort);
+  const [loAt, hiAt, loPort, hiPort] = f.fromLow ? [srcAt, dstAt, srcPort, dstPort] : [dstAt, srcAt, dstPort, srcPort];
+  let key = '';
+  for (let i = 0; i < n; i += 2) key += String.fromCharCode((b[loAt + i] << 8) | b[loAt + i + 1]);
+  key += String.fromCharCode(loPort);
+  for (let i = 0; i < n; i += 2) key += String.fromCharCode((b[hiAt + i] << 8) | b[hiAt + i + 1]);
+  return key + String.fromCharCode(hiPort);
 }
