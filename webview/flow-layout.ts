@@ -60,7 +60,7 @@ export function laneOf(layer: LayerName): StationLane {
  */
 export function layoutFlow(width: number, height: number, span: boolean, insides: boolean): FlowLayout {
   const W = Math.max(900, width);
-  const H = Math.max(420, height);
+  const H = Math.max(300, height);
   const stations = new Map<LayerName, StationBox>();
   const put = (layer: LayerName, lane: StationLane, b: Box, label = layer.replace(/^(bypass|kernel)\./, '')) =>
     stations.set(layer, { layer, lane, label, ...b });

@@ -107,7 +107,9 @@ export class FlowView {
     } });
     const legend = document.createElement('span');
     legend.className = 'flow-legend';
-    for (const [cls, text] of [['kind-measured', 'measured'], ['kind-span', 'span (one hop over what cannot be observed)'], ['kind-emulated', 'emulated']] as const) {
+    legend.title = 'Each dot is a packet. Received packets ride the top edges of the boxes left to right, sent ones the bottom edges right to left; ' +
+      'a dot takes longer over a hop that cost more (log scale). The figures in the boxes are the measured ones.';
+    for (const [cls, text] of [['kind-measured', 'measured'], ['kind-span', 'span'], ['kind-emulated', 'emulated']] as const) {
       const item = document.createElement('span');
       item.className = 'legend-item';
       const sw = document.createElement('span');
@@ -117,7 +119,7 @@ export class FlowView {
     }
     const dir = document.createElement('span');
     dir.className = 'legend-item';
-    dir.textContent = 'received → along the top edges, ← sent along the bottom edges · ✕ drop · a dot takes longer over a costlier hop (log scale)';
+    dir.textContent = '→ received (top edges) · ← sent (bottom edges) · ✕ drop · slower dot = costlier hop';
     legend.append(dir);
     this.note = document.createElement('span');
     this.note.className = 'flow-note';

@@ -77,9 +77,12 @@ export class Ladder {
     });
   }
 
+  /** Where the two endpoint lines go: the comment column gives up room first when the panel is narrow. */
   private geometry(): { width: number; lx: number; rx: number } {
     const width = Math.max(460, this.scroller.clientWidth - 4);
-    return { width, lx: TIME_W + LABEL_HALF - 10, rx: width - COMMENT_W - LABEL_HALF };
+    const lx = TIME_W + LABEL_HALF - 10;
+    const comment = Math.max(120, Math.min(COMMENT_W, width * 0.3));
+    return { width, lx, rx: Math.max(lx + 240, width - comment - LABEL_HALF) };
   }
 
   private drawHeader(info: ConnectionInfo | undefined): void {
