@@ -474,7 +474,7 @@ async function synthesize(n: number, lossless: boolean): Promise<unknown> {
     for (let i = 1; i <= n; i++) {
       const t = i * 1000;
       recorder.beginPacket('rx', 0, t, SYNTH_FRAME, SYNTH_FRAME.length, i);
-      for (let h = 0; h < SYNTH_LAYERS.length; h++) recorder.hop(SYNTH_LAYERS[h], 'measured', h === SYNTH_LAYERS.length - 1 ? 'deliver' : 'pass', t + h * 100);
+      for (let h = 0; h < SYNTH_LAYERS.length; h++) recorder.hop(SYNTH_LAYERS[h], 'measured', h === SYNTH_LAYERS.length - 1 ? 'deliver' : 'pass', h * 100, 100);
       recorder.steered('bypass', 0, 1);
       recorder.endPacket();
       if ((i & 1023) === 0) {

@@ -1,6 +1,9 @@
 // backends: the `sim` backend — a virtual wire joining any number of devices, and a virtual clock that
 // drives everything attached to it. Deterministic: no real clock, no real randomness.
+import type { Driver, Pollable } from './backend';
 import type { Device, FrameHandler } from './device';
+
+export type { Pollable } from './backend';
 
 export interface SimWireOptions {
   /** One-way propagation delay in milliseconds. */
@@ -207,22 +210,12 @@ export class SimPort implements Device {
   }
 }
 
-/** Anything the virtual clock drives: devices, stacks, workloads. */
-export interface Pollable {
-  poll(now: number): void;
-  pollAt(): number | undefined;
-  /**
-   * Optional: told the time whenever the clock moves, even when nothing of this member is due, so
-   * that calls made into it between polls (an application sending) see the current time.
-   */
-  advance?(now: number): void;
-}
-
 /**
  * The virtual clock. `runUntil` advances time from deadline to deadline, polling whatever is due,
  * so a simulated second costs only the work done in it.
  */
-export class SimClock {
+export class SimClock implements Driver {
+  readonly virtual = true;
   now = 0;
   private readonly members: Pollable[] = [];
 

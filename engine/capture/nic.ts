@@ -11,13 +11,22 @@
 // Each packet's hops are gathered here, keyed by packet id, and written to the recorder as one
 // record when the packet is done (delivered, dropped, or handed to the device): a received segment
 // makes the stack send before its own record closes, and a packet waiting for ARP stays open across
-// polls, so hops do not nest the way the recorder's scratch areas do. Hop times are the virtual (or
-// monotonic) time at which each layer ran; the stacks run in zero virtual time, so all hops of one
-// packet often share one time — that is the honest answer, not a missing cost model.
+// polls, so hops do not nest the way the recorder's scratch areas do.
+//
+// What each layer cost (schema.ts "Time"): the NIC reads performance.now() — the cheapest monotonic
+// high-resolution clock in Node 20 (about 40 ns a read here, as much as process.hrtime.bigint() and
+// without hrtime()'s array) — at every layer boundary: when a frame enters, after steering, at each
+// hop a stack reports (a stack reports a layer when it is done with the packet), when a stack starts
+// making a packet (StackObserver.txBegin), and when the device has taken a frame. The time between
+// two reads belongs to the packet on top of the *owner stack* — the packet whose layer is running:
+// a segment whose processing sends an ACK owns the time before and after the ACK, the ACK owns its
+// own layers. So a hop's duration is its layer's own time on the CPU, and nested work is not
+// counted twice. At trace level off no clock is read.
 import type { Device, FrameHandler } from '../backends/device';
 import type { ImpairmentEvent } from '../backends/impair';
 import { BYPASS_LAYER, KERNEL_LAYER } from '../kernel/emulated';
-import type { Direction as StackDirection, Ipv4Stack, Layer as StackLayer, PacketIdSource, StackObserver, Verdict as StackVerdict } from '../stack/index';
+import type { KernelTrace } from '../kernel/path';
+import type { Direction as StackDirection, Layer as StackLayer, PacketIdSource, StackObserver, Verdict as StackVerdict } from '../stack/index';
 import type { Steering } from '../steer/steering';
 import type { TcpTransition } from '../tcp/index';
 import type { TraceRecorder } from '../trace/recorder';
@@ -35,6 +44,11 @@ import {
 import { ipv4ToString } from '../wire/address';
 
 export type StackPath = 'bypass' | 'kernel';
+
+/** What the NIC hands frames to on either path: the bypass stack, or a kernel path (kernel/path.ts). */
+export interface HostSide {
+  receive(frame: Uint8Array, now: number): void;
+}
 
 const MAX_HOPS = 32;
 const EMPTY = new Uint8Array(0);
@@ -58,9 +72,16 @@ export class PacketTrace {
   readonly kinds: HopKind[] = new Array<HopKind>(MAX_HOPS).fill('measured');
   readonly verdicts: Verdict[] = new Array<Verdict>(MAX_HOPS).fill('pass');
   readonly reasons: (string | undefined)[] = new Array<string | undefined>(MAX_HOPS).fill(undefined);
-  readonly times = new Float64Array(MAX_HOPS);
+  /** Each hop's offset from `timeNs` and its duration, nanoseconds (schema.ts "Time"). */
+  readonly offsets = new Float64Array(MAX_HOPS);
+  readonly durations = new Float64Array(MAX_HOPS);
   /** The stack the last hop came from (an ARP reply visits both). */
   lastPath: PathName = 'none';
+  /** Timing, while the packet is gathered: clock time (ms) owed to its current layer, the sum of its hops' durations (ns), the clock at its first and latest hops (ms). */
+  owed = 0;
+  costNs = 0;
+  startClock = 0;
+  lastClock = 0;
 
   reset(id: number, direction: Direction, timeNs: number): void {
     this.id = id;
@@ -75,16 +96,21 @@ export class PacketTrace {
     this.frame = EMPTY;
     this.hopCount = 0;
     this.lastPath = 'none';
+    this.owed = 0;
+    this.costNs = 0;
+    this.startClock = 0;
+    this.lastClock = 0;
   }
 
-  addHop(layer: LayerName, kind: HopKind, verdict: Verdict, timeNs: number, reason?: string): void {
+  addHop(layer: LayerName, kind: HopKind, verdict: Verdict, offsetNs: number, durationNs: number, reason?: string): void {
     const n = this.hopCount;
     if (n >= MAX_HOPS) return;
     this.layers[n] = layer;
     this.kinds[n] = kind;
     this.verdicts[n] = verdict;
     this.reasons[n] = reason;
-    this.times[n] = timeNs;
+    this.offsets[n] = offsetNs;
+    this.durations[n] = durationNs;
     this.hopCount = n + 1;
   }
 
@@ -93,9 +119,10 @@ export class PacketTrace {
     return this.hopCount === 0 ? 'pass' : this.verdicts[this.hopCount - 1];
   }
 
-  /** Time from the first hop to the last, in nanoseconds. */
+  /** From reaching the first layer to leaving the last, in nanoseconds: the packet's measured cost (see schema.ts "Time"). */
   get latencyNs(): number {
-    return this.hopCount === 0 ? 0 : this.times[this.hopCount - 1] - this.times[0];
+    const n = this.hopCount;
+    return n === 0 ? 0 : this.offsets[n - 1] + this.durations[n - 1] - this.offsets[0];
   }
 }
 
@@ -153,6 +180,8 @@ export interface NicOptions {
   readonly interfaceIndex?: number;
   /** Kind of the kernel path's hops: `emulated` in sim (the default); a real kernel behind the NIC is measured or a span. */
   readonly kernelHopKind?: HopKind;
+  /** True (the default) when the driver's time is virtual: hop offsets are then the packet's measured cost so far (schema.ts "Time"). */
+  readonly virtualTime?: boolean;
 }
 
 /** A TCP transition as the trace carries it (connection ids unique across both stacks). */
@@ -181,6 +210,8 @@ export class Nic {
   readonly kernelPort: StackPort;
   readonly bypassObserver: StackObserver;
   readonly kernelObserver: StackObserver;
+  /** For a kernel path that reports its own hops (the real kernel): see kernel/path.ts. */
+  readonly kernelTrace: KernelTrace;
   /** Called for every finished packet (the trace is valid during the call). */
   readonly onPacket: ((p: PacketTrace) => void)[] = [];
   readonly onTransition: ((t: TraceTransition) => void)[] = [];
@@ -189,10 +220,20 @@ export class Nic {
   /** The latest state of each trace connection. */
   readonly liveState = new Map<number, TcpStateName>();
 
-  private bypass: Ipv4Stack | undefined;
-  private kernel: Ipv4Stack | undefined;
+  private bypass: HostSide | undefined;
+  private kernel: HostSide | undefined;
+  /** Received packets whose records a kernel path keeps open past `receive` (KernelTrace.hold). */
+  private readonly kept = new Set<number>();
   private readonly iface: number;
-  private readonly kernelKind: HopKind;
+  private readonly virtualTime: boolean;
+  /** The owner stack: packets whose layers are running, innermost last (see the top of this file). */
+  private readonly owners: PacketTrace[] = [];
+  /** The clock (performance.now(), ms) at the last read. */
+  private clock = 0;
+  /** A stack has begun making a packet (txBegin) that has not reported its first hop yet: the time is that packet's. */
+  private making = false;
+  /** How kernel-path hops are labelled: the kernel path's `hopKind` (emulated in sim). */
+  kernelHopKind: HopKind;
   private readonly pending = new Map<number, PacketTrace>();
   private readonly pool: PacketTrace[] = [];
   private readonly lastTxId = { bypass: 0, kernel: 0 };
@@ -218,28 +259,46 @@ export class Nic {
     this.steering = options.steering;
     this.recorder = options.recorder;
     this.iface = options.interfaceIndex ?? 0;
-    this.kernelKind = options.kernelHopKind ?? 'emulated';
+    this.virtualTime = options.virtualTime ?? true;
+    this.kernelHopKind = options.kernelHopKind ?? 'emulated';
     this.bypassPort = new StackPort('bypass', this, 'bypass');
     this.kernelPort = new StackPort('kernel', this, 'kernel');
     this.bypassObserver = {
       hop: (layer, dir, verdict, id, now) => this.stackHop('bypass', layer, dir, verdict, id, now),
       transition: (t) => this.stackTransition('bypass', t),
+      txBegin: () => this.txBegin(),
     };
     this.kernelObserver = {
       hop: (layer, dir, verdict, id, now) => this.stackHop('kernel', layer, dir, verdict, id, now),
       transition: (t) => this.stackTransition('kernel', t),
+      txBegin: () => this.txBegin(),
+    };
+    this.kernelTrace = {
+      hop: (id, dir, layer, kind, verdict, reason, atMs) => this.pathHop('kernel', id, dir, layer, kind, verdict, reason, atMs),
+      hold: (id) => {
+        this.kept.add(id);
+      },
+      finish: (id) => {
+        this.kept.delete(id);
+        const p = this.pending.get(id);
+        if (p !== undefined) this.commit(p);
+      },
     };
     this.device.onReceive = (frame, now) => this.receive(frame, now);
   }
 
-  /** Attaches the two stacks (made with `bypassPort`/`kernelPort` as devices and the matching observers). */
-  attach(bypass: Ipv4Stack, kernel: Ipv4Stack): void {
+  /** Attaches the two sides (made with `bypassPort`/`kernelPort` as devices and the matching observers). */
+  attach(bypass: HostSide, kernel: HostSide): void {
     this.bypass = bypass;
     this.kernel = kernel;
   }
 
+  /** The latest time the clock told the NIC (ms). */
+  private nowMs = 0;
+
   /** The NIC is driven by the clock like a device: polling it polls the backend device. */
   poll(now: number): void {
+    this.nowMs = now;
     this.device.poll(now);
   }
 
@@ -255,16 +314,19 @@ export class Nic {
   // ───────────────────────── receive ─────────────────────────
 
   private receive(frame: Uint8Array, now: number): void {
-    const t = now * 1e6;
+    this.nowMs = now;
+    const timed = this.recorder.level !== 'off';
     const id = this.packetIds.fresh();
-    const p = this.open(id, 'rx', t);
+    const p = this.open(id, 'rx', now * 1e6);
     p.frame = frame;
     p.wireLen = frame.length;
-    p.addHop('nic.rx', 'measured', 'pass', t);
+    if (timed) this.own(p, true);
+    // An instant: the frame is taken from the device; what the NIC does with it is steering's time.
+    p.addHop('nic.rx', 'measured', 'pass', 0, 0);
     this.counters.rx++;
     if (isArpReply(frame)) {
       // Not steered: both stacks learn the neighbour (they share the address and the MAC).
-      p.addHop('steer', 'measured', 'forward', t, 'arp reply: both stacks');
+      this.layerDone(p, timed, 'steer', 'measured', 'forward', 'arp reply: both stacks');
       this.deliver('bypass', frame, id, now);
       this.deliver('kernel', frame, id, now);
     } else {
@@ -274,14 +336,15 @@ export class Nic {
       if (r.action === 'drop') {
         p.path = 'drop';
         this.counters.steerDrops++;
-        p.addHop('steer', 'measured', 'drop', t, this.ruleDropReason(r.rule));
+        this.layerDone(p, timed, 'steer', 'measured', 'drop', this.ruleDropReason(r.rule));
       } else {
         p.path = r.action;
-        p.addHop('steer', 'measured', 'pass', t);
+        this.layerDone(p, timed, 'steer', 'measured', 'pass');
         this.deliver(r.action, frame, id, now);
       }
     }
-    this.commit(p);
+    if (!this.kept.has(id)) this.commit(p);
+    else this.disown(p);
   }
 
   private deliver(path: StackPath, frame: Uint8Array, id: number, now: number): void {
@@ -305,26 +368,41 @@ export class Nic {
 
   /** A frame a stack sends (called through its StackPort, right after its link-layer tx hop). */
   transmitFrom(path: StackPath, frame: Uint8Array, now: number): void {
-    const t = now * 1e6;
+    this.nowMs = now;
+    const timed = this.recorder.level !== 'off';
     const id = this.lastTxId[path];
     this.lastTxId[path] = 0;
     let p = id === 0 ? undefined : this.pending.get(id);
     if (p === undefined) {
-      p = this.open(id === 0 ? this.packetIds.fresh() : id, 'tx', t);
+      p = this.open(id === 0 ? this.packetIds.fresh() : id, 'tx', now * 1e6);
       p.path = path;
+      if (timed) this.own(p, true);
     }
     p.frame = frame;
     p.wireLen = frame.length;
     // Flows the bypass stack sends on stay with it whatever the rules say (their replies come back).
     if (path === 'bypass') p.flowId = this.steering.pinLocal(frame, now);
     if (isTcpSynOnly(frame)) this.bindActiveOpen(path, frame);
-    p.addHop('nic.tx', 'measured', 'pass', t);
+    // nic.tx lasts until the device has taken the frame; a wire hop the impairments add meanwhile follows it.
+    const at = p.hopCount;
+    p.addHop('nic.tx', 'measured', 'pass', p.costNs, 0);
     this.counters.tx++;
     this.txOpen = p;
     try {
       this.device.transmit(frame, now);
     } finally {
       this.txOpen = undefined;
+    }
+    if (timed && at < p.hopCount) {
+      const t = this.own(p, false);
+      const dur = p.owed * 1e6;
+      p.owed = 0;
+      p.durations[at] = dur;
+      if (!this.virtualTime) p.offsets[at] = (p.lastClock - p.startClock) * 1e6;
+      p.costNs += dur;
+      p.lastClock = t;
+      const after = this.virtualTime ? p.costNs : (t - p.startClock) * 1e6;
+      for (let i = at + 1; i < p.hopCount; i++) p.offsets[i] = after;
     }
     this.commit(p);
   }
@@ -337,9 +415,9 @@ export class Nic {
       const p = this.txOpen;
       if (dropped) {
         this.counters.wireDrops++;
-        p.addHop('wire', 'measured', 'drop', t, event);
+        p.addHop('wire', 'measured', 'drop', 0, 0, event);
       } else {
-        p.addHop('wire', 'measured', 'pass', t, event);
+        p.addHop('wire', 'measured', 'pass', 0, 0, event);
         if (event !== 'reorder') p.flags |= PacketFlag.IMPAIRED;
       }
       return;
@@ -350,7 +428,7 @@ export class Nic {
       const p = this.open(this.packetIds.fresh(), 'rx', t);
       p.frame = frame;
       p.wireLen = frame.length;
-      p.addHop('wire', 'measured', 'drop', t, event);
+      p.addHop('wire', 'measured', 'drop', 0, 0, event);
       this.commit(p);
       return;
     }
@@ -362,18 +440,24 @@ export class Nic {
   // ───────────────────────── stack hops ─────────────────────────
 
   private stackHop(path: StackPath, layer: StackLayer, dir: StackDirection, stackVerdict: StackVerdict, id: number, now: number): void {
-    const t = now * 1e6;
+    this.nowMs = now;
+    const timed = this.recorder.level !== 'off';
     let p = this.pending.get(id);
-    const kind: HopKind = path === 'kernel' ? this.kernelKind : 'measured';
+    const kind: HopKind = path === 'kernel' ? this.kernelHopKind : 'measured';
     const names = path === 'kernel' ? KERNEL_LAYER : BYPASS_LAYER;
     if (p === undefined) {
       // A packet the stack makes (or one it loops back to itself).
-      p = this.open(id, dir, t);
+      p = this.open(id, dir, now * 1e6);
       p.path = path;
+      if (timed) this.own(p, true);
       if (dir === 'tx' && layer === 'bypass.socket') {
-        p.addHop('app', kind, 'pass', t);
-        if (path === 'kernel') p.addHop('kernel.syscall', kind, 'pass', t);
+        // Instants: the application's send call enters the stack here.
+        p.addHop('app', kind, 'pass', 0, 0);
+        if (path === 'kernel') p.addHop('kernel.syscall', kind, 'pass', 0, 0);
       }
+    } else if (timed && !(dir === 'rx' && layer === 'bypass.socket' && p.hopCount > 0 && p.layers[p.hopCount - 1] === names['bypass.tcp'])) {
+      // (A TCP segment's data is queued for the socket inside the TCP layer's time: its socket hop is an instant, with no read.)
+      this.own(p, false);
     }
     // Only the last hop of a packet says `deliver`: a layer that consumed it and handed it up passed it.
     const n = p.hopCount;
@@ -387,17 +471,119 @@ export class Nic {
       reason = stackVerdict.slice(5);
     }
     if (dir === 'rx' && layer === 'bypass.socket' && verdict === 'deliver') {
-      // Queued for the application, whose callbacks run at the end of the same poll (same instant).
-      p.addHop(names[layer], kind, 'pass', t);
-      if (path === 'kernel') p.addHop('kernel.syscall', kind, 'pass', t);
-      p.addHop('app', kind, 'deliver', t);
+      // Queued for the application, whose callbacks run at the end of the same poll: from here on
+      // the time is the application's, not the packet's (instants).
+      if (p.layers[p.hopCount - 1] === names['bypass.tcp']) p.addHop(names[layer], kind, 'pass', p.costNs, 0);
+      else this.hopNow(p, timed, names[layer], kind, 'pass');
+      if (path === 'kernel') p.addHop('kernel.syscall', kind, 'pass', p.costNs, 0);
+      p.addHop('app', kind, 'deliver', p.costNs, 0);
       return;
     }
-    p.addHop(names[layer], kind, verdict, t, reason);
+    this.hopNow(p, timed, names[layer], kind, verdict, reason);
     if (dir === 'tx') {
       if (verdict === 'drop') this.commit(p);
       else if (layer === 'bypass.eth') this.lastTxId[path] = id;
     }
+  }
+
+  /** A hop a path reports in the trace's own vocabulary (KernelTrace.hop): it lasted from the packet's previous hop to `atMs`. */
+  private pathHop(path: StackPath, id: number, dir: Direction, layer: LayerName, kind: HopKind, verdict: Verdict, reason: string | undefined, atMs: number | undefined): void {
+    const timed = this.recorder.level !== 'off';
+    let p = this.pending.get(id);
+    const fresh = p === undefined;
+    if (p === undefined) {
+      p = this.open(id, dir, this.nowMs * 1e6);
+      p.path = path;
+    }
+    p.lastPath = path;
+    if (!timed) p.addHop(layer, kind, verdict, 0, 0, reason);
+    else {
+      // A real kernel runs beside the engine: the stretch is wall time, not time the engine owned.
+      const t = atMs ?? performance.now();
+      if (atMs === undefined) this.clock = t;
+      if (fresh) p.startClock = p.lastClock = t;
+      const dur = Math.max(0, t - p.lastClock) * 1e6;
+      const offset = this.virtualTime ? p.costNs : (t - p.startClock) * 1e6 - dur;
+      p.owed = 0;
+      p.costNs += dur;
+      p.lastClock = t;
+      p.addHop(layer, kind, verdict, offset, dur, reason);
+    }
+    // A transmit record a path opened joins the frame it sends next.
+    if (dir === 'tx' && verdict !== 'drop') this.lastTxId[path] = id;
+  }
+
+  // ───────────────────────── what each layer cost ─────────────────────────
+
+  /** A stack starts making a packet: the time so far is the running packet's, from now on the new one's. */
+  private txBegin(): void {
+    if (this.recorder.level === 'off') return;
+    const t = performance.now();
+    const n = this.owners.length;
+    if (n > 0 && !this.making) this.owners[n - 1].owed += t - this.clock;
+    this.clock = t;
+    this.making = true;
+  }
+
+  /**
+   * Reads the clock at a boundary of `p`: the time since the last read goes to the packet that was
+   * running (to `p` itself when it is new and a stack began making it), and `p` is now the one running.
+   */
+  private own(p: PacketTrace, fresh: boolean): number {
+    const t = performance.now();
+    const d = t - this.clock;
+    this.clock = t;
+    const owners = this.owners;
+    const top = owners.length - 1;
+    if (fresh) {
+      if (this.making) {
+        p.owed = d;
+        p.startClock = p.lastClock = t - d;
+      } else {
+        if (top >= 0) owners[top].owed += d;
+        p.startClock = p.lastClock = t;
+      }
+      owners.push(p);
+    } else if (top >= 0 && owners[top] === p) {
+      p.owed += d;
+    } else {
+      if (top >= 0) owners[top].owed += d;
+      // Packets above it were left waiting (for ARP): they stop running; a packet coming back runs again.
+      const i = owners.lastIndexOf(p);
+      if (i >= 0) owners.length = i + 1;
+      else owners.push(p);
+    }
+    this.making = false;
+    return t;
+  }
+
+  /** `p` leaves the owner stack (done, or held off the CPU). */
+  private disown(p: PacketTrace): void {
+    const owners = this.owners;
+    const i = owners.lastIndexOf(p);
+    if (i < 0) return;
+    if (i === owners.length - 1) owners.pop();
+    else owners.splice(i, 1);
+  }
+
+  /** Adds the hop of a layer that is done with `p` now (the clock was just read by `own`): it lasted what `p` owes. */
+  private hopNow(p: PacketTrace, timed: boolean, layer: LayerName, kind: HopKind, verdict: Verdict, reason?: string): void {
+    if (!timed) {
+      p.addHop(layer, kind, verdict, 0, 0, reason);
+      return;
+    }
+    const dur = p.owed * 1e6;
+    p.owed = 0;
+    const offset = this.virtualTime ? p.costNs : (this.clock - p.startClock) * 1e6 - dur;
+    p.costNs += dur;
+    p.lastClock = this.clock;
+    p.addHop(layer, kind, verdict, offset, dur, reason);
+  }
+
+  /** Reads the clock for `p` and adds the hop of the layer that just finished with it. */
+  private layerDone(p: PacketTrace, timed: boolean, layer: LayerName, kind: HopKind, verdict: Verdict, reason?: string): void {
+    if (timed) this.own(p, false);
+    this.hopNow(p, timed, layer, kind, verdict, reason);
   }
 
   // ───────────────────────── TCP connections ─────────────────────────
@@ -516,6 +702,7 @@ export class Nic {
 
   private commit(p: PacketTrace): void {
     this.pending.delete(p.id);
+    this.disown(p);
     if (p.frame.length > 0) {
       const tuple = tcpTuple(p.frame, p.direction);
       if (tuple !== undefined) {
@@ -531,6 +718,8 @@ export class Nic {
       return;
     }
     this.emitPacket(p);
+    // Recording is the tracer's time, not the layer's of a packet still running.
+    if (this.owners.length > 0 && this.recorder.level !== 'off') this.clock = performance.now();
   }
 
   /** Records waiting to be released. */
@@ -559,7 +748,7 @@ export class Nic {
     const r = this.recorder;
     if (r.level !== 'off') {
       r.beginPacket(p.direction, this.iface, p.timeNs, p.frame, p.wireLen, p.id);
-      for (let i = 0; i < p.hopCount; i++) r.hop(p.layers[i], p.kinds[i], p.verdicts[i], p.times[i], p.reasons[i]);
+      for (let i = 0; i < p.hopCount; i++) r.hop(p.layers[i], p.kinds[i], p.verdicts[i], p.offsets[i], p.durations[i], p.reasons[i]);
       r.steered(p.path, p.rule, p.flowId);
       if (p.connId !== 0) r.connection(p.connId);
       if (p.flags !== 0) r.flag(p.flags);

@@ -2,18 +2,24 @@
 // recorder, the workloads and the clock together, and drives them: run (as fast as possible, or
 // paced against wall time), pause, step one record at a time, resume, reload rules, stop.
 //
+// Two seams make the parts replaceable without touching the NIC:
+//   the backend (backends/backend.ts)  the wire-side Device the NIC sits on and the Driver (clock):
+//                                      sim (SimWire + virtual clock + peer stack), pcap replay, lab
+//   the kernel path (kernel/path.ts)   what plays the host's kernel: the emulated kernel in sim and
+//                                      replay, the real Linux kernel behind a TAP in the lab
+//
 // `sim` topology (DESIGN.md "The lab topology", simulated):
 //   peer stack 198.18.0.1 ── SimWire ── [impairments] ── NIC ─┬─ bypass stack 198.18.0.2
-//   (the remote hosts: workload clients and servers)          └─ emulated kernel 198.18.0.2
-// Impairments wrap the host's port on the wire, both ways: the engine applies them on the wire side
-// of its NIC, as it does on every backend (in the lab the peer is a real kernel it cannot wrap).
-// Other backends (`lab`, `pcap`) plug in as a different device under the same NIC; on `lab` the
-// kernel path becomes the real kernel behind a TAP device.
-import { SimClock, SimWire, type Pollable } from '../backends/sim';
+//   (the remote hosts: workload clients and servers)          └─ kernel path 198.18.0.2
+// Impairments wrap the backend's device, both ways: the engine applies them on the wire side of its
+// NIC, as it does on every backend (in the lab the peer is a real kernel it cannot wrap).
+import type { BackendFactory, CaptureBackend, Driver, Pollable } from '../backends/backend';
 import type { Device } from '../backends/device';
 import { ImpairedDevice, type Impairments } from '../backends/impair';
+import { simBackend } from '../backends/sim-backend';
 import { SeededRng } from '../tcp/rng';
-import { createEmulatedKernel } from '../kernel/emulated';
+import { emulatedKernel } from '../kernel/emulated';
+import type { KernelPath, KernelPathFactory } from '../kernel/path';
 import { Ipv4Stack } from '../stack/index';
 import { parseRules, type Diagnostic, type RuleSet } from '../steer/rules';
 import { Steering } from '../steer/steering';
@@ -38,7 +44,10 @@ export const PEER_MAC = new Uint8Array([0x02, 0x42, 0x53, 0x00, 0x00, 0x01]);
 export const BYPASS_TCP_CONFIG: Partial<TcpConfig> = { ...LINUX_TCP_CONFIG, delayedAckTimeout: 0, noDelay: true };
 
 export interface SessionOptions {
-  readonly backend?: 'sim';
+  /** Where frames come from: `sim` (the default) or a backend factory (pcap replay, the lab). */
+  readonly backend?: 'sim' | BackendFactory;
+  /** What plays the host's kernel: the emulated kernel (the default, with `kernelTcp`) or another path (the lab's real kernel). */
+  readonly kernel?: KernelPathFactory;
   /** Rules (parsed); a rule set with errors is refused. */
   readonly rules: RuleSet;
   readonly scenario?: string | Scenario;
@@ -46,7 +55,7 @@ export interface SessionOptions {
   readonly impairments?: Impairments;
   readonly traceLevel?: TraceLevel;
   readonly snapLen?: number;
-  /** Wire propagation delay (ms) and rate (bit/s). */
+  /** sim: wire propagation delay (ms) and rate (bit/s). */
   readonly wireLatencyMs?: number;
   readonly wireRateBps?: number;
   /** Virtual ms between TraceStats snapshots (and flow-table sweeps). */
@@ -76,19 +85,19 @@ export interface RunLimits {
 export type StopReason = 'packets' | 'duration' | 'workloads-done' | 'idle' | 'stopped';
 
 export class CaptureSession {
-  readonly clock = new SimClock();
-  readonly wire: SimWire;
+  readonly backend: CaptureBackend;
+  readonly clock: Driver;
   readonly rng: SeededRng;
   readonly steering: Steering;
   readonly recorder: TraceRecorder;
   readonly nic: Nic;
   readonly bypass: Ipv4Stack;
-  readonly kernel: Ipv4Stack;
-  readonly peer: Ipv4Stack;
+  readonly kernel: KernelPath;
   readonly hostDevice: Device;
   readonly impaired: ImpairedDevice | undefined;
   readonly timers: VirtualTimers;
-  readonly hosts: ScenarioHosts;
+  /** Where workloads run; undefined when the backend has no wire-side host (replay). */
+  readonly hosts: ScenarioHosts | undefined;
   readonly stats = new CaptureStats();
   readonly scenario: Scenario;
   workloads: WorkloadRun[] = [];
@@ -110,25 +119,28 @@ export class CaptureSession {
   private readonly statsInterval: number;
 
   constructor(options: SessionOptions) {
-    if ((options.backend ?? 'sim') !== 'sim') throw new Error(`backend ${options.backend}: only sim is implemented`);
     if (!options.rules.ok) throw new Error('rules have errors');
     const scenario = typeof options.scenario === 'object' ? options.scenario : findScenario(options.scenario ?? 'mixed');
     if (scenario === undefined) throw new Error(`unknown scenario '${options.scenario}'`);
     this.scenario = scenario;
     this.statsInterval = options.statsIntervalMs ?? 100;
     this.rng = new SeededRng(options.seed ?? 1);
-    this.wire = new SimWire({ latencyMs: options.wireLatencyMs ?? 0.01, rateBps: options.wireRateBps ?? 10e9 });
-    const peerPort = this.wire.attach('wire');
-    const hostPort = this.wire.attach('host');
     // Each part gets its own generator forked from the one seed, in a fixed order.
-    const peerRng = this.rng.fork();
+    const backendRng = this.rng.fork();
     const bypassRng = this.rng.fork();
     const kernelRng = this.rng.fork();
     const impairRng = this.rng.fork();
-    this.impaired = options.impairments !== undefined ? new ImpairedDevice(hostPort, options.impairments, impairRng) : undefined;
-    this.hostDevice = this.impaired ?? hostPort;
+    const makeBackend =
+      options.backend === undefined || options.backend === 'sim'
+        ? simBackend({ latencyMs: options.wireLatencyMs, rateBps: options.wireRateBps, peerAddress: PEER_ADDRESS, peerMac: PEER_MAC, prefixLength: 24 })
+        : options.backend;
+    this.backend = makeBackend({ rng: backendRng });
+    this.clock = this.backend.driver;
+    this.impaired = options.impairments !== undefined ? new ImpairedDevice(this.backend.device, options.impairments, impairRng) : undefined;
+    this.hostDevice = this.impaired ?? this.backend.device;
     this.steering = new Steering(options.rules);
     this.recorder = options.recorder ?? new TraceRecorder({ level: options.traceLevel ?? 'full', snapLen: options.snapLen });
+    const makeKernel = options.kernel ?? emulatedKernel(options.kernelTcp);
     this.nic = new Nic({ device: this.hostDevice, steering: this.steering, recorder: this.recorder });
     if (this.impaired !== undefined) this.impaired.observer = (event, frame, dir, now) => this.nic.impairment(event, frame, dir, now);
     this.bypass = new Ipv4Stack(this.nic.bypassPort, {
@@ -141,23 +153,25 @@ export class CaptureSession {
       observer: this.nic.bypassObserver,
       tcp: { ...BYPASS_TCP_CONFIG, ...options.bypassTcp },
     });
-    this.kernel = createEmulatedKernel(this.nic.kernelPort, {
+    this.kernel = makeKernel({
+      port: this.nic.kernelPort,
+      packetIds: this.nic.packetIds,
+      observer: this.nic.kernelObserver,
+      trace: this.nic.kernelTrace,
       mac: HOST_MAC,
       address: HOST_ADDRESS,
       prefixLength: 24,
       rng: kernelRng,
-      packetIds: this.nic.packetIds,
-      observer: this.nic.kernelObserver,
-      tcp: options.kernelTcp,
     });
+    this.nic.kernelHopKind = this.kernel.hopKind;
     this.nic.attach(this.bypass, this.kernel);
-    this.peer = new Ipv4Stack(peerPort, { name: 'peer', mac: PEER_MAC, address: PEER_ADDRESS, prefixLength: 24, rng: peerRng, tcp: LINUX_TCP_CONFIG });
     this.timers = new VirtualTimers(this.clock);
-    this.hosts = {
-      bypass: stackHost(this.bypass, this.timers, 'bypass'),
-      kernel: stackHost(this.kernel, this.timers, 'kernel'),
-      peer: stackHost(this.peer, this.timers, 'peer'),
-    };
+    const peer = this.backend.peerHost?.(this.timers);
+    this.hosts =
+      peer === undefined
+        ? undefined
+        : { bypass: stackHost(this.bypass, this.timers, 'bypass'), kernel: this.kernel.host(this.timers), peer };
+    if (this.hosts === undefined && scenario.name !== 'idle') throw new Error(`backend ${this.backend.name} has no wire-side host for workloads: scenario '${scenario.name}' cannot run on it (use idle)`);
     this.nic.onPacket.push((p) => {
       this.packets++;
       this.stats.add(p);
@@ -180,18 +194,21 @@ export class CaptureSession {
         this.tick();
       },
     };
+    this.wireMembers = this.backend.members ?? [];
     this.clock.add(this.nic);
     this.clock.add(this.bypass);
     this.clock.add(this.kernel);
-    this.clock.add(this.peer);
+    for (const m of this.wireMembers) this.clock.add(m);
     this.clock.add(this.timers);
     this.clock.add(ticker);
   }
 
+  private readonly wireMembers: readonly Pollable[];
   private nextTick = 0;
 
   /** A host for custom workloads (tests). */
   host(which: keyof ScenarioHosts): WorkloadHost {
+    if (this.hosts === undefined) throw new Error(`backend ${this.backend.name} has no hosts for workloads`);
     return this.hosts[which];
   }
 
@@ -204,7 +221,7 @@ export class CaptureSession {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.workloads = this.scenario.start(this.hosts);
+    this.workloads = this.hosts === undefined ? [] : this.scenario.start(this.hosts);
   }
 
   get workloadsDone(): boolean {
@@ -234,6 +251,20 @@ export class CaptureSession {
       }
       if (this.packets >= maxPackets) return this.finish('packets');
       if (limits.untilWorkloadsDone && this.workloadsDone) return this.finish('workloads-done');
+      if (!this.clock.virtual) {
+        // Monotonic time: wait for a device or the next deadline, then poll what is due.
+        if (this.clock.now >= deadline) return this.finish('duration');
+        const gated = limits.gate?.();
+        if (gated !== undefined) await gated;
+        const due = this.clock.nextDeadline();
+        if (due === undefined || due > this.clock.now) await this.clock.waitForWork!(Math.min(due ?? Infinity, deadline));
+        this.clock.step();
+        if (this.callbackRounds() !== seen) {
+          await turn();
+          seen = this.callbackRounds();
+        }
+        continue;
+      }
       // With no time limit, a network with nothing left to do (only the stats ticker) is finished.
       if (deadline === Infinity && this.idle()) return this.finish('idle');
       const next = this.clock.nextDeadline();
@@ -343,13 +374,13 @@ export class CaptureSession {
       this.nic.pollAt() === undefined &&
       this.bypass.pollAt() === undefined &&
       this.kernel.pollAt() === undefined &&
-      this.peer.pollAt() === undefined &&
+      this.wireMembers.every((m) => m.pollAt() === undefined) &&
       this.timers.pollAt() === undefined
     );
   }
 
   private callbackRounds(): number {
-    return this.bypass.callbackRounds + this.kernel.callbackRounds + this.peer.callbackRounds + this.timers.fired;
+    return this.bypass.callbackRounds + this.kernel.callbackRounds + (this.backend.callbackRounds?.() ?? 0) + this.timers.fired;
   }
 }
 

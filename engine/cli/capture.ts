@@ -50,9 +50,10 @@ options:
                          each packet's comment (frames lost on the wire are in the output only)
   --json                 one JSON object per packet, then one for the summary
   --quiet                the summary only
-Hops and time: the simulation runs in virtual time and the stacks take none of it, so the hops of
-one packet usually share a time; kernel hops in sim are emulated (a second stack with Linux's
-defaults) and labelled so.`,
+Time: a packet's TIME is the simulated network's (virtual) time; its latency and each hop's time are
+what the layers cost, measured on the CPU with a monotonic clock as the packet crossed each layer.
+Kernel hops in sim are emulated (a second stack with Linux's defaults) and labelled so: their time is
+our emulation's cost, not Linux's.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       backend: { type: 'string' },
@@ -105,7 +106,7 @@ defaults) and labelled so.`,
     let writer: PcapngFileWriter | undefined;
     if (values.out !== undefined) {
       try {
-        writer = createCaptureWriter(values.out, 'pcapng', { userAppl: 'bypass-scope capture' });
+        writer = createCaptureWriter(values.out, 'pcapng', { userAppl: 'bypass-scope capture', comment: PCAPNG_COMMENT_FORMAT });
       } catch (err) {
         throw new CliError(`${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
@@ -137,7 +138,7 @@ defaults) and labelled so.`,
       const latency = p.latencyNs / 1000;
       if (json) {
         const hops = [];
-        for (let i = 0; i < p.hopCount; i++) hops.push({ layer: p.layers[i], kind: p.kinds[i], verdict: p.verdicts[i], reason: p.reasons[i], offsetNs: p.times[i] - p.timeNs });
+        for (let i = 0; i < p.hopCount; i++) hops.push({ layer: p.layers[i], kind: p.kinds[i], verdict: p.verdicts[i], reason: p.reasons[i], offsetNs: Math.round(p.offsets[i]), durationNs: Math.round(p.durations[i]) });
         out.line(JSON.stringify({ id: p.id, timeNs: p.timeNs, direction: p.direction, path: p.path, rule, flowId: p.flowId, connId: p.connId, len: p.wireLen, summary, latencyUs: latency, hops }));
         return;
       }
@@ -224,12 +225,23 @@ function readImpairments(v: Record<string, string | boolean | undefined>): Impai
   return given.length === 0 ? undefined : (Object.fromEntries(given) as Impairments);
 }
 
-/** `nic.rx@0 steer@0 bypass.eth@0 … app@1200ns`: each hop's offset from the packet's first hop; drops say why. */
+/** How the packet comments of `--out` read, written into the file's section header. */
+export const PCAPNG_COMMENT_FORMAT = `bypass-scope capture. Each packet's comment: path=PATH rule=RULE dir=rx|tx [conn=ID] hops=HOP…, each HOP
+LAYER@OFFSET[+DURATION][[KIND]][!drop:REASON|(NOTE)] in nanoseconds. DURATION is the time the layer spent on
+this packet, measured on the CPU with a monotonic clock (nested packets not counted; left out when 0, for
+instants); OFFSET is when the packet reached the layer: with virtual time (the sim and pcap backends, whose
+packet timestamps are the network's virtual time) the sum of the durations before it, on real devices the
+monotonic time since the packet's timestamp. KIND is [emulated] for our code standing in for Linux (the
+emulated kernel: its measured cost, not Linux's) and [span] for a stretch that cannot be observed;
+unmarked hops are measured.`;
+
+/** A packet's hops as the pcapng comment carries them (PCAPNG_COMMENT_FORMAT). */
 export function hopsText(p: PacketTrace): string {
   const parts: string[] = [];
   for (let i = 0; i < p.hopCount; i++) {
-    const off = Math.round(p.times[i] - p.timeNs);
-    let s = `${p.layers[i]}@${off}${i === p.hopCount - 1 ? 'ns' : ''}`;
+    const k = p.kinds[i];
+    const dur = Math.round(p.durations[i]);
+    let s = `${p.layers[i]}@${Math.round(p.offsets[i])}${dur > 0 ? `+${dur}` : ''}${k === 'measured' ? '' : `[${k}]`}`;
     if (p.verdicts[i] === 'drop') s += `!drop:${p.reasons[i] ?? ''}`;
     else if (p.reasons[i] !== undefined) s += `(${p.reasons[i]})`;
     parts.push(s);
@@ -278,12 +290,12 @@ function summaryLines(
     const state = session.nic.liveState.get(conn.connId) ?? '?';
     L.push(`  #${conn.connId} ${conn.stack.padEnd(6)} ${conn.localAddress}:${conn.localPort} ↔ ${conn.remoteAddress}:${conn.remotePort} ${conn.open.padEnd(7)} ${state}`);
   }
-  L.push('latency (first hop to last, virtual time):');
+  L.push('latency per path (measured cost, first hop to the end of the last):');
   for (const path of ['bypass', 'kernel', 'drop', 'none'] as const) {
     const h = st.pathLatency.get(path);
     if (h !== undefined) L.push(`  ${path.padEnd(16)} ${hist(h)}`);
   }
-  L.push('per hop (time to the next hop):');
+  L.push('per hop (time the layer spent on each packet; kernel hops in sim: our emulation\'s cost):');
   for (const [layer, n] of st.layerPackets) L.push(`  ${layer.padEnd(16)} ${String(n).padStart(7)} packets  ${hist(st.layerLatency.get(layer))}`);
   L.push(`trace: level ${session.recorder.level}, records dropped ${stats.recordsDropped}, hops dropped ${session.recorder.hopsDropped}, transitions ${session.transitions}`);
   if (session.impaired !== undefined) {

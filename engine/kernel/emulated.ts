@@ -1,6 +1,7 @@
 // kernel: the emulated kernel path for `sim` (and `pcap`) — a second instance of the userspace stack
 // configured like a default Linux host, whose hops are named after the kernel's layers and labelled
-// `emulated`. On `lab`/`tap` the real kernel takes this place and its insides become one span hop.
+// `emulated`. It is one implementation of the kernel path (path.ts); on `lab`/`tap` the real kernel
+// takes this place and its insides become one span hop.
 //
 // What is emulated (and so labelled): Linux's TCP defaults (LINUX_TCP_CONFIG: initial window 10,
 // minimum RTO 200 ms, delayed ACK 40 ms, CUBIC, TIME-WAIT 60 s), TTL 64, the ephemeral port range.
@@ -11,6 +12,8 @@ import type { Device } from '../backends/device';
 import { Ipv4Stack, type Layer as StackLayer, type PacketIdSource, type StackObserver } from '../stack/index';
 import { LINUX_TCP_CONFIG, type Rng, type TcpConfig } from '../tcp/index';
 import type { LayerName } from '../trace/schema';
+import { stackHost, type Scheduler, type WorkloadHost } from '../workloads/api';
+import type { KernelPath, KernelPathFactory } from './path';
 
 export interface EmulatedKernelOptions {
   readonly mac: Uint8Array;
@@ -63,4 +66,52 @@ export function createEmulatedKernel(device: Device, options: EmulatedKernelOpti
     ephemeralPorts: [32768, 60999],
     tcp: { ...LINUX_TCP_CONFIG, ...options.tcp },
   });
+}
+
+/** The emulated kernel as the NIC's kernel path: receives go to the stack, its hops are labelled `emulated`. */
+export class EmulatedKernelPath implements KernelPath {
+  readonly name = 'emulated Linux (our stack with Linux\'s defaults)';
+  readonly hopKind = 'emulated';
+
+  constructor(readonly stack: Ipv4Stack) {}
+
+  receive(frame: Uint8Array, now: number): void {
+    this.stack.receive(frame, now);
+  }
+
+  host(timers: Scheduler): WorkloadHost {
+    return stackHost(this.stack, timers, 'kernel');
+  }
+
+  get callbackRounds(): number {
+    return this.stack.callbackRounds;
+  }
+
+  poll(now: number): void {
+    this.stack.poll(now);
+  }
+
+  pollAt(): number | undefined {
+    return this.stack.pollAt();
+  }
+
+  advance(now: number): void {
+    this.stack.advance(now);
+  }
+}
+
+/** The kernel path for sim and replay: the emulated kernel, with `tcp` over Linux's defaults. */
+export function emulatedKernel(tcp?: Partial<TcpConfig>): KernelPathFactory {
+  return (ctx) =>
+    new EmulatedKernelPath(
+      createEmulatedKernel(ctx.port, {
+        mac: ctx.mac,
+        address: ctx.address,
+        prefixLength: ctx.prefixLength,
+        rng: ctx.rng,
+        packetIds: ctx.packetIds,
+        observer: ctx.observer,
+        tcp,
+      }),
+    );
 }

@@ -114,13 +114,20 @@ export class StackCounters {
 }
 
 /**
- * The hooks the capture engine attaches. `hop` runs once per layer a packet reaches, in order;
+ * The hooks the capture engine attaches. `hop` runs once per layer a packet reaches, in order, when
+ * that layer is done with it (passed it on, delivered or dropped it);
  * `transition` gets every TCP state change the tcp module records (its packet id is the one given
  * to `hop`).
  */
 export interface StackObserver {
   hop?(layer: Layer, direction: Direction, verdict: Verdict, packetId: number, now: number): void;
   transition?(t: TcpTransition): void;
+  /**
+   * The stack starts making a packet to send, before it writes any header; the packet's first `hop`
+   * follows. Lets an observer that times layers tell the new packet's work from the work of the
+   * packet that caused it (a segment whose processing sends an ACK).
+   */
+  txBegin?(): void;
 }
 
 /** Where packet ids come from; a simulated network shares one so ids are unique across its stacks. */

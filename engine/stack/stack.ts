@@ -434,6 +434,7 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   private sendArp(op: number, targetIp: number, targetMac: Uint8Array, ethDst: Uint8Array): void {
+    this.observer?.txBegin?.();
     // Its own buffer: a probe goes out in the middle of sending the packet in `tx`.
     const buf = this.arpBuf;
     this.ethRepr.dst = ethDst;
@@ -798,6 +799,7 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   private sendIcmp(dst: number, repr: Icmpv4Repr): void {
+    this.observer?.txBegin?.();
     const len = icmpv4Len(repr);
     emitIcmpv4(repr, this.tx, L4);
     this.counters.icmp.out++;
@@ -875,6 +877,7 @@ export class Ipv4Stack implements DeferredTask {
   /** Sends one datagram (RFC 768, checksum always computed). */
   udpSend(srcPort: number, dst: number, dstPort: number, payload: Uint8Array, dontFragment: boolean): SendResult {
     if (payload.length > MAX_UDP_PAYLOAD) return 'EMSGSIZE';
+    this.observer?.txBegin?.();
     dst >>>= 0;
     const id = this.ids.next();
     this.txCtx.src = this.address;
@@ -956,6 +959,7 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   private sendTcp(src: number, dst: number, seg: TcpRepr): void {
+    this.observer?.txBegin?.();
     this.txCtx.src = src;
     this.txCtx.dst = dst;
     // A device that lends frame buffers gets the segment built in one, not copied out of `tx`.

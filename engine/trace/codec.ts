@@ -4,13 +4,15 @@ import {
   DIRECTIONS,
   HOP_KINDS,
   HOP_LEN,
+  HOP_LEN_V1,
   LAYERS,
   PACKET_FIXED_LEN,
   PATHS,
   RecordType,
   TCP_STATE_NAMES,
-  TRACE_SCHEMA_VERSION,
+  TRACE_SCHEMA_VERSIONS_READ,
   TRANSITION_LEN,
+  TransitionFlag,
   VERDICTS,
   type Hop,
   type PacketRecord,
@@ -47,7 +49,8 @@ export class TraceDecodeError extends Error {
  * (with the byte offset) on a damaged batch, after calling `onRecord` for every good record before it.
  */
 export function decodeBatch(batch: TraceBatch, strings: StringTable, onRecord: (r: TraceRecord) => void): void {
-  if (batch.schema !== TRACE_SCHEMA_VERSION) throw new TraceDecodeError(0, `trace schema ${batch.schema} is not ${TRACE_SCHEMA_VERSION}`);
+  if (!TRACE_SCHEMA_VERSIONS_READ.includes(batch.schema)) throw new TraceDecodeError(0, `trace schema ${batch.schema} is not one this reader knows (${TRACE_SCHEMA_VERSIONS_READ.join(', ')})`);
+  const hopLen = batch.schema === 1 ? HOP_LEN_V1 : HOP_LEN;
   strings.add(batch.strings);
   const b = batch.records;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -57,28 +60,32 @@ export function decodeBatch(batch: TraceBatch, strings: StringTable, onRecord: (
     const type = b[at];
     const len = v.getUint32(at + 4, true);
     if (len < 8 || at + len > b.length || len % 4 !== 0) throw new TraceDecodeError(at, `record at byte ${at} has bad length ${len}`);
-    if (type === RecordType.PACKET) onRecord(decodePacket(b, v, at, len, strings));
+    if (type === RecordType.PACKET) onRecord(decodePacket(b, v, at, len, strings, hopLen));
     else if (type === RecordType.TRANSITION) onRecord(decodeTransition(v, at, len, strings));
     else throw new TraceDecodeError(at, `unknown record type ${type} at byte ${at}`);
     at += len;
   }
 }
 
-function decodePacket(b: Uint8Array, v: DataView, at: number, len: number, strings: StringTable): PacketRecord {
+function decodePacket(b: Uint8Array, v: DataView, at: number, len: number, strings: StringTable, hopLen: number): PacketRecord {
   if (len < PACKET_FIXED_LEN) throw new TraceDecodeError(at, `packet record at byte ${at} shorter than its fixed part`);
   const hopCount = b[at + 3];
   const capLen = v.getUint16(at + 36, true);
-  const bytesAt = at + PACKET_FIXED_LEN + hopCount * HOP_LEN;
+  const bytesAt = at + PACKET_FIXED_LEN + hopCount * hopLen;
   if (bytesAt + capLen > at + len) throw new TraceDecodeError(at, `packet record at byte ${at}: hops and bytes overrun its length`);
   const hops: Hop[] = [];
   for (let i = 0; i < hopCount; i++) {
-    const h = at + PACKET_FIXED_LEN + i * HOP_LEN;
+    const h = at + PACKET_FIXED_LEN + i * hopLen;
+    const offsetNs = v.getUint32(h + 8, true);
+    // Version 1 had no durations: a hop lasted until the next one.
+    const durationNs = hopLen === HOP_LEN ? v.getUint32(h + 12, true) : i + 1 < hopCount ? Math.max(0, v.getUint32(h + hopLen + 8, true) - offsetNs) : 0;
     hops.push({
       layer: LAYERS[b[h]] ?? 'wire',
       kind: HOP_KINDS[b[h + 1]] ?? 'measured',
       verdict: VERDICTS[b[h + 2]] ?? 'pass',
       reason: strings.get(v.getUint16(h + 4, true)),
-      offsetNs: v.getUint32(h + 8, true),
+      offsetNs,
+      durationNs,
     });
   }
   return {
@@ -112,6 +119,7 @@ function decodeTransition(v: DataView, at: number, len: number, strings: StringT
     packetId: v.getUint32(at + 12, true),
     timeNs: v.getFloat64(at + 16, true),
     event: strings.get(v.getUint16(at + 24, true)) ?? '',
+    observed: (v.getUint16(at + 26, true) & TransitionFlag.OBSERVED) !== 0,
     vars: {
       sndUna: f(0),
       sndNxt: f(1),

@@ -13,6 +13,7 @@ import {
   TCP_STATE_NAMES,
   TRACE_SCHEMA_VERSION,
   TRANSITION_LEN,
+  TransitionFlag,
   type Direction,
   type HopKind,
   type LayerName,
@@ -62,7 +63,6 @@ export class TraceRecorder {
   private readonly scratch: Uint8Array[] = [];
   private readonly scratchViews: DataView[] = [];
   private readonly openHops = new Uint8Array(MAX_DEPTH);
-  private readonly openTime = new Float64Array(MAX_DEPTH);
   /** The frame bytes each open record will keep. */
   private readonly pendingBytes: (Uint8Array | undefined)[] = new Array(MAX_DEPTH);
   private depth = 0;
@@ -124,14 +124,13 @@ export class TraceRecorder {
     v.setUint16(36, capLen, true);
     v.setUint16(38, wireLen > capLen && full ? PacketFlag.TRUNCATED : 0, true);
     this.openHops[d] = 0;
-    this.openTime[d] = timeNs;
     if (capLen > 0) this.pendingBytes[d] = frame.subarray(0, capLen);
     else this.pendingBytes[d] = undefined;
     return id;
   }
 
-  /** Adds a hop to the innermost open packet record. */
-  hop(layer: LayerName, kind: HopKind, verdict: Verdict, timeNs: number, reason?: string): void {
+  /** Adds a hop to the innermost open packet record: when it reached the layer (ns after the packet's timeNs) and what the layer cost (ns). */
+  hop(layer: LayerName, kind: HopKind, verdict: Verdict, offsetNs: number, durationNs: number, reason?: string): void {
     if (this.level === 'off' || this.depth === 0) return;
     const l = Layer[layer];
     if (this.level === 'summary' && !SUMMARY_LAYERS.has(l) && verdict !== 'drop') return;
@@ -149,8 +148,8 @@ export class TraceRecorder {
     v.setUint8(at + 3, 0);
     v.setUint16(at + 4, reason === undefined ? 0 : this.intern(reason), true);
     v.setUint16(at + 6, 0, true);
-    const offset = Math.max(0, Math.round(timeNs - this.openTime[d]));
-    v.setUint32(at + 8, offset > 0xffffffff ? 0xffffffff : offset, true);
+    v.setUint32(at + 8, ns32(offsetNs), true);
+    v.setUint32(at + 12, ns32(durationNs), true);
     this.openHops[d] = n + 1;
   }
 
@@ -199,7 +198,7 @@ export class TraceRecorder {
     this.count++;
   }
 
-  /** Records a TCP state change. */
+  /** Records a TCP state change (`observed`: inferred by a passive observer, not a stack's own). */
   transition(
     stack: 'bypass' | 'kernel',
     connId: number,
@@ -209,6 +208,7 @@ export class TraceRecorder {
     packetId: number,
     timeNs: number,
     vars: TcpVarsSnapshot,
+    observed = false,
   ): void {
     if (this.level === 'off') return;
     const at = this.reserve(TRANSITION_LEN);
@@ -223,7 +223,7 @@ export class TraceRecorder {
     v.setUint32(at + 12, packetId, true);
     v.setFloat64(at + 16, timeNs, true);
     v.setUint16(at + 24, this.intern(event), true);
-    v.setUint16(at + 26, 0, true);
+    v.setUint16(at + 26, observed ? TransitionFlag.OBSERVED : 0, true);
     v.setUint32(at + 28, 0, true);
     const values = [vars.sndUna, vars.sndNxt, vars.sndWnd, vars.rcvNxt, vars.rcvWnd, vars.cwnd, vars.ssthresh, vars.srtt ?? NaN, vars.rttvar ?? NaN, vars.rto];
     for (let i = 0; i < 10; i++) v.setFloat64(at + 32 + 8 * i, values[i], true);
@@ -266,4 +266,10 @@ export class TraceRecorder {
     this.used = 0;
     this.count = 0;
   }
+}
+
+/** Nanoseconds as a u32 field: rounded, never negative, saturating at 2^32-1. */
+function ns32(ns: number): number {
+  if (!(ns > 0)) return 0;
+  return ns >= 0xffffffff ? 0xffffffff : Math.round(ns);
 }

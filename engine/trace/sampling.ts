@@ -34,8 +34,8 @@ export class SamplingRecorder extends TraceRecorder {
     return super.beginPacket(direction, iface, timeNs, frame, wireLen, packetId);
   }
 
-  override hop(layer: LayerName, kind: HopKind, verdict: Verdict, timeNs: number, reason?: string): void {
-    if (this.skipDepth === 0) super.hop(layer, kind, verdict, timeNs, reason);
+  override hop(layer: LayerName, kind: HopKind, verdict: Verdict, offsetNs: number, durationNs: number, reason?: string): void {
+    if (this.skipDepth === 0) super.hop(layer, kind, verdict, offsetNs, durationNs, reason);
   }
 
   override steered(path: PathName, rule: number, flowId: number): void {

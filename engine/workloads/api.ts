@@ -3,7 +3,7 @@
 // the emulated kernel, or later on Node's own `net`/`dgram` against the real kernel in the lab.
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Pollable } from '../backends/sim';
+import type { Pollable } from '../backends/backend';
 import { TimerQueue } from '../backends/timer-queue';
 import { SeededRng } from '../tcp/rng';
 import { connect, createServer, createSocket, type Ipv4Stack } from '../stack/index';

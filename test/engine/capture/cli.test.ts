@@ -23,7 +23,7 @@ describe('bypass-scope capture', () => {
     const paths = new Set(pkts.map((l) => PACKET_LINE.exec(l)![4]));
     assert.ok(paths.has('bypass') && paths.has('kernel'), `paths: got ${[...paths].join(', ')}`);
     assert.ok(pkts.some((l) => / rx bypass routing\.bypass:5 IP 198\.18\.0\.1\.\d+ > 198\.18\.0\.2\.20001: UDP, length 64 /.test(l)), 'a market-data datagram steered by rule line 5');
-    for (const heading of ['capture: sim, scenario mixed', 'packets: ', 'drops: ', 'tcp connections: ', 'latency (first hop to last', 'per hop', 'trace: level full, records dropped 0', 'workloads:']) {
+    for (const heading of ['capture: sim, scenario mixed', 'packets: ', 'drops: ', 'tcp connections: ', 'latency per path (measured cost', 'per hop', 'trace: level full, records dropped 0', 'workloads:']) {
       assert.ok(lines.some((l) => l.startsWith(heading)), `summary line starting '${heading}'`);
     }
     const workloads = lines.filter((l) => /^ {2}(udp-feed|http|rr|echo|bulk|ping): /.test(l));
@@ -55,11 +55,35 @@ describe('bypass-scope capture', () => {
     for (const o of objs) assert.ok(Array.isArray(o.hops) && typeof o.path === 'string' && typeof o.summary === 'string');
   });
 
-  it('is deterministic by seed', () => {
-    const a = cli('capture', '--quiet', '--seed', '7', '--loss', '0.02', '--duration', '0.5');
-    const b = cli('capture', '--quiet', '--seed', '7', '--loss', '0.02', '--duration', '0.5');
+  it('is deterministic by seed in everything but the measured costs', () => {
+    // Packets, paths, rules, virtual times and the summary's counts repeat exactly; latencies are measured, so they do not.
+    const unmeasured = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => !/ p50 /.test(l))
+        .map((l) => l.replace(/ latency \d+\.\d+µs/, ''))
+        .join('\n');
+    const a = cli('capture', '--seed', '7', '--loss', '0.02', '--duration', '0.5');
+    const b = cli('capture', '--seed', '7', '--loss', '0.02', '--duration', '0.5');
     assert.equal(a.code, 0, a.err);
-    assert.equal(a.out, b.out);
+    assert.ok(a.out.split('\n').length > 500, 'a run long enough to compare');
+    assert.equal(unmeasured(a.out), unmeasured(b.out));
+  });
+
+  it('reports what each layer cost: non-zero p50 per path and per stack layer in the summary', () => {
+    const r = cli('capture', '--quiet', '--duration', '1');
+    assert.equal(r.code, 0, r.err);
+    const p50 = (label: string) => {
+      const line = r.out.split('\n').find((l) => l.trimStart().startsWith(`${label} `));
+      assert.ok(line, `a summary line for ${label}`);
+      const m = / p50 ([\d.]+)(ns|µs|ms) p99 ([\d.]+)(ns|µs|ms)/.exec(line);
+      assert.ok(m, `p50/p99 on the ${label} line: got ${line}`);
+      return Number(m[1]);
+    };
+    for (const label of ['bypass', 'kernel', 'steer', 'bypass.ip', 'bypass.tcp', 'bypass.udp', 'kernel.ip', 'kernel.tcp', 'nic.tx']) {
+      assert.ok(p50(label) > 0, `${label} p50: got 0, want a measured cost`);
+    }
+    assert.equal(p50('nic.rx'), 0, 'nic.rx is an instant');
   });
 
   it('writes a pcapng that tshark reads without malformed packets, with path, rule and hops in the comments', (t) => {
@@ -75,8 +99,18 @@ describe('bypass-scope capture', () => {
     assert.equal(malformed.length, 0, `malformed frames: got ${malformed.length}`);
     assert.ok(rows.some((r) => r[0].startsWith('path=bypass rule=routing.bypass:')), 'a bypass packet steered by a rule');
     assert.ok(rows.some((r) => r[0].startsWith('path=kernel rule=default')), 'a kernel packet steered by the default');
-    assert.ok(rows.some((r) => /hops=nic\.rx@0 steer@0 bypass\.eth@0 bypass\.ip@0 bypass\.udp@0 bypass\.socket@0 app@0ns$/.test(r[0])), 'a full bypass receive path');
-    assert.ok(rows.some((r) => / kernel\.syscall@0 app@0ns$/.test(r[0])), 'a full kernel receive path');
+    const full = /hops=nic\.rx@0 steer@0\+(\d+) bypass\.eth@(\d+)\+(\d+) bypass\.ip@(\d+)\+(\d+) bypass\.udp@(\d+)\+(\d+) bypass\.socket@(\d+)(?:\+(\d+))? app@(\d+)$/;
+    const bypassRx = rows.map((r) => full.exec(r[0])).filter((m) => m !== null);
+    assert.ok(bypassRx.length > 0, 'a full bypass receive path with measured durations');
+    for (const m of bypassRx.slice(0, 50)) {
+      // In virtual time each hop starts where the one before it ended (to a nanosecond of rounding).
+      const n = m.slice(1).map((x) => Number(x ?? 0));
+      const [steer, ethAt, eth, ipAt, ip, udpAt, udp, sockAt, sock, appAt] = n;
+      for (const [at, want] of [[ethAt, steer], [ipAt, ethAt + eth], [udpAt, ipAt + ip], [sockAt, udpAt + udp], [appAt, sockAt + sock]]) assert.ok(Math.abs(at - want) <= 1, `hop offsets add up: got ${at}, want ${want} in ${m[0]}`);
+    }
+    assert.ok(rows.some((r) => / kernel\.tcp@\d+\+\d+\[emulated\] kernel\.socket@\d+(\+\d+)?\[emulated\] kernel\.syscall@\d+\[emulated\] app@\d+\[emulated\]$/.test(r[0])), 'a full kernel receive path, labelled emulated');
+    const info = spawnSync('capinfos', [file], { encoding: 'utf8' });
+    if (info.status === 0) assert.match(info.stdout, /Capture comment: +bypass-scope capture\. Each packet's comment: .*measured on the CPU with a monotonic clock/, 'the file says how to read its comments');
     assert.ok(!rows.some((r) => /!drop:loss/.test(r[0])), 'frames lost on the wire are not in the file');
   });
 

@@ -224,3 +224,49 @@ describe('steering at the NIC', () => {
     assert.equal(key(b.records), key(a.records));
   });
 });
+
+describe('what each layer cost', () => {
+  it('gives stack layers a measured duration, instants none, and offsets that add up in virtual time', async () => {
+    const { s, records } = session();
+    await s.run({ durationMs: 200 });
+    const ps = packets(records).filter((p) => p.hops[0].layer !== 'wire');
+    const stackHops = ps.flatMap((p) => p.hops.filter((h) => /^(bypass|kernel)\.(ip|tcp|udp)$/.test(h.layer)));
+    const timed = stackHops.filter((h) => h.durationNs > 0);
+    // Not a speed threshold: a layer that ran code took some time on a nanosecond clock.
+    assert.ok(timed.length > 0.9 * stackHops.length, `stack hops with a duration: got ${timed.length} of ${stackHops.length}, want nearly all`);
+    for (const p of ps) {
+      for (let i = 0; i < p.hops.length; i++) {
+        const h = p.hops[i];
+        if (h.layer === 'nic.rx' || h.layer === 'app' || h.layer === 'kernel.syscall') assert.equal(h.durationNs, 0, `packet ${p.packetId}: ${h.layer} is an instant, got ${h.durationNs} ns`);
+        if (i > 0) {
+          const want = p.hops[i - 1].offsetNs + p.hops[i - 1].durationNs;
+          assert.ok(Math.abs(h.offsetNs - want) <= 1, `packet ${p.packetId} hop ${i} (${h.layer}): offset ${h.offsetNs}, want ${want}`);
+        }
+      }
+    }
+    const st = s.snapshot();
+    for (const path of ['bypass', 'kernel'] as const) assert.ok((st.perPath[path]?.p50Ns ?? 0) > 0, `${path} p50: got ${st.perPath[path]?.p50Ns}, want > 0`);
+    assert.ok(st.perLayer['bypass.tcp'].latency.p50Ns > 0 && st.perLayer['kernel.tcp'].latency.p50Ns > 0, 'per-layer p50 of both TCPs');
+  });
+
+  it('reads no clock for hops at trace level off', async () => {
+    const real = performance.now.bind(performance);
+    let reads = 0;
+    const count = () => {
+      reads++;
+      return real();
+    };
+    const { s } = session({ traceLevel: 'off' });
+    performance.now = count;
+    try {
+      await s.run({ durationMs: 200 });
+    } finally {
+      performance.now = real;
+    }
+    assert.ok(s.packets > 500, `packets: got ${s.packets}`);
+    // The run loop reads the clock once when it starts (for pacing); the NIC reads none.
+    assert.ok(reads <= 2, `clock reads at level off: got ${reads} for ${s.packets} packets, want ≤ 2`);
+    const h = s.snapshot().perLayer['bypass.tcp'].latency;
+    assert.equal(h.p99Ns, 0, 'no durations at level off');
+  });
+});

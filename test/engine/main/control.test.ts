@@ -1,7 +1,7 @@
 // engine/main: pausing, stepping and resuming the simulated network over IPC, and reloading rules.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { engine, packets, until } from './support';
+import { engine, packets, stopped, until, waitFor } from './support';
 
 describe('engine process: pause, step, resume', () => {
   it('pause stops the network, step advances it one record at a time, resume lets it run again', async () => {
@@ -71,6 +71,39 @@ describe('engine process: reloadRules', () => {
       }
       const note = got.notes.find((n) => n.type === 'rules');
       assert.ok(note !== undefined && note.type === 'rules' && !note.applied);
+      await client.stop();
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+describe('engine process: per-rule hits in stats', () => {
+  it('counts packets, bytes and flows per rule and the default, as the records say, and starts again with new rules', async () => {
+    const { client, got } = await engine();
+    try {
+      await client.start({ backend: 'sim', scenario: 'mixed', speed: 'max', durationSec: 0.5, lossless: true });
+      const end = await waitFor(client, got, stopped);
+      await until('every batch consumed', () => got.batches.at(-1)?.seq === end.summary?.lastSeq);
+      const last = got.notes.filter((n) => n.type === 'stats').at(-1);
+      assert.ok(last !== undefined && last.type === 'stats' && last.stats.rules !== undefined, 'a final stats notification with rules');
+      const { rules } = last.stats;
+      assert.equal(rules.packets.length, 6, 'five rules of examples/routing.bypass and the default');
+      const steered = packets(got.records).filter((p) => p.direction === 'rx' && p.path !== 'none' && p.rule >= -1);
+      for (let slot = 0; slot < 6; slot++) {
+        const rule = slot === 5 ? -1 : slot;
+        const mine = steered.filter((p) => p.rule === rule);
+        assert.equal(rules.packets[slot], mine.length, `rule slot ${slot} packets: got ${rules.packets[slot]}, want ${mine.length} records`);
+        assert.equal(rules.bytes[slot], mine.reduce((n, p) => n + p.wireLen, 0), `rule slot ${slot} bytes`);
+        assert.equal(rules.flows[slot] > 0, mine.length > 0, `rule slot ${slot}: flows ${rules.flows[slot]} for ${mine.length} packets`);
+      }
+      assert.ok(rules.packets[0] > 0 && rules.packets[5] > 0, 'the market-data rule and the default both hit');
+
+      await client.start({ backend: 'sim', scenario: 'mixed' });
+      await until('some packets', () => got.notes.filter((n) => n.type === 'trace').length > 2);
+      await client.reloadRules('default bypass\nkernel tcp port 7\n', 'new.bypass');
+      const after = await client.stats();
+      assert.deepEqual([after.stats.rules?.packets.length, after.stats.rules?.flows.length], [2, 2], 'one slot for the new rule and one for the default');
       await client.stop();
     } finally {
       await client.dispose();

@@ -311,8 +311,9 @@ describe('interop with tshark and tcpdump', () => {
       const path = join(dir, `captured.${format}`);
       // A private user + network namespace holding only its own loopback; nothing leaves it.
       const script =
-        `ip link set lo up; tshark -q -i lo -F ${format} -w '${path}' -c 10 -a duration:20 & ` +
-        `sleep 2; ping -c 5 -i 0.2 -W 1 127.0.0.1 >/dev/null; wait`;
+        // tshark may take seconds to start on a loaded machine: ping until it has its 10 packets (bounded).
+        `ip link set lo up; tshark -q -i lo -F ${format} -w '${path}' -c 10 -a duration:40 & tpid=$!; i=0; ` +
+        `while kill -0 $tpid 2>/dev/null && [ $i -lt 150 ]; do ping -c 1 -W 1 127.0.0.1 >/dev/null; i=$((i+1)); sleep 0.2; done; wait`;
       const cap = run('unshare', ['-Urn', 'sh', '-c', script]);
       if (!existsSync(path) || statSync(path).size === 0) {
         if (/Operation not permitted|cannot|unshare failed/i.test(cap.stderr)) return t.skip(`no user namespaces here: ${cap.stderr.trim()}`);

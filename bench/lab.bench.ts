@@ -1,0 +1,373 @@
+// bench/lab: TCP bulk at MTU 1500 in both directions and 64-byte request/response, side by side in
+// one run, against three stacks: ours (bench/lab/ours-stack.ts, the engine's userspace stack on a
+// TAP), lwIP (Debian's liblwip-dev on the same kind of TAP, with a netif of our own) and the Linux
+// kernel over a veth pair (the ceiling). The same Linux-side C clients drive all three, each stack
+// in network namespaces this bench creates and removes. Prints one JSON line: per stack medians
+// (min–max) of each measurement, and the ratios ours/lwIP, ours/kernel and lwIP/kernel.
+//
+// Knobs (environment): BENCH_LAB_REPS (5), BENCH_LAB_BYTES (64 MiB), BENCH_LAB_RR_COUNT (20000),
+// BENCH_LAB_RR_SECONDS (5), BENCH_LAB_BULK_SECONDS (30),
+// BENCH_LAB_STACKS (ours,lwip,kernel,kernelNoOffload: the kernel again with TSO/GSO/GRO off on the
+// veth pair, so that it too handles every 1500-byte frame as the TAP stacks must).
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Netns } from './lab/netns';
+import { buildPrograms, runClient, runIn, StackProcess, type Built } from './lab/programs';
+import { ratio, summarize, type Summary } from './lab/stats';
+
+const root = new URL('..', import.meta.url).pathname;
+const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
+const REPS = Math.max(1, Math.min(20, env('BENCH_LAB_REPS', 5)));
+const BULK_BYTES = Math.max(1, env('BENCH_LAB_BYTES', 64 << 20));
+const RR_COUNT = Math.max(1, env('BENCH_LAB_RR_COUNT', 20_000));
+const RR_SECONDS = Math.max(1, env('BENCH_LAB_RR_SECONDS', 5));
+const BULK_SECONDS = Math.max(1, env('BENCH_LAB_BULK_SECONDS', 30));
+const ONLY = (process.env.BENCH_LAB_STACKS ?? 'ours,lwip,kernel,kernelNoOffload').split(',').map((s) => s.trim());
+
+// The topology of lab-bench-interface.md: the kernel side of the TAP is the Linux client host.
+const TAP = 'bstap0';
+const CLIENT_IP = '198.18.0.1';
+const STACK_IP = '198.18.0.2';
+const PREFIX = 24;
+const STACK_MAC = '02:00:00:00:00:02';
+const PORT = 5001;
+const OURS = join(root, 'bench', 'lab', 'ours-stack.ts');
+
+type Role = 'sink' | 'source' | 'echo';
+type StackKey = 'ours' | 'lwip' | 'kernel' | 'kernelNoOffload';
+
+/** One stack under test: where its program runs, where its clients run, and what was measured. */
+interface Stack {
+  key: StackKey;
+  error?: string;
+  clientNs?: Netns;
+  serverNs?: Netns;
+  argv?: (role: Role) => string[];
+  readyMs: number;
+  proc?: StackProcess;
+  answersPing?: boolean | string;
+  bulkToStack: number[];
+  bulkFromStack: number[];
+  rrTps: number[];
+  rrP50: number[];
+  rrP99: number[];
+  errors: string[];
+  restarts: number;
+  extra: Record<string, unknown>;
+}
+
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+/** Not root: run this bench again inside a private user + network namespace, where we are. */
+function reexecInUserns(): never {
+  const res = spawnSync('unshare', ['-Urn', '--', process.execPath, '--import', 'tsx', new URL(import.meta.url).pathname], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_LAB_USERNS: '1' },
+  });
+  if (res.status === null || (res.status !== 0 && res.status !== 1)) {
+    console.log(JSON.stringify({
+      bench: 'lab',
+      error: `the lab bench needs root, or unprivileged user namespaces for \`unshare -Urn\` (${res.error?.message ?? `unshare exited ${res.status}`})`,
+    }));
+    process.exit(1);
+  }
+  process.exit(res.status);
+}
+
+function newStack(key: StackKey, readyMs: number): Stack {
+  return { key, readyMs, bulkToStack: [], bulkFromStack: [], rrTps: [], rrP50: [], rrP99: [], errors: [], restarts: 0, extra: {} };
+}
+
+function note(s: Stack, msg: string): void {
+  log(`bench lab: ${s.key}: ${msg}`);
+  if (s.errors.length < 8 && !s.errors.includes(msg)) s.errors.push(msg);
+}
+
+const stackFlags = (role: Role): string[] => [
+  '--tap', TAP, '--ip', STACK_IP, '--prefix', String(PREFIX), '--mac', STACK_MAC,
+  '--port', String(PORT), '--role', role, '--bytes', String(BULK_BYTES),
+];
+
+/** A namespace with a persistent TAP whose kernel side is the client host (lab-bench-interface.md). */
+async function tapNamespace(name: string, track: (ns: Netns) => void): Promise<Netns> {
+  const ns = await Netns.create(name);
+  track(ns);
+  ns.run(['ip', 'tuntap', 'add', 'dev', TAP, 'mode', 'tap']);
+  ns.run(['ip', 'link', 'set', TAP, 'mtu', '1500', 'up']);
+  ns.run(['ip', 'addr', 'add', `${CLIENT_IP}/${PREFIX}`, 'dev', TAP]);
+  return ns;
+}
+
+/** Two namespaces joined by a veth pair at MTU 1500: the client host and the kernel under test. */
+async function vethNamespaces(offload: boolean, track: (ns: Netns) => void): Promise<{ client: Netns; server: Netns }> {
+  const client = await Netns.create('kernel-client');
+  track(client);
+  const server = await Netns.create('kernel-server');
+  track(server);
+  client.run(['ip', 'link', 'add', 'bsveth0', 'mtu', '1500', 'type', 'veth', 'peer', 'name', 'bsveth1', 'mtu', '1500', 'netns', String(server.pid)]);
+  client.run(['ip', 'addr', 'add', `${CLIENT_IP}/${PREFIX}`, 'dev', 'bsveth0']);
+  client.run(['ip', 'link', 'set', 'bsveth0', 'up']);
+  server.run(['ip', 'addr', 'add', `${STACK_IP}/${PREFIX}`, 'dev', 'bsveth1']);
+  server.run(['ip', 'link', 'set', 'bsveth1', 'up']);
+  if (!offload) {
+    client.run(['ethtool', '-K', 'bsveth0', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+    server.run(['ethtool', '-K', 'bsveth1', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+  }
+  return { client, server };
+}
+
+/** Why this user cannot open /dev/net/tun (a user namespace does not lift the file's mode), if so. */
+function tunAccessProblem(): string | undefined {
+  try {
+    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
+    return undefined;
+  } catch (e) {
+    return `cannot open /dev/net/tun (${(e as NodeJS.ErrnoException).code}): run the bench as root, or make the device usable ` +
+      'by this user (Debian\'s default is mode 0666: `chmod 0666 /dev/net/tun` as root)';
+  }
+}
+
+function rotate<T>(xs: T[], by: number): T[] {
+  const k = by % Math.max(1, xs.length);
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+/** Set when the bench is interrupted: nothing new is started after that. */
+const interrupted = { now: false };
+
+async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>): Promise<void> {
+  const live = (): Stack[] => (interrupted.now ? [] : stacks.filter((s) => !s.error));
+  const roles: Role[] = ['sink', 'source', 'echo'];
+  for (const role of roles) {
+    for (const s of live()) {
+      s.proc = new StackProcess(`${s.key} stack (${role})`, s.serverNs!, s.argv!(role), root, s.readyMs);
+      try {
+        await s.proc.start();
+      } catch (e) {
+        note(s, `${role}: ${(e as Error).message}`);
+        s.proc = undefined;
+      }
+    }
+    for (const s of live()) {
+      if (s.answersPing !== undefined || !s.proc) continue;
+      const ping = await runIn(s.clientNs!, ['ping', '-c', '2', '-i', '0.2', '-W', '2', STACK_IP], 10_000, (c) => clients.add(c));
+      if (ping.code === 0) s.answersPing = true;
+      else if (/No such file|not found/i.test(ping.stderr)) s.answersPing = 'not checked: ping is not installed (iputils-ping)';
+      else s.answersPing = false;
+    }
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const s of rotate(live(), rep)) {
+        if (!s.proc || interrupted.now) continue;
+        if (!s.proc.alive) {
+          note(s, `${role}: ${s.proc.death}`);
+          s.restarts++;
+          try {
+            await s.proc.start();
+          } catch (e) {
+            note(s, `${role}: restart failed: ${(e as Error).message}`);
+            s.proc = undefined;
+            continue;
+          }
+        }
+        await runOne(built, s, role, clients);
+      }
+    }
+    for (const s of stacks) {
+      if (interrupted.now) return;
+      const ended = await s.proc?.stop();
+      if (ended) note(s, `${role}: ${ended}`);
+      s.proc = undefined;
+    }
+  }
+}
+
+async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProcess>): Promise<void> {
+  const target = ['--ip', STACK_IP, '--port', String(PORT)];
+  const argv =
+    role === 'sink' ? [built.client, 'bulk-send', ...target, '--bytes', String(BULK_BYTES), '--seconds', String(BULK_SECONDS)]
+    : role === 'source' ? [built.client, 'bulk-recv', ...target, '--bytes', String(BULK_BYTES), '--seconds', String(BULK_SECONDS)]
+    : [built.client, 'rr', ...target, '--count', String(RR_COUNT), '--seconds', String(RR_SECONDS)];
+  const limit = (role === 'echo' ? RR_SECONDS : BULK_SECONDS) * 1000 + 30_000;
+  const res = await runClient(s.clientNs!, argv, limit, (c) => {
+    clients.add(c);
+    c.on('exit', () => clients.delete(c));
+  });
+  if (!res.ok) {
+    note(s, `${argv[1]}: ${res.error}`);
+    return;
+  }
+  const j = res.json as Record<string, number>;
+  if (role === 'sink') s.bulkToStack.push(j.mbps);
+  else if (role === 'source') s.bulkFromStack.push(j.mbps);
+  else {
+    s.rrTps.push(j.tps);
+    s.rrP50.push(j.p50_us);
+    s.rrP99.push(j.p99_us);
+  }
+}
+
+interface Figures {
+  bulkToStackMbps?: Summary;
+  bulkFromStackMbps?: Summary;
+  rrTps?: Summary;
+  rrP50Us?: Summary;
+  rrP99Us?: Summary;
+}
+
+function figures(s: Stack): Figures {
+  return {
+    bulkToStackMbps: summarize(s.bulkToStack),
+    bulkFromStackMbps: summarize(s.bulkFromStack),
+    rrTps: summarize(s.rrTps),
+    rrP50Us: summarize(s.rrP50),
+    rrP99Us: summarize(s.rrP99),
+  };
+}
+
+function ratios(a: Figures, b: Figures): Record<string, number | undefined> {
+  return {
+    bulkToStack: ratio(a.bulkToStackMbps, b.bulkToStackMbps),
+    bulkFromStack: ratio(a.bulkFromStackMbps, b.bulkFromStackMbps),
+    rrTps: ratio(a.rrTps, b.rrTps),
+    rrP50: ratio(a.rrP50Us, b.rrP50Us),
+    rrP99: ratio(a.rrP99Us, b.rrP99Us),
+  };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0 && !process.env.BENCH_LAB_USERNS) reexecInUserns();
+  const started = Date.now();
+  const built = buildPrograms(root, join(root, 'bench', '.data', 'lab'), log);
+
+  const stacks: Stack[] = [];
+  const namespaces: Netns[] = [];
+  const clients = new Set<ChildProcess>();
+  const track = (ns: Netns): void => void namespaces.push(ns);
+  let tornDown = false;
+  const teardown = (): void => {
+    if (tornDown) return;
+    tornDown = true;
+    for (const s of stacks) s.proc?.kill();
+    for (const c of clients) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const ns of namespaces) ns.close();
+  };
+  const onSignal = async (sig: NodeJS.Signals): Promise<void> => {
+    interrupted.now = true;
+    log(`bench lab: ${sig}: tearing down`);
+    teardown();
+    // reap what we ended (bounded), so nothing is left as a zombie of a dead parent
+    const left = (): boolean => stacks.some((s) => s.proc?.alive) || namespaces.some((ns) => ns.alive) ||
+      [...clients].some((c) => c.exitCode === null && c.signalCode === null);
+    for (let i = 0; i < 100 && left(); i++) await new Promise((r) => setTimeout(r, 20));
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', (sig) => void onSignal(sig));
+  process.once('SIGTERM', (sig) => void onSignal(sig));
+  process.once('exit', teardown);
+
+  try {
+    const tunProblem = tunAccessProblem();
+    // Each stack is set up on its own: one that cannot be set up is reported, the others measured.
+    const setup = async (key: StackKey, readyMs: number, fn: (s: Stack) => Promise<void>): Promise<void> => {
+      if (!ONLY.includes(key)) return;
+      const s = newStack(key, readyMs);
+      stacks.push(s);
+      try {
+        await fn(s);
+      } catch (e) {
+        s.error = (e as Error).message;
+      }
+    };
+    await setup('ours', 60_000, async (s) => {
+      if (!existsSync(OURS)) throw new Error('bench/lab/ours-stack.ts not found');
+      if (tunProblem) throw new Error(tunProblem);
+      s.clientNs = s.serverNs = await tapNamespace('ours', track);
+      s.argv = (role) => [process.execPath, '--import', 'tsx', OURS, ...stackFlags(role)];
+    });
+    await setup('lwip', 10_000, async (s) => {
+      if ('error' in built.lwip) throw new Error(built.lwip.error);
+      if (tunProblem) throw new Error(tunProblem);
+      const path = built.lwip.path;
+      s.extra.build = built.lwip.build;
+      s.extra.limits = 'lwIP bulk is bounded by its build: a 64 KiB receive window (TCP_WND 65535, window scale 1) and a 64 KiB send buffer (TCP_SND_BUF 65535), MSS 1460';
+      s.clientNs = s.serverNs = await tapNamespace('lwip', track);
+      s.argv = (role) => [path, ...stackFlags(role)];
+    });
+    for (const [key, offload] of [['kernel', true], ['kernelNoOffload', false]] as const) {
+      await setup(key, 10_000, async (s) => {
+        const { client, server } = await vethNamespaces(offload, track);
+        s.clientNs = client;
+        s.serverNs = server;
+        s.argv = (role) => [built.kernel, ...stackFlags(role)];
+        s.extra.path = `veth pair at MTU 1500, offloads ${offload ? 'as the kernel sets them (TSO/GSO/GRO on: 64 KiB segments cross the veth)' : 'off (TSO/GSO/GRO): every frame is at most 1514 bytes'}`;
+      });
+    }
+    await measure(built, stacks, clients);
+  } finally {
+    teardown();
+  }
+  if (interrupted.now) return; // the signal handler exits once everything is reaped
+
+  const out: Record<string, unknown> = {};
+  const figs: Partial<Record<StackKey, Figures>> = {};
+  for (const s of stacks) {
+    if (s.error) {
+      out[s.key] = { error: s.error };
+      continue;
+    }
+    figs[s.key] = figures(s);
+    out[s.key] = {
+      ...s.extra,
+      ...figs[s.key],
+      answersPing: s.answersPing,
+      ...(s.restarts ? { restartsAfterCrash: s.restarts } : {}),
+      ...(s.errors.length ? { errors: s.errors } : {}),
+    };
+  }
+  const r: Record<string, unknown> = {};
+  if (figs.ours && figs.lwip) r.oursToLwip = ratios(figs.ours, figs.lwip);
+  if (figs.ours && figs.kernel) r.oursToKernel = ratios(figs.ours, figs.kernel);
+  if (figs.ours && figs.kernelNoOffload) r.oursToKernelNoOffload = ratios(figs.ours, figs.kernelNoOffload);
+  if (figs.lwip && figs.kernel) r.lwipToKernel = ratios(figs.lwip, figs.kernel);
+  if (figs.lwip && figs.kernelNoOffload) r.lwipToKernelNoOffload = ratios(figs.lwip, figs.kernelNoOffload);
+  const vs = r.oursToLwip as Record<string, number | undefined> | undefined;
+  const met = (x: number | undefined, ok: (x: number) => boolean): boolean | undefined => (x === undefined ? undefined : ok(x));
+  const targets = {
+    bulkToStack: 'ours >= 2x lwIP',
+    bulkFromStack: 'ours >= 2x lwIP',
+    rrTps: 'ours >= 1x lwIP',
+    rrP99: 'ours <= 1.5x lwIP',
+    met: vs && {
+      bulkToStack: met(vs.bulkToStack, (x) => x >= 2),
+      bulkFromStack: met(vs.bulkFromStack, (x) => x >= 2),
+      rrTps: met(vs.rrTps, (x) => x >= 1),
+      rrP99: met(vs.rrP99, (x) => x <= 1.5),
+    },
+  };
+  console.log(JSON.stringify({
+    bench: 'lab',
+    setup: {
+      topology: `each userspace stack on its own TAP (${TAP}, IFF_TAP|IFF_NO_PI, MTU 1500) in a private network namespace, ` +
+        `${STACK_IP}/${PREFIX} on the stack and ${CLIENT_IP} on the TAP's kernel side, which runs the clients; ` +
+        'the kernel ceiling between two namespaces over a veth pair',
+      namespaces: process.env.BENCH_LAB_USERNS ? 'unshare -n, inside unshare -Urn' : 'unshare -n (as root)',
+      bulkBytes: BULK_BYTES,
+      bulk: 'bulkToStack: a Linux client sends to the stack\'s sink, timed from the first byte to the sink\'s close; ' +
+        'bulkFromStack: the stack\'s source sends to a Linux client, every byte checked against the pattern, timed from the first byte to the close',
+      rr: `one outstanding 64-byte request echoed back, TCP_NODELAY, up to ${RR_COUNT} transactions or ${RR_SECONDS} s after 200 warm-up ones; latency from CLOCK_MONOTONIC`,
+      reps: REPS,
+      summary: 'median, min and max over the repetitions (rr percentiles: of each repetition\'s percentile)',
+    },
+    ...out,
+    ratios: r,
+    targets,
+    seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
+  }));
+}
+
+main().catch((e: Error) => {
+  console.log(JSON.stringify({ bench: 'lab', error: e.message }));
+  process.exit(1);
+});
