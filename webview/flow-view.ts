@@ -12,7 +12,7 @@ import { button, dropdown, link } from './controls';
 import { anchorOf, layoutFlow, type FlowLayout, type Lane, type StationBox } from './flow-layout';
 import type { PacketRow, TraceStore } from './store';
 
-/** Wall time a dot takes between two stations: a base, plus this much per decade of the hop's cost above 100 ns. */
+/** Wall time a dot takes between two stations: a base, plus this much per decade above 100 ns of the time between them (the layer's cost, and any wait). */
 const SEG_BASE_MS = 100;
 const SEG_PER_DECADE_MS = 110;
 const DROP_SHOWN_MS = 1400;
@@ -20,6 +20,8 @@ const MAX_DOTS = 2500;
 /** Dots started per frame at most; beyond it packets are sampled (and the toolbar says so). */
 const SPAWN_PER_FRAME = 12;
 const SPEEDS: readonly (readonly [string, string])[] = [['1', '×1 capture time'], ['0.1', '×0.1'], ['0.01', '×0.01'], ['0.001', '×0.001']];
+
+const INSTANTS = new Set<LayerName>(['nic.rx', 'app', 'wire']);
 
 interface Dot {
   readonly index: number;
@@ -296,7 +298,8 @@ export class FlowView {
       rate = n > 0 ? formatRate(n / ((s.timeNs - prev.timeNs) / 1e9)) : '';
     }
     if (!rate && s && s.timeNs > 0) rate = packets > 0 ? `${formatRate(packets / (s.timeNs / 1e9))} avg` : '0 pkt/s';
-    const lat = at?.latency;
+    // The NIC's receive, the application and the wire take no time by definition: no figures to show.
+    const lat = INSTANTS.has(layer) ? undefined : at?.latency;
     return {
       packets,
       rate,
@@ -359,11 +362,13 @@ export class FlowView {
         if (cols >= 24) {
           add(f.packets ? `${f.packets.toLocaleString('en-US')} pkts${f.rate ? ` · ${f.rate}` : ''}` : 'no packets', 'st-count');
           if (f.p50 !== undefined && f.p99 !== undefined) add(`p50 ${formatNs(f.p50)} · p99 ${formatNs(f.p99)}`, 'st-lat');
+          else if (INSTANTS.has(d.layer) && f.packets) add('an instant: no cost', 'st-lat');
         } else {
           // A narrow box: one figure a line, the rate in its short form (the tooltip has it all).
           add(f.packets ? `${f.packets.toLocaleString('en-US')} pkts` : 'no packets', 'st-count');
           if (f.rate) add(f.rate.replace(/ pkt\/s( avg)?$/, '/s'), 'st-rate');
           if (f.p50 !== undefined && f.p99 !== undefined) add(`p50 ${formatNs(f.p50)}`, 'st-lat'), add(`p99 ${formatNs(f.p99)}`, 'st-lat');
+          else if (INSTANTS.has(d.layer) && f.packets) add('instant', 'st-lat');
         }
         if (total) {
           if (f.drops.length === 1) add(`✕ ${total} ${f.drops[0][0]}`, 'st-drop');
@@ -465,7 +470,7 @@ export class FlowView {
     head.append('span').attr('class', 'detail-title').attr('id', 'flow-station-name').text(layer);
     head.append('span').attr('class', 'detail-sub').text(
       ` · ${f.packets.toLocaleString('en-US')} packets${f.rate ? ` · ${f.rate}` : ''}` +
-      (f.p50 !== undefined ? ` · hop time p50 ${formatNs(f.p50)} · p99 ${formatNs(f.p99!)}` : f.packets ? ' · no hop timed here yet (the engine’s statistics come every half second; a packet’s last hop has no duration)' : '') +
+      (f.p50 !== undefined ? ` · hop time p50 ${formatNs(f.p50)} · p99 ${formatNs(f.p99!)}` : f.packets ? ' · no timing yet (the engine sends statistics every half second)' : '') +
       (f.kinds.length ? ` · ${f.kinds.join(' + ')}` : ''));
     const body = el.append('div').attr('class', 'detail-body');
     const h = s?.perLayer[layer]?.latency;
@@ -504,10 +509,9 @@ export class FlowView {
     el.append('div').attr('class', 'detail-info').text(row.info);
     const chain = el.append('div').attr('class', 'hop-chain');
     row.hops.forEach((h, i) => {
-      const next = row.hops[i + 1];
       const item = chain.append('span').attr('class', `chain-hop kind-${h.kind}${h.verdict === 'drop' ? ' verdict-drop' : ''}`);
       item.append('span').attr('class', 'chain-layer').text(h.layer);
-      item.append('span').attr('class', 'chain-time').text(h.verdict === 'drop' ? ` ✕ ${h.reason ?? 'drop'}` : next ? ` ${formatNs(next.offsetNs - h.offsetNs)}` : '');
+      item.append('span').attr('class', 'chain-time').text(h.verdict === 'drop' ? ` ✕ ${h.reason ?? 'drop'}` : h.durationNs > 0 ? ` ${formatNs(h.durationNs)}` : '');
       if (i + 1 < row.hops.length) chain.append('span').attr('class', 'chain-arrow').text(' → ');
     });
   }

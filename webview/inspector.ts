@@ -18,6 +18,9 @@ interface TreeItem {
   readonly problem?: string;
 }
 
+/** Layers that take no time by the trace schema's definition. */
+const INSTANT_LAYERS = new Set(['nic.rx', 'app', 'wire']);
+
 export class Inspector {
   readonly element: HTMLElement;
   private readonly header: HTMLElement;
@@ -232,8 +235,9 @@ export class Inspector {
    * The hop waterfall, as DevTools draws a request's timing: one row per hop with its layer and how
    * its time was obtained, a bar on the packet's own linear time axis (where the hop starts and how
    * long it lasts), its start offset and duration, and the duration again on a shared log scale
-   * (10 ns – 10 ms) so that a 100 ns hop and a 2 ms one can both be read. A hop lasts until the next
-   * one starts; the last hop has no duration.
+   * (10 ns – 10 ms) so that a 100 ns hop and a 2 ms one can both be read. A hop's duration is what
+   * its layer cost (the trace's durationNs); a gap between one hop's end and the next one's start is
+   * a wait, drawn as a dotted line.
    */
   private renderWaterfall(): void {
     const row = this.row;
@@ -242,8 +246,9 @@ export class Inspector {
     if (!row) return;
     const hops = row.hops;
     const first = hops[0]?.offsetNs ?? 0;
-    const lastAt = hops.length ? hops[hops.length - 1].offsetNs : 0;
-    const total = lastAt - first;
+    const end = hops.length ? hops[hops.length - 1].offsetNs + hops[hops.length - 1].durationNs : 0;
+    // From reaching the first layer to leaving the last: the engine's per-path latency.
+    const total = end - first;
     const width = Math.max(560, this.waterfall.clientWidth - 4);
     const rowH = 19;
     const top = 34;
@@ -257,7 +262,7 @@ export class Inspector {
     const drop = hops.find((h) => h.verdict === 'drop');
     svg.append('text').attr('class', 'waterfall-title').attr('id', 'waterfall-title').attr('x', cols.layer).attr('y', 12)
       .text(`${hops.length} hops · ${formatNs(total)} from ${hops[0]?.layer ?? '—'} to ${hops[hops.length - 1]?.layer ?? '—'}` +
-        (drop ? ` · dropped at ${drop.layer}: ${drop.reason ?? 'unknown'}` : '') + (total === 0 && hops.length > 1 ? ' · every hop at the same instant' : ''));
+        (drop ? ` · dropped at ${drop.layer}: ${drop.reason ?? 'unknown'}` : '') + (total === 0 && hops.length > 1 ? ' · no time measured (trace level off, or a version 1 sim trace)' : ''));
     const headY = top - 6;
     for (const [at, text, anchor] of [[cols.layer, 'Layer', 'start'], [cols.kind, 'Timing', 'start'], [cols.bar, 'Waterfall (linear)', 'start'],
       [cols.dur - 8, 'Start', 'end'], [cols.log - 8, 'Duration', 'end'], [cols.log, 'Duration, log scale', 'start']] as const) {
@@ -267,7 +272,10 @@ export class Inspector {
       .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor((cols.barEnd - cols.bar) / 90))).tickFormat((v) => tickNs(Number(v))).tickSizeOuter(0));
     svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${top + hops.length * rowH + 2})`)
       .call(d3.axisBottom(lx).tickValues(decades(LATENCY_DOMAIN)).tickFormat((v, i) => (i % 2 === 0 ? tickNs(Number(v)) : '')).tickSizeOuter(0));
-    const dur = (i: number) => (i + 1 < hops.length ? hops[i + 1].offsetNs - hops[i].offsetNs : undefined);
+    // What each layer cost the packet; the NIC's receive, the application and the wire are instants.
+    const dur = (i: number) => hops[i].durationNs;
+    const instant = (i: number) => hops[i].durationNs === 0 && INSTANT_LAYERS.has(hops[i].layer);
+    const waitBefore = (i: number) => (i > 0 ? hops[i].offsetNs - (hops[i - 1].offsetNs + hops[i - 1].durationNs) : 0);
     const g = svg.selectAll<SVGGElement, (typeof hops)[number]>('g.hop')
       .data(hops, (d, i) => `${i}:${d.layer}`)
       .join('g')
@@ -282,15 +290,20 @@ export class Inspector {
       .attr('x', (d) => x(d.offsetNs - first))
       .attr('y', 4)
       .attr('height', rowH - 8)
-      .attr('width', (d, i) => Math.max(2, x(d.offsetNs - first + (dur(i) ?? 0)) - x(d.offsetNs - first)));
+      .attr('width', (d, i) => Math.max(2, x(d.offsetNs - first + dur(i)) - x(d.offsetNs - first)));
     g.append('text').attr('class', 'hop-value').attr('x', cols.dur - 8).attr('y', rowH / 2 + 4).attr('text-anchor', 'end')
       .text((d) => `+${formatNs(d.offsetNs - first)}`);
     g.append('text').attr('class', 'hop-value hop-duration').attr('x', cols.log - 8).attr('y', rowH / 2 + 4).attr('text-anchor', 'end')
-      .text((d, i) => (d.verdict === 'drop' ? `✕ ${d.reason ?? 'drop'}` : dur(i) === undefined ? 'last hop' : formatNs(dur(i)!)));
-    g.filter((_d, i) => (dur(i) ?? 0) > 0).append('rect').attr('class', 'hop-bar hop-logbar')
+      .text((d, i) => (d.verdict === 'drop' ? `✕ ${d.reason ?? 'drop'}` : instant(i) ? 'instant' : formatNs(dur(i))));
+    g.filter((d) => d.durationNs > 0).append('rect').attr('class', 'hop-bar hop-logbar')
       .attr('x', cols.log).attr('y', 5).attr('height', rowH - 10)
-      .attr('width', (_d, i) => Math.max(2, lx(dur(i)!) - cols.log));
+      .attr('width', (d) => Math.max(2, lx(d.durationNs) - cols.log));
+    // A gap before a hop is a wait (for ARP, for the kernel to wake the application), not a layer's work.
+    // (Inside a filtered selection the index is the filtered one: the hop's own index comes from the data.)
+    g.filter((_d, i) => waitBefore(i) > 0).append('line').attr('class', 'hop-wait')
+      .attr('x1', (d) => x(d.offsetNs - waitBefore(hops.indexOf(d)) - first)).attr('x2', (d) => x(d.offsetNs - first))
+      .attr('y1', rowH / 2).attr('y2', rowH / 2);
     g.append('title').text((d, i) => `${d.layer}: ${d.kind} hop, ${d.verdict}${d.reason ? ` (${d.reason})` : ''}, starts at +${formatNs(d.offsetNs - first)}` +
-      (dur(i) === undefined ? ', the packet’s last hop' : `, lasts ${formatNs(dur(i)!)}`));
+      (instant(i) ? ', an instant' : `, its layer took ${formatNs(dur(i))}`) + (waitBefore(i) > 0 ? `, after a wait of ${formatNs(waitBefore(i))}` : ''));
   }
 }

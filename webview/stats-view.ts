@@ -13,7 +13,7 @@ const PATH_TITLE: Record<PathName, string> = { bypass: 'bypass', kernel: 'kernel
 
 /** The hop histograms' rows: the shared stations, then each lane's layers in order. */
 const HOP_GROUPS: readonly { readonly key: string; readonly title: string; readonly layers: readonly LayerName[] }[] = [
-  { key: 'shared', title: 'Shared: NIC and steering', layers: ['nic.rx', 'steer', 'nic.tx'] },
+  { key: 'shared', title: 'Shared: NIC and steering', layers: ['steer', 'nic.tx'] },
   { key: 'bypass', title: 'Bypass lane', layers: LAYERS.filter((l) => l.startsWith('bypass.')) },
   { key: 'kernel', title: 'Kernel lane', layers: LAYERS.filter((l) => l.startsWith('kernel.')) },
 ];
@@ -55,7 +55,7 @@ export class StatsView {
       if (!h || h.count === 0) continue;
       histogramCell(pathGrid, `path-${p}`, `${PATH_TITLE[p]}`, h, domain, 340, 130, `bars path-${p}`);
     }
-    const hops = panel(root, 'hops', 'Latency by hop — each hop’s time until the next hop starts (log scale)');
+    const hops = panel(root, 'hops', 'Latency by hop — what each layer cost a packet (log scale; the NIC’s receive and the application are instants)');
     for (const group of HOP_GROUPS) {
       const present = group.layers.filter((l) => last.perLayer[l]);
       if (present.length === 0) continue;
@@ -129,5 +129,5 @@ function histogramCell(parent: Sel, id: string, title: string, h: Histogram, dom
   drawHistogram(svg, h, { width, height, domain, title, barClass });
   cell.append('div').attr('class', 'hist-sub').text(h.count > 0
     ? `${h.count.toLocaleString('en-US')} timed${packets !== undefined && packets !== h.count ? ` of ${packets.toLocaleString('en-US')}` : ''} · p50 ${formatNs(h.p50Ns)} · p99 ${formatNs(h.p99Ns)}`
-    : `${packets?.toLocaleString('en-US') ?? 0} packets, none timed here (their last hop)`);
+    : `${packets?.toLocaleString('en-US') ?? 0} packets, none timed yet`);
 }

@@ -6,12 +6,13 @@
 import { StringTable, decodeBatch } from '../engine/trace/codec';
 import {
   HOP_KINDS,
+  HOP_LEN,
+  HOP_LEN_V1,
   LAYERS,
   Layer,
   PacketFlag,
   PACKET_FIXED_LEN,
   PATHS,
-  TRACE_SCHEMA_VERSION,
   type ConnectionInfo,
   type Hop,
   type HopKind,
@@ -158,6 +159,8 @@ export class TraceStore {
   private cols = new Columns();
   private infos: string[] = [];
   private buffers: Uint8Array[] = [];
+  /** The trace schema version each buffer's records are written in (its hop length follows from it). */
+  private schemas: number[] = [];
   private queue: TraceBatch[] = [];
   private queuedRecords = 0;
   private strings = new StringTable();
@@ -170,6 +173,7 @@ export class TraceStore {
   private incarnation = new Map<string, { n: number; synSeq: number }>();
   private readonly byConn = new Map<number, number[]>();
   private readonly transitionsByConn = new Map<number, TransitionRecord[]>();
+  private seenTransitions = new Set<string>();
   private rowCache = new Map<number, Row>();
 
   reset(): void {
@@ -185,6 +189,8 @@ export class TraceStore {
     this.cols = new Columns();
     this.infos = [];
     this.buffers = [];
+    this.schemas = [];
+    this.seenTransitions = new Set();
     this.queue = [];
     this.queuedRecords = 0;
     this.strings = new StringTable();
@@ -213,7 +219,7 @@ export class TraceStore {
     const records = new Uint8Array(w.records);
     const v = new DataView(w.records);
     const batch = (from: number, to: number, n: number, first: boolean): TraceBatch => ({
-      schema: w.schema as typeof TRACE_SCHEMA_VERSION,
+      schema: w.schema as TraceBatch['schema'],
       seq: w.seq,
       records: records.subarray(from, to),
       recordCount: n,
@@ -271,6 +277,7 @@ export class TraceStore {
     const buf = batch.records;
     const bufIndex = this.buffers.length;
     this.buffers.push(buf);
+    this.schemas.push(batch.schema);
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0;
     try {
@@ -287,6 +294,10 @@ export class TraceStore {
   }
 
   private addTransition(t: TransitionRecord): void {
+    // A transition sent twice (live, then again in a range answer) is held once.
+    const key = `${t.connId}/${t.timeNs}/${t.from}/${t.to}/${t.packetId}/${t.event}`;
+    if (this.seenTransitions.has(key)) return;
+    this.seenTransitions.add(key);
     this.transitions.push(t);
     let list = this.transitionsByConn.get(t.connId);
     if (!list) this.transitionsByConn.set(t.connId, (list = []));
@@ -398,21 +409,23 @@ export class TraceStore {
 
   /** The frame bytes kept of row i (a view into its batch). */
   frame(i: number): Uint8Array {
-    const buf = this.buffers[this.cols.buffer[i]];
+    const b = this.cols.buffer[i];
+    const buf = this.buffers[b];
     const at = this.cols.offset[i];
     const hopCount = buf[at + 3];
     const capLen = buf[at + 36] | (buf[at + 37] << 8);
-    const from = at + PACKET_FIXED_LEN + hopCount * 12;
+    const from = at + PACKET_FIXED_LEN + hopCount * (this.schemas[b] === 1 ? HOP_LEN_V1 : HOP_LEN);
     return buf.subarray(from, from + capLen);
   }
 
   /** Row i's full record, decoded again from its batch bytes. */
   record(i: number): PacketRecord {
-    const buf = this.buffers[this.cols.buffer[i]];
+    const b = this.cols.buffer[i];
+    const buf = this.buffers[b];
     const at = this.cols.offset[i];
     const len = buf[at + 4] | (buf[at + 5] << 8) | (buf[at + 6] << 16) | (buf[at + 7] << 24);
     let out: PacketRecord | undefined;
-    decodeBatch({ schema: TRACE_SCHEMA_VERSION, seq: 0, records: buf.subarray(at, at + len), recordCount: 1, strings: [], dropped: 0 }, this.strings, (r) => {
+    decodeBatch({ schema: this.schemas[b] as TraceBatch['schema'], seq: 0, records: buf.subarray(at, at + len), recordCount: 1, strings: [], dropped: 0 }, this.strings, (r) => {
       if (r.type === 'packet') out = r;
     });
     return out!;

@@ -65,7 +65,6 @@ function save(name: string, about: string, r: Recorded, batches: readonly TraceB
 
 /** Median and spread (the log-normal's sigma) of each layer's processing cost, in nanoseconds. */
 const COST: Partial<Record<LayerName, readonly [number, number]>> = {
-  'nic.rx': [180, 0.3],
   steer: [90, 0.4],
   'bypass.eth': [60, 0.3],
   'bypass.ip': [110, 0.35],
@@ -99,7 +98,16 @@ class CostModel {
     if (this.uniform() < 1 / 400) ns += 3e5 * 10 ** this.uniform();
     return Math.max(40, Math.round(ns));
   }
+
+  /** The kernel waking a blocked application: a few microseconds, now and then tens. */
+  wait(): number {
+    const z = Math.sqrt(-2 * Math.log(this.uniform())) * Math.cos(2 * Math.PI * this.uniform());
+    return Math.round(6000 * Math.exp(0.8 * z));
+  }
 }
+
+/** Layers that take no time (schema.ts "Time"): the NIC's receive, the application, the wire. */
+const INSTANTS = new Set<LayerName>(['nic.rx', 'app', 'wire']);
 
 const KERNEL_INSIDES = new Set<LayerName>(['kernel.ip', 'kernel.tcp', 'kernel.udp', 'kernel.icmp', 'kernel.socket']);
 
@@ -137,7 +145,12 @@ function labShaped(r: Recorded): { batches: TraceBatch[]; stats: TraceStats[] } 
   const model = new CostModel();
   const recorder = new TraceRecorder({ level: 'full', snapLen: 256, batchBytes: 1 << 16 });
   const stats = new CaptureStats();
-  const steering = (s: TraceStats) => ({ flows: { size: s.flows.live, counters: { evicted: s.flows.evicted } }, pinnedToEarlierRules: () => s.flows.pinnedToOldRules }) as unknown as Steering;
+  // What steering counted is the recorded run's: only the timing is made up.
+  const steering = (s: TraceStats) => ({
+    flows: { size: s.flows.live, counters: { evicted: s.flows.evicted } },
+    pinnedToEarlierRules: () => s.flows.pinnedToOldRules,
+    counters: { packets: s.rules?.packets ?? [], bytes: s.rules?.bytes ?? [], flows: s.rules?.flows ?? [] },
+  }) as unknown as Steering;
   const snapshots: TraceStats[] = [];
   let next = 0;
   const trace = new PacketTrace();
@@ -157,14 +170,16 @@ function labShaped(r: Recorded): { batches: TraceBatch[]; stats: TraceStats[] } 
     trace.reset(rec.packetId, rec.direction, rec.timeNs);
     trace.path = rec.path;
     trace.wireLen = rec.wireLen;
-    let t = rec.timeNs;
-    const hops = labShape(rec);
-    hops.forEach((h, i) => {
-      recorder.hop(h.layer, h.kind, h.verdict, t, h.reason);
-      trace.addHop(h.layer, h.kind, h.verdict, t, h.reason);
-      // Each hop lasts until the next one starts; the wire's time is the wire's, not a layer's.
-      if (i + 1 < hops.length) t += h.layer === 'wire' ? 0 : model.cost(h.layer);
-    });
+    // Offsets from the packet's time: each hop starts where the one before it ended, plus, on the
+    // kernel path, the wait for the kernel to wake the application (a gap, as real devices show).
+    let offset = 0;
+    for (const h of labShape(rec)) {
+      if (h.layer === 'kernel.syscall') offset += model.wait();
+      const d = INSTANTS.has(h.layer) ? 0 : model.cost(h.layer);
+      recorder.hop(h.layer, h.kind, h.verdict, offset, d, h.reason);
+      trace.addHop(h.layer, h.kind, h.verdict, offset, d, h.reason);
+      offset += d;
+    }
     recorder.endPacket();
     stats.add(trace);
   }
