@@ -112,7 +112,7 @@ export class ConnectionView {
         { key: 'step', title: 'Step', value: (r) => String(r.step) },
         { key: 'time', title: 'Time (s)', value: (r) => formatTime(r.t.timeNs) },
         { key: 'change', title: 'Transition', value: (r) => `${r.t.from} → ${r.t.to}` },
-        { key: 'event', title: 'Event', value: (r) => r.t.event },
+        { key: 'event', title: 'Event', value: (r) => (r.t.observed ? `${r.t.event} (inferred)` : r.t.event) },
         { key: 'packet', title: 'Packet', value: (r) => (r.t.packetId ? `#${r.t.packetId}` : '—') },
       ],
       onPick: (r) => this.go(r.step),
@@ -246,6 +246,7 @@ export class ConnectionView {
       return;
     }
     head.append('span').attr('class', 'step-event').attr('id', 'step-event').text(` ${tr.from} → ${tr.to} on “${tr.event}” at ${formatTime(tr.timeNs)} s`);
+    if (tr.observed) head.append('span').attr('class', 'step-observed').text(' · inferred from the segments seen (a replayed capture): no stack reported it');
     const prev = this.step > 1 ? ts[this.step - 2] : undefined;
     if (prev) head.append('span').attr('class', 'step-since').text(` (+${formatNs(tr.timeNs - prev.timeNs)} after step ${this.step - 1})`);
     const pkt = tr.packetId ? this.store.get(tr.packetId) : undefined;
