@@ -232,13 +232,14 @@ function start(): void {
     }
   }
 
-  // ---- keyboard: / filters, Alt+1…4 switch views, ←/→ step (connection view)
+  // ---- keyboard: / filters, Escape back to the list, Enter from the list into the fields, Alt+1…4
+  // switch views (each view then takes its own keys: ←/→ step a connection, arrows move between stations)
   document.addEventListener('keydown', (e) => {
     const inField = e.composedPath().some((t) => t instanceof HTMLElement && t.tagName === 'VSCODE-TEXT-FIELD');
     if (e.key === '/' && !inField) {
       e.preventDefault();
       filter.focus();
-    } else if (e.key === 'Escape' && inField) {
+    } else if (e.key === 'Escape' && (inField || document.activeElement?.id === 'field-tree')) {
       list.focus();
     } else if (e.altKey && /^[1-4]$/.test(e.key)) {
       e.preventDefault();

@@ -25,7 +25,7 @@ function decodeAll(batches: readonly TraceBatch[]): TraceRecord[] {
 }
 
 function fromWire(batches: readonly WireBatch[]): TraceRecord[] {
-  return decodeAll(batches.map((w) => ({ ...w, schema: 1 as const, records: new Uint8Array(w.records) })));
+  return decodeAll(batches.map((w) => ({ ...w, schema: w.schema as TraceBatch['schema'], records: new Uint8Array(w.records) })));
 }
 
 const packetIds = (rs: readonly TraceRecord[]) => rs.filter((r): r is PacketRecord => r.type === 'packet').map((r) => r.packetId);

@@ -451,6 +451,8 @@ describe('webview', { skip }, () => {
     assert.equal(await page.$eval('#field-tree [data-key="eth"]', (e) => e.getAttribute('aria-expanded')), 'false');
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.$eval('#field-tree [data-key="eth"]', (e) => e.getAttribute('aria-expanded')), 'true');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'packet-list');
 
     await page.keyboard.press('Alt+2');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'connection-view');
