@@ -1,8 +1,8 @@
 // webview/fields: the inspector's field tree — every header field of a dissected frame with its
 // value and its exact byte range, so that selecting a field lights its bytes in the hex dump.
 // Offsets follow the header figures: Ethernet (IEEE 802.3), ARP (RFC 826), IPv4 (RFC 791 §3.1),
-// TCP (RFC 9293 §3.1), UDP (RFC 768), ICMP (RFC 792).
-import { ipv4ToString, macToString } from '../engine/wire/address';
+// IPv6 (RFC 8200 §3), TCP (RFC 9293 §3.1), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443 §2.1).
+import { ipv4ToString, ipv6ToString, macToString } from '../engine/wire/address';
 import type { Dissection, LayerSpan } from '../engine/wire/dissect';
 
 export interface Field {
@@ -121,6 +121,29 @@ export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
         pushPayload(out, b, o + 8, span.offset + span.length);
         break;
       }
+      case 'ipv6': {
+        // RFC 8200 §3: the fixed 40-byte header (extension headers, when present, follow in the span).
+        const w = u32(b, o);
+        out.push(layer(span, `Internet Protocol v6, ${ipv6ToString(b, o + 8)} → ${ipv6ToString(b, o + 24)}`, [
+          f('version', 'Version', String(w >>> 28), 0, 1),
+          f('tclass', 'Traffic class', `${hex((w >>> 20) & 0xff, 2)} (DSCP ${(w >>> 22) & 0x3f}, ECN ${(w >>> 20) & 3})`, 0, 2),
+          f('flow', 'Flow label', hex(w & 0xfffff, 5), 1, 3),
+          f('plen', 'Payload length', String(u16(b, o + 4)), 4, 2),
+          f('nxt', 'Next header', protoName(u8(b, o + 6)), 6, 1),
+          f('hlim', 'Hop limit', String(u8(b, o + 7)), 7, 1),
+          f('src', 'Source', ipv6ToString(b, o + 8), 8, 16),
+          f('dst', 'Destination', ipv6ToString(b, o + 24), 24, 16),
+        ]));
+        break;
+      }
+      case 'icmpv6':
+        out.push(layer({ ...span, length: Math.min(span.length, 4) }, `Internet Control Message Protocol v6, type ${u8(b, o)} code ${u8(b, o + 1)}`, [
+          f('type', 'Type', icmpv6TypeName(u8(b, o)), 0, 1),
+          f('code', 'Code', String(u8(b, o + 1)), 1, 1),
+          f('csum', 'Checksum', hex(u16(b, o + 2), 4), 2, 2),
+        ]));
+        pushPayload(out, b, o + 4, span.offset + span.length);
+        break;
       case 'icmp':
         out.push(layer({ ...span, length: Math.min(span.length, 8) }, `Internet Control Message Protocol, type ${u8(b, o)} code ${u8(b, o + 1)}`, [
           f('type', 'Type', icmpTypeName(u8(b, o)), 0, 1),
@@ -225,8 +248,14 @@ function etherTypeName(t: number): string {
 }
 
 function protoName(p: number): string {
-  const n = p === 6 ? 'TCP' : p === 17 ? 'UDP' : p === 1 ? 'ICMP' : '';
+  const n = p === 6 ? 'TCP' : p === 17 ? 'UDP' : p === 1 ? 'ICMP' : p === 58 ? 'ICMPv6' : p === 0 ? 'Hop-by-hop options' : p === 44 ? 'Fragment' : '';
   return n ? `${n} (${p})` : String(p);
+}
+
+function icmpv6TypeName(t: number): string {
+  const names: Record<number, string> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply',
+    133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation', 136: 'neighbor advertisement' };
+  return names[t] ? `${names[t]} (${t})` : String(t);
 }
 
 function icmpTypeName(t: number): string {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { StringTable, decodeBatch } from '../../engine/trace/codec';
-import type { PacketRecord, TraceBatch } from '../../engine/trace/schema';
+import { TraceRecorder } from '../../engine/trace/recorder';
+import { RULE_DEFAULT, type PacketRecord, type TraceBatch } from '../../engine/trace/schema';
 import { formatNs } from '../../webview/charts';
 import { clearShots, hasChromium, launch, open, root, serve, shot } from './support';
 
@@ -166,6 +167,44 @@ describe('webview', { skip }, () => {
     const fill = await page.$eval('#waterfall g.hop[data-layer="kernel.stack"] .hop-bar', (r) => getComputedStyle(r).fill);
     assert.match(fill, /url\(.*#hatch/);
     await shot(page, 'inspector-lab-shaped');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('an IPv6 segment is dissected field by field, each field lighting its own bytes', async () => {
+    // A frame made here (the sim speaks IPv4 only): Ethernet, IPv6 2001:db8::1 → 2001:db8::2, a TCP SYN 40000 → 80.
+    const frame = Uint8Array.from([
+      2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd,
+      0x60, 0x01, 0x23, 0x45, 0, 20, 6, 64,
+      0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+      0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+      0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    ]);
+    const rec = new TraceRecorder({ level: 'full' });
+    const id = rec.beginPacket('rx', 0, 5000, frame, frame.length, 90001);
+    rec.steered('kernel', RULE_DEFAULT, 1);
+    rec.hop('nic.rx', 'measured', 'pass', 0, 0);
+    rec.hop('steer', 'measured', 'pass', 0, 150);
+    rec.hop('kernel.driver', 'emulated', 'drop', 150, 900, 'tcp-no-socket');
+    rec.endPacket();
+    const batch = rec.takeBatches()[0];
+    const { page, errors } = await open(browser, base);
+    await page.evaluate(({ b, records }) => {
+      const bytes = Uint8Array.from(atob(records), (c) => c.charCodeAt(0));
+      window.postMessage({ type: 'scope/traceBatch', batch: { ...b, records: bytes.buffer } }, '*');
+    }, { b: { schema: batch.schema, seq: 9000, recordCount: batch.recordCount, strings: batch.strings, dropped: 0 }, records: Buffer.from(batch.records).toString('base64') });
+    await page.waitForFunction(() => /1,602 packets/.test(document.getElementById('status')?.textContent ?? ''));
+    await hostSelects(page, id);
+    await page.waitForFunction((n) => document.querySelector('#packet-list .row.selected')?.getAttribute('data-id') === String(n), id);
+    assert.equal(await text(page, '#packet-list .row.selected .col-src'), '2001:db8::1');
+    assert.equal(await text(page, '#packet-list .row.selected .col-proto'), 'TCP');
+    const tree = await text(page, '#field-tree');
+    for (const want of ['Internet Protocol v6, 2001:db8::1 → 2001:db8::2', 'Flow label:0x12345', 'Next header:TCP (6)', 'Hop limit:64', 'Transmission Control Protocol, 40000 → 80 [SYN]']) {
+      assert.ok(tree.includes(want), `field tree: want "${want}", got ${tree.slice(0, 400)}`);
+    }
+    await page.click('#field-tree [data-key="ipv6.src"]');
+    assert.deepEqual(await page.$$eval('#hex-dump .hex-bytes .hl-field', (b) => b.map((x) => Number(x.getAttribute('data-i')))), Array.from({ length: 16 }, (_, i) => 22 + i));
+    assert.match(await text(page, '#waterfall-title'), /dropped at kernel\.driver: tcp-no-socket/);
     assert.deepEqual(errors, []);
     await page.close();
   });
