@@ -139,7 +139,7 @@ function start(): void {
 
   // ---- data: batches are queued as they arrive and decoded a slice per frame, so that a burst
   // never costs a frame; the heavier views redraw at most a few times a second while data streams.
-  const DRAIN_BUDGET_MS = 5;
+  const DRAIN_BUDGET_MS = 3;
   const VIEW_REDRAW_MS = 250;
   let frame = 0;
   let lastViewRedraw = 0;
