@@ -4,8 +4,10 @@
 // and the packet list scrolls up and down by itself. A frame's time is the delta between
 // consecutive requestAnimationFrame callbacks; a frame counts as dropped when it took more than 1.5
 // vsync intervals. There is no peer to race: the baselines measured in the same run are the same
-// page idle (the floor the display gives) and the same page scrolling through the loaded capture
-// without streaming; the same stream into the flow view (its canvas animating the packets) is
+// page idle (the floor the display gives), the same page scrolling through the loaded capture
+// without streaming, and a reference: the cheapest virtual list with the same rows
+// (test/webview/bare-list.html: no store, no d3, no toolkit) scrolled the same way, which shows what
+// the machine allows; the same stream into the flow view (its canvas animating the packets) is
 // measured last, for information. Target: p95 ≤ 16.7 ms while streaming into the list. The
 // renderer's main-thread busy share (CDP Performance.TaskDuration) and the machine's load average
 // go with the figures, since a loaded machine decides frame times more than the page does. Prints
@@ -135,6 +137,20 @@ async function main(): Promise<void> {
     // Everything that arrived is in the list before the scroll-only baseline starts.
     await until(page, `${HELD} >= window.__host.packetCount`);
     const held = await page.evaluate(HELD);
+    // The reference, measured next so that the machine's load is much the same: the cheapest
+    // virtual list with the same rows, scrolled the same way (the visualizer's page sits idle).
+    await page.evaluate(`(window.__bench.scroll = 0)`);
+    const bare = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const bareCdp = await bare.context().newCDPSession(bare);
+    await bareCdp.send('Performance.enable');
+    await bare.goto(`${base}/test/webview/bare-list.html`);
+    await bare.evaluate(RECORDER);
+    await bare.evaluate(`(document.getElementById('packet-list').scrollTop = 1000000, window.__bench.scroll = ${SCROLL_PX})`);
+    await bare.waitForTimeout(300);
+    const bareScroll = await measure(bare, bareCdp, frames(bare, BASELINE_FRAMES));
+    await bare.close();
+    await page.evaluate(`(window.__bench.scroll = ${SCROLL_PX})`);
+
     const scrolling = await measure(page, cdp, frames(page, BASELINE_FRAMES));
     const domRows = await page.evaluate(`document.querySelectorAll('#packet-list .row').length`);
 
@@ -156,7 +172,9 @@ async function main(): Promise<void> {
       streaming: s,
       baseline_idle: figures(idle),
       baseline_scroll_only: figures(scrolling),
+      reference_bare_list_scroll: figures(bareScroll),
       p95_vs_idle: Math.round((s.p95_ms / figures(idle).p95_ms) * 100) / 100,
+      p95_vs_bare_list: Math.round((s.p95_ms / figures(bareScroll).p95_ms) * 100) / 100,
       streaming_flow_view: { ...figures(flowView), note: dots },
       dom_rows: domRows,
       // The machine's 1-minute load average at start and end (2 cores): frame times mean little above ~2.
