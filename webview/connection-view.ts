@@ -94,6 +94,10 @@ export class ConnectionView {
     this.counter.className = 'step-counter';
     this.counter.id = 'step-counter';
     controls.append(this.counter);
+    const keys = document.createElement('span');
+    keys.className = 'step-keys';
+    keys.textContent = '← → step · Home End · ↑ ↓ connection';
+    controls.append(keys);
     const diagramBox = document.createElement('div');
     diagramBox.className = 'diagram-box';
     this.diagram = new StateDiagram(diagramBox);

@@ -22,7 +22,8 @@ export class Ladder {
   private readonly spacer: HTMLElement;
   private readonly svg: d3.Selection<SVGSVGElement, unknown, null, undefined>;
   private pkts: readonly PacketRow[] = [];
-  private causing = new Map<number, TransitionRecord>();
+  /** The transitions each packet caused (a FIN that acknowledges ours causes two). */
+  private causing = new Map<number, TransitionRecord[]>();
   private current: number | undefined;
   private isn = new Map<number, number>();
   private frame = 0;
@@ -52,7 +53,8 @@ export class Ladder {
   /** Shows a connection's packets; `current` is the packet of the step shown, kept in view. */
   show(pkts: readonly PacketRow[], info: ConnectionInfo | undefined, transitions: readonly TransitionRecord[], current: number | undefined): void {
     this.pkts = pkts;
-    this.causing = new Map(transitions.filter((t) => t.packetId).map((t) => [t.packetId, t]));
+    this.causing = new Map();
+    for (const t of transitions) if (t.packetId) this.causing.set(t.packetId, [...(this.causing.get(t.packetId) ?? []), t]);
     this.current = current;
     this.isn = isnOf(pkts);
     this.spacer.style.height = `${pkts.length * ROW_H + 8}px`;
@@ -155,12 +157,12 @@ export class Ladder {
         g.select('.msg-mark').attr('x', endX).attr('y', endY + 4).attr('text-anchor', 'middle').text(p.drop ? '✕' : '');
         const tr = causing.get(p.id);
         const comment = [
-          tr ? `${tr.from} → ${tr.to}` : '',
+          tr ? [tr[0].from, ...tr.map((t) => t.to)].join(' → ') : '',
           p.retransmission ? '↻ retransmission' : '',
           p.drop ? `✕ dropped at ${p.drop.layer}: ${p.drop.reason ?? 'unknown'}` : '',
         ].filter(Boolean).join(' · ');
         g.select('.msg-comment').attr('x', rx + LABEL_HALF).attr('y', y0 + 6).text(comment);
-        g.select('title').text(`packet ${p.id}: ${p.info}${tr ? `\n${tr.from} → ${tr.to} on “${tr.event}”` : ''}`);
+        g.select('title').text(`packet ${p.id}: ${p.info}${tr ? tr.map((t) => `\n${t.from} → ${t.to} on “${t.event}”`).join('') : ''}`);
       });
   }
 }

@@ -72,7 +72,13 @@ export class PacketList {
     this.countEl = document.createElement('div');
     this.countEl.className = 'list-count';
     this.countEl.id = 'packet-count';
-    this.element.append(header, this.scroller, this.countEl);
+    const footer = document.createElement('div');
+    footer.className = 'list-footer';
+    const keys = document.createElement('div');
+    keys.className = 'list-keys';
+    keys.textContent = '/ filter · ↑ ↓ PgUp PgDn Home End move · Enter fields · Esc back to the list · Alt+1–4 views';
+    footer.append(this.countEl, keys);
+    this.element.append(header, this.scroller, footer);
     parent.append(this.element);
 
     this.scroller.addEventListener('scroll', () => {

@@ -277,6 +277,9 @@ describe('webview', { skip }, () => {
       if (seen.length === 5) await shot(page, 'connection-close-active-dark');
     }
     assert.deepEqual(seen, ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'CLOSED']);
+    // The peer's FIN that also acknowledged ours caused two transitions: the ladder says both.
+    await page.keyboard.press('ArrowLeft');
+    assert.match(await text(page, '#ladder g.msg.current .msg-comment'), /^FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT$/);
     assert.match(events[0], /CLOSED → SYN-SENT on “connect\(\)”/);
     assert.match(events[1], /SYN-SENT → ESTABLISHED on “rcv SYN,ACK”/);
     assert.match(events[3], /FIN-WAIT-1 → FIN-WAIT-2 on “rcv ACK of FIN”/);
