@@ -66,7 +66,7 @@ function start(): void {
   // ---- views
   const views = tabs(root, TABS, (key) => {
     save();
-    renderActive(key);
+    showView(key);
   });
   const packetsView = views.views.get('packets')!;
   packetsView.classList.add('packets-view');
@@ -98,8 +98,14 @@ function start(): void {
   const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id), () => save());
   const stats = new StatsView(views.views.get('stats')!, store);
 
-  function renderActive(key = views.active()): void {
+  /** A view was chosen: it is laid out again (the list brings its live end or its selection into view). */
+  function showView(key: string): void {
     if (key === 'packets') list.shown();
+    renderActive(key);
+  }
+
+  /** New data: the shown view redraws (the list draws itself as rows arrive). */
+  function renderActive(key = views.active()): void {
     if (key === 'connection') connection.refresh();
     flow.setActive(key === 'flow');
     if (key === 'flow') flow.refresh();
@@ -245,7 +251,7 @@ function start(): void {
       e.preventDefault();
       const key = TABS[Number(e.key) - 1].key;
       views.activate(key);
-      renderActive(key);
+      showView(key);
       save();
       if (key === 'packets') list.focus();
       if (key === 'connection') connection.focus();

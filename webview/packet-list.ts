@@ -8,6 +8,8 @@ import type { RuleLabel } from './protocol';
 import type { PacketRow, TraceStore } from './store';
 
 export const ROW_HEIGHT = 20;
+/** How often a list that follows a live capture moves to the newest rows. */
+const FOLLOW_MS = 100;
 const OVERSCAN = 8;
 
 export const COLUMNS = [
@@ -39,6 +41,15 @@ export class PacketList {
   private selectedId: number | undefined;
   private frame = 0;
   private revealPending: number | undefined;
+  /** The scroller's height, as the ResizeObserver last said: reading it (or scrollHeight) every frame would force a layout. */
+  private viewHeight = 0;
+  /** Row elements on screen, by row index, and detached ones ready to show another row. */
+  private readonly onScreen = new Map<number, RowElement>();
+  private readonly pool: RowElement[] = [];
+  private followedAt = 0;
+  /** Where following last scrolled the list to. */
+  private autoTop = 0;
+  private followTimer = 0;
   follow = true;
   rules: readonly RuleLabel[] = [];
 
@@ -82,15 +93,21 @@ export class PacketList {
     parent.append(this.element);
 
     this.scroller.addEventListener('scroll', () => {
-      const atBottom = this.scroller.scrollTop + this.scroller.clientHeight >= this.scroller.scrollHeight - ROW_HEIGHT;
-      if (atBottom !== this.follow) {
-        this.follow = atBottom;
-        this.onFollowChange(atBottom);
+      const top = this.scroller.scrollTop;
+      // Following: rows keep arriving below the place the list last moved to, so leaving means
+      // scrolling up from there. Not following: reaching the newest row starts following again.
+      const follow = this.follow ? top >= this.autoTop - ROW_HEIGHT : top + this.viewHeight >= this.visibleCount * ROW_HEIGHT - ROW_HEIGHT;
+      if (follow !== this.follow) {
+        this.follow = follow;
+        this.onFollowChange(follow);
       }
       this.schedule();
     });
     this.scroller.addEventListener('keydown', (e) => this.onKey(e));
-    new ResizeObserver(() => this.schedule()).observe(this.scroller);
+    new ResizeObserver((entries) => {
+      this.viewHeight = entries[entries.length - 1].contentRect.height;
+      this.schedule();
+    }).observe(this.scroller);
   }
 
   get selected(): number | undefined {
@@ -131,9 +148,28 @@ export class PacketList {
     this.filtered = store.count;
     const height = `${this.visibleCount * ROW_HEIGHT}px`;
     if (this.spacer.style.height !== height) this.spacer.style.height = height;
+    // Following a live capture, every row in view changes with each batch: the list moves to the
+    // newest rows ten times a second (as Wireshark's live list does), not every frame.
+    if (this.follow) {
+      const now = performance.now();
+      const wait = FOLLOW_MS - (now - this.followedAt);
+      clearTimeout(this.followTimer);
+      if (wait <= 0) {
+        this.followedAt = now;
+        this.updateCount();
+        this.toEnd();
+        this.render();
+      } else this.followTimer = window.setTimeout(() => this.ingest(), wait);
+      return;
+    }
     this.updateCount();
-    if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
-    this.schedule();
+    this.render();
+  }
+
+  /** Scrolls to the newest row, from the known content height (no layout read). */
+  private toEnd(): void {
+    this.autoTop = Math.max(0, this.visibleCount * ROW_HEIGHT - this.viewHeight);
+    this.scroller.scrollTop = this.autoTop;
   }
 
   /**
@@ -167,14 +203,14 @@ export class PacketList {
 
   /** The list became visible again (its tab was chosen): lay it out and bring the selection into view. */
   shown(): void {
-    if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (this.follow) this.toEnd();
     else if (this.selectedId !== undefined) this.reveal(this.selectedId);
     this.schedule();
   }
 
   setFollow(on: boolean): void {
     this.follow = on;
-    if (on) this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (on) this.toEnd();
     this.schedule();
   }
 
@@ -263,53 +299,88 @@ export class PacketList {
     return r ? `line ${r.line}: ${r.action} ${r.filter}` : this.ruleLabel(rule);
   }
 
+  /**
+   * Draws the rows in view. Row elements are kept per row index and reused for other rows when
+   * they scroll out (a live capture replaces every row in view each frame while following); only
+   * what changed is written.
+   */
   render(): void {
     const s = this.scroller;
-    if (this.revealPending !== undefined && s.clientHeight > 0) this.reveal(this.revealPending);
-    const first = Math.max(0, Math.floor(s.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.visibleCount, Math.ceil((s.scrollTop + s.clientHeight) / ROW_HEIGHT) + OVERSCAN);
-    const slots: Slot[] = [];
-    for (let p = first; p < last; p++) slots.push({ index: this.visible[p], pos: p });
+    if (this.revealPending !== undefined && this.viewHeight > 0) this.reveal(this.revealPending);
+    const top = s.scrollTop;
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(this.visibleCount, Math.ceil((top + this.viewHeight) / ROW_HEIGHT) + OVERSCAN);
+    const inView = new Set<number>();
+    for (let p = first; p < last; p++) inView.add(this.visible[p]);
+    for (const [index, el] of this.onScreen) {
+      if (inView.has(index)) continue;
+      this.onScreen.delete(index);
+      this.park(el);
+    }
     const sel = this.selectedId === undefined ? -1 : (this.store.byId.get(this.selectedId) ?? -1);
-    const store = this.store;
-    d3.select(this.spacer)
-      .selectAll<HTMLDivElement, Slot>('div.row')
-      .data(slots, (d) => String(d.index))
-      .join(
-        (enter) =>
-          enter
-            .append('div')
-            .attr('role', 'row')
-            .each((d, i, nodes) => {
-              const row = store.row(d.index);
-              nodes[i].className = rowClass(row);
-              nodes[i].dataset.id = String(row.id);
-              this.fillRow(nodes[i], row);
-            })
-            .on('click', (_e, d) => {
-              this.select(store.id(d.index), false);
-              this.scroller.focus();
-            }),
-        (update) => update,
-        (exit) => exit.remove(),
-      )
-      .each(function (d) {
-        // Only what changed is written: a frame that scrolls one row touches one row's styles.
-        const el = this as HTMLDivElement & { shownPos?: number; shownSel?: boolean };
-        if (el.shownPos !== d.pos) {
-          el.shownPos = d.pos;
-          el.style.transform = `translateY(${d.pos * ROW_HEIGHT}px)`;
-        }
-        const on = d.index === sel;
-        if (el.shownSel !== on) {
-          el.shownSel = on;
-          el.classList.toggle('selected', on);
-          el.setAttribute('aria-selected', String(on));
-        }
-      });
+    for (let p = first; p < last; p++) {
+      const index = this.visible[p];
+      let el = this.onScreen.get(index);
+      if (!el) {
+        el = this.pool.pop() ?? this.makeRow();
+        el.index = index;
+        this.fillRow(el, this.store.row(index));
+        el.shownSel = undefined;
+        this.onScreen.set(index, el);
+      }
+      if (el.shownPos !== p) {
+        el.shownPos = p;
+        el.style.transform = `translateY(${p * ROW_HEIGHT}px)`;
+      }
+      const on = index === sel;
+      if (el.shownSel !== on) {
+        el.shownSel = on;
+        el.classList.toggle('selected', on);
+        el.setAttribute('aria-selected', String(on));
+      }
+    }
+    // The pool keeps what one frame can need; the rest go.
+    while (this.pool.length > Math.max(8, last - first)) this.pool.pop()!.remove();
   }
 
-  private fillRow(el: HTMLDivElement, r: PacketRow): void {
+  /**
+   * Takes a row out of view but keeps it in the document: detaching and re-attaching rows (a live
+   * capture replaces every row in view each frame) would make the browser lay the whole page out.
+   */
+  private park(el: RowElement): void {
+    el.index = undefined;
+    el.shownPos = undefined;
+    el.className = 'pooled';
+    el.removeAttribute('data-id');
+    el.style.transform = `translateY(${-4 * ROW_HEIGHT}px)`;
+    this.pool.push(el);
+  }
+
+  private makeRow(): RowElement {
+    const el = document.createElement('div') as RowElement;
+    el.setAttribute('role', 'row');
+    for (const c of COLUMNS) {
+      const cell = document.createElement('div');
+      cell.className = `cell col-${c.key}`;
+      cell.setAttribute('role', 'gridcell');
+      // One text node per cell, kept: a new row's text replaces its data, not the node.
+      cell.append(document.createTextNode(''));
+      el.append(cell);
+    }
+    el.addEventListener('click', () => {
+      if (el.index === undefined) return;
+      this.select(this.store.id(el.index), false);
+      this.scroller.focus();
+    });
+    this.spacer.append(el);
+    return el;
+  }
+
+  private fillRow(el: RowElement, r: PacketRow): void {
+    const cls = rowClass(r);
+    if (el.className !== cls) el.className = cls;
+    el.dataset.id = String(r.id);
+    el.shownPos = undefined;
     const info = (r.retransmission ? '[retransmission] ' : '') + (r.drop ? `[drop at ${r.drop.layer}: ${r.drop.reason ?? '?'}] ` : '') + r.info;
     const values: Record<string, string> = {
       no: String(r.id),
@@ -322,23 +393,19 @@ export class PacketList {
       len: String(r.wireLen),
       info,
     };
-    for (const c of COLUMNS) {
-      const cell = document.createElement('div');
-      cell.className = `cell col-${c.key}`;
-      cell.setAttribute('role', 'gridcell');
-      cell.textContent = values[c.key];
-      if (c.key === 'rule' && r.direction === 'rx') cell.title = this.ruleTitle(r.rule);
+    const cells = el.children;
+    COLUMNS.forEach((c, k) => {
+      const cell = cells[k] as HTMLElement;
+      (cell.firstChild as Text).data = values[c.key];
+      if (c.key === 'rule') cell.title = r.direction === 'rx' ? this.ruleTitle(r.rule) : '';
       if (c.key === 'info') cell.title = info;
       if (c.key === 'path') cell.title = `${r.direction === 'rx' ? 'received' : 'sent'} on the ${r.path} path`;
-      el.append(cell);
-    }
+    });
   }
 }
 
-interface Slot {
-  readonly index: number;
-  readonly pos: number;
-}
+/** A row element, with what it shows (so that a frame writes only what changed). */
+type RowElement = HTMLDivElement & { index?: number; shownPos?: number; shownSel?: boolean };
 
 function rowClass(r: PacketRow): string {
   let c = `row row-grid path-${r.drop ? 'drop' : r.path}`;

@@ -660,6 +660,24 @@ describe('webview', { skip }, () => {
     await page.close();
   });
 
+  test('following holds through a fast live capture: the list keeps up with the newest packets by itself', async () => {
+    const { page, errors } = await open(browser, base, '?mode=live&scale=10', 1600, 1000, false);
+    await page.waitForFunction(() => /running/.test(document.getElementById('capture-state')?.textContent ?? ''));
+    // 20,000 packets/s, as the benchmark streams them.
+    const streamed = page.evaluate(() => (window as unknown as { __host: { stream(ms: number, n: number): Promise<number> } }).__host.stream(16, 320));
+    await page.waitForFunction(() => Number((document.getElementById('status')?.textContent ?? '').replace(/ packets.*/, '').replace(/,/g, '')) > 5000);
+    assert.equal(await page.$eval('#follow', (c) => (c as HTMLInputElement & { checked: boolean }).checked), true, 'still following while packets pour in');
+    await streamed;
+    await page.waitForFunction(() => /stopped/.test(document.getElementById('capture-state')?.textContent ?? ''));
+    await page.waitForTimeout(300);
+    assert.equal(await page.$eval('#follow', (c) => (c as HTMLInputElement & { checked: boolean }).checked), true);
+    const total = Number((await text(page, '#packet-count')).replace(/ packets.*/, '').replace(/,/g, ''));
+    assert.equal(total, 16010);
+    assert.ok((await rowIds(page)).includes(16010), 'the newest packet is in view');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the flow view shows a live capture as it arrives, then replays it once the capture stops', async () => {
     const { page, errors } = await open(browser, base, '?mode=live', 1600, 1000, false);
     await page.waitForFunction(() => /running/.test(document.getElementById('capture-state')?.textContent ?? ''));
