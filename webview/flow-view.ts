@@ -187,13 +187,13 @@ export class FlowView {
     this.highlighted = id;
   }
 
-  /** New data or a reset. */
+  /** New data or a reset (the stations redraw on the view's own clock, twice a second). */
   refresh(): void {
     if (this.cursor > this.store.count) {
       this.dots = [];
       this.cursor = 0;
+      if (this.active) this.drawStations();
     }
-    if (this.active) this.drawStations();
   }
 
   private setPlaying(on: boolean): void {

@@ -149,6 +149,7 @@ function start(): void {
   const VIEW_REDRAW_MS = 250;
   let frame = 0;
   let lastViewRedraw = 0;
+  let viewTimer = 0;
   const refresh = () => {
     if (frame) return;
     frame = requestAnimationFrame((now) => {
@@ -172,10 +173,15 @@ function start(): void {
         pendingConn = undefined;
         connection.pick(p.connId, p.step);
       }
-      if (store.pending === 0 || now - lastViewRedraw >= VIEW_REDRAW_MS) {
+      // The heavier views redraw at most four times a second; the last change always gets drawn.
+      clearTimeout(viewTimer);
+      if (now - lastViewRedraw >= VIEW_REDRAW_MS) {
         lastViewRedraw = now;
         renderActive();
-      }
+      } else viewTimer = window.setTimeout(() => {
+        lastViewRedraw = performance.now();
+        renderActive();
+      }, VIEW_REDRAW_MS);
       const line = notice +
         `${store.count.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connectionIds().length} connections` +
         (store.pending ? ` · ${store.pending.toLocaleString('en-US')} decoding` : '') +
