@@ -528,8 +528,12 @@ export class FlowView {
     let t = 0;
     let dropped = false;
     let prev: Hop | undefined;
-    for (const h of hops) {
+    for (let k = 0; k < hops.length; k++) {
+      const h = hops[k];
       if (!L.stations.has(h.layer)) continue;
+      // A wire hop between others notes what the impairments did to a received frame (schema.ts):
+      // the packet does not go back to the wire for it.
+      if (h.layer === 'wire' && h.verdict !== 'drop' && k > 0 && k < hops.length - 1) continue;
       if (prev) t += SEG_BASE_MS + SEG_PER_DECADE_MS * Math.log10(1 + Math.max(0, h.offsetNs - prev.offsetNs) / 100);
       const hopLane = h.layer.startsWith('bypass.') ? 'bypass' : h.layer.startsWith('kernel.') ? 'kernel' : lane;
       points.push(anchorOf(L.stations, h.layer, hopLane, row.direction));

@@ -55,7 +55,7 @@ export interface Opened {
   errors: string[];
 }
 
-/** Opens the harness and waits until the list shows the recorded trace. */
+/** Opens the harness and waits until the list shows the recorded trace, all of it decoded. */
 export async function open(browser: Browser, base: string, query = '', width = 1600, height = 1000, waitForRows = true): Promise<Opened> {
   const page = await browser.newPage({ viewport: { width, height } });
   const errors: string[] = [];
@@ -64,7 +64,11 @@ export async function open(browser: Browser, base: string, query = '', width = 1
     if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) errors.push(m.text());
   });
   await page.goto(`${base}/test/webview/harness.html${query}`);
-  if (waitForRows) await page.waitForSelector('#packet-list .row');
+  if (waitForRows) {
+    await page.waitForSelector('#packet-list .row');
+    // Settled: every batch decoded (the list moves while it fills, and a click on a moving row waits).
+    await page.waitForFunction(() => !/decoding/.test(document.getElementById('status')?.textContent ?? 'decoding'), undefined, { timeout: 60000 });
+  }
   return { page, errors };
 }
 
