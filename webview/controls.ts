@@ -4,7 +4,13 @@ import {
   provideVSCodeDesignSystem,
   vsCodeButton,
   vsCodeCheckbox,
+  vsCodeDataGrid,
+  vsCodeDataGridCell,
+  vsCodeDataGridRow,
   vsCodeDivider,
+  vsCodeDropdown,
+  vsCodeLink,
+  vsCodeOption,
   vsCodePanels,
   vsCodePanelTab,
   vsCodePanelView,
@@ -25,6 +31,12 @@ export function registerControls(): void {
     vsCodePanelTab(),
     vsCodePanelView(),
     vsCodeDivider(),
+    vsCodeDropdown(),
+    vsCodeOption(),
+    vsCodeLink(),
+    vsCodeDataGrid(),
+    vsCodeDataGridRow(),
+    vsCodeDataGridCell(),
   );
 }
 
@@ -50,6 +62,21 @@ export function button(parent: HTMLElement, label: string, o: ButtonOptions): HT
   });
   parent.append(b);
   return b;
+}
+
+/** A link (vscode-link) that runs `onClick` (Enter or a click), not a navigation. */
+export function link(parent: HTMLElement, label: string, o: { id?: string; title?: string; onClick: () => void }): HTMLElement {
+  const a = document.createElement('vscode-link');
+  a.textContent = label;
+  a.setAttribute('href', '#');
+  if (o.id) a.id = o.id;
+  if (o.title) a.title = o.title;
+  a.addEventListener('click', (e) => {
+    e.preventDefault();
+    o.onClick();
+  });
+  parent.append(a);
+  return a;
 }
 
 export function setDisabled(el: HTMLElement, disabled: boolean): void {
@@ -97,12 +124,19 @@ export function checkbox(parent: HTMLElement, label: string, o: { id?: string; c
   c.textContent = label;
   if (o.id) c.id = o.id;
   c.checked = o.checked;
-  c.addEventListener('change', () => o.onChange(c.checked));
+  // The toolkit fires `change` for a programmatic change too; only the user's changes are reported.
+  let echo = false;
+  c.addEventListener('change', () => {
+    if (!echo) o.onChange(c.checked);
+  });
   parent.append(c);
   return {
     element: c,
     set: (v) => {
+      if (c.checked === v) return;
+      echo = true;
       c.checked = v;
+      echo = false;
     },
   };
 }
@@ -158,5 +192,115 @@ export function tabs(parent: HTMLElement, entries: readonly { key: string; label
       p.activeid = `tab-${key}`;
     },
     active: () => current,
+  };
+}
+
+export interface DropdownControl {
+  readonly element: HTMLElement;
+  value(): string;
+  setValue(v: string): void;
+}
+
+/** A drop-down (vscode-dropdown) of `options` ([value, label]); `onChange` hears the user's choice. */
+export function dropdown(
+  parent: HTMLElement,
+  options: readonly (readonly [string, string])[],
+  o: { id?: string; label: string; value: string; onChange: (value: string) => void },
+): DropdownControl {
+  const d = document.createElement('vscode-dropdown') as HTMLElement & { value: string };
+  if (o.id) d.id = o.id;
+  d.setAttribute('aria-label', o.label);
+  d.title = o.label;
+  for (const [value, label] of options) {
+    const opt = document.createElement('vscode-option') as HTMLElement & { value: string };
+    opt.setAttribute('value', value);
+    opt.textContent = label;
+    if (value === o.value) opt.setAttribute('selected', '');
+    d.append(opt);
+  }
+  let echo = false;
+  d.addEventListener('change', () => {
+    if (!echo) o.onChange(d.value);
+  });
+  parent.append(d);
+  return {
+    element: d,
+    value: () => d.value,
+    setValue: (v) => {
+      echo = true;
+      d.value = v;
+      echo = false;
+    },
+  };
+}
+
+export interface GridColumn<T> {
+  readonly key: string;
+  readonly title: string;
+  readonly value: (row: T) => string;
+}
+
+export interface DataGridControl<T> {
+  readonly element: HTMLElement;
+  /** Shows `rows` (redrawn only when what they show changed) and marks the one whose key is `selected`. */
+  setRows(rows: readonly T[], selected: string | undefined): void;
+  focus(): void;
+}
+
+type GridElement = HTMLElement & { rowsData: Record<string, string>[]; columnDefinitions: { columnDataKey: string; title: string }[] };
+
+/**
+ * A table (vscode-data-grid) of `rows`, one column per entry of `columns`. The row the user moves to
+ * (arrow keys, click) is reported by `onPick`; the picked row is marked `selected`.
+ */
+export function dataGrid<T>(
+  parent: HTMLElement,
+  o: { id?: string; label: string; columns: readonly GridColumn<T>[]; template: string; key: (row: T) => string; onPick: (row: T) => void },
+): DataGridControl<T> {
+  const g = document.createElement('vscode-data-grid') as GridElement;
+  if (o.id) g.id = o.id;
+  g.setAttribute('aria-label', o.label);
+  g.setAttribute('grid-template-columns', o.template);
+  g.setAttribute('generate-header', 'sticky');
+  g.columnDefinitions = o.columns.map((c) => ({ columnDataKey: c.key, title: c.title }));
+  let rows: readonly T[] = [];
+  let shown = '';
+  let selected: string | undefined;
+  const mark = () => {
+    for (const r of g.querySelectorAll<HTMLElement & { rowData?: Record<string, string> }>('vscode-data-grid-row')) {
+      const key = r.rowData?.__key;
+      const on = key !== undefined && key === selected;
+      r.classList.toggle('selected', on);
+      if (key !== undefined) {
+        r.dataset.key = key;
+        r.setAttribute('aria-selected', String(on));
+      }
+    }
+  };
+  // Rows are made by the grid after rowsData changes: mark them as they appear.
+  new MutationObserver(mark).observe(g, { childList: true });
+  g.addEventListener('row-focused', (e) => {
+    const key = (e.target as HTMLElement & { rowData?: Record<string, string> }).rowData?.__key;
+    const row = rows.find((r) => o.key(r) === key);
+    if (row !== undefined && key !== selected) o.onPick(row);
+  });
+  parent.append(g);
+  return {
+    element: g,
+    setRows: (next, sel) => {
+      rows = next;
+      selected = sel;
+      const data = next.map((r) => Object.fromEntries([['__key', o.key(r)], ...o.columns.map((c) => [c.key, c.value(r)])]));
+      const text = JSON.stringify(data);
+      if (text !== shown) {
+        shown = text;
+        g.rowsData = data;
+      }
+      mark();
+    },
+    focus: () => {
+      const row = g.querySelector<HTMLElement>('vscode-data-grid-row.selected vscode-data-grid-cell') ?? g;
+      row.focus();
+    },
   };
 }

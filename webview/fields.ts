@@ -1,8 +1,8 @@
 // webview/fields: the inspector's field tree — every header field of a dissected frame with its
 // value and its exact byte range, so that selecting a field lights its bytes in the hex dump.
 // Offsets follow the header figures: Ethernet (IEEE 802.3), ARP (RFC 826), IPv4 (RFC 791 §3.1),
-// TCP (RFC 9293 §3.1), UDP (RFC 768), ICMP (RFC 792).
-import { ipv4ToString, macToString } from '../engine/wire/address';
+// IPv6 (RFC 8200 §3), TCP (RFC 9293 §3.1), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443 §2.1).
+import { ipv4ToString, ipv6ToString, macToString } from '../engine/wire/address';
 import type { Dissection, LayerSpan } from '../engine/wire/dissect';
 
 export interface Field {
@@ -101,7 +101,10 @@ export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
           f('csum', 'Checksum', hex(u16(b, o + 16), 4) + (csumProblem ? ' [incorrect]' : d.tcp?.checksumValid ? ' [correct]' : ''), 16, 2, csumProblem),
           f('urg', 'Urgent pointer', String(u16(b, o + 18)), 18, 2),
         ];
-        if (hl > 20) fields.push(f('options', 'Options', optionsText(d), 20, hl - 20));
+        if (hl > 20) {
+          fields.push(f('options', 'Options', `${hl - 20} bytes: ${optionsText(d)}`, 20, hl - 20));
+          fields.push(...tcpOptionFields(b, o + 20, o + hl).map((x, i) => f(`opt${i}`, `Option ${x.name}`, x.value, x.at - o, x.len)));
+        }
         const tcpTitle = `Transmission Control Protocol, ${u16(b, o)} → ${u16(b, o + 2)} [${names.join(', ')}]`;
         out.push(layer({ ...span, length: Math.min(span.length, hl) }, tcpTitle, fields));
         pushPayload(out, b, o + hl, span.offset + span.length);
@@ -118,6 +121,29 @@ export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
         pushPayload(out, b, o + 8, span.offset + span.length);
         break;
       }
+      case 'ipv6': {
+        // RFC 8200 §3: the fixed 40-byte header (extension headers, when present, follow in the span).
+        const w = u32(b, o);
+        out.push(layer(span, `Internet Protocol v6, ${ipv6ToString(b, o + 8)} → ${ipv6ToString(b, o + 24)}`, [
+          f('version', 'Version', String(w >>> 28), 0, 1),
+          f('tclass', 'Traffic class', `${hex((w >>> 20) & 0xff, 2)} (DSCP ${(w >>> 22) & 0x3f}, ECN ${(w >>> 20) & 3})`, 0, 2),
+          f('flow', 'Flow label', hex(w & 0xfffff, 5), 1, 3),
+          f('plen', 'Payload length', String(u16(b, o + 4)), 4, 2),
+          f('nxt', 'Next header', protoName(u8(b, o + 6)), 6, 1),
+          f('hlim', 'Hop limit', String(u8(b, o + 7)), 7, 1),
+          f('src', 'Source', ipv6ToString(b, o + 8), 8, 16),
+          f('dst', 'Destination', ipv6ToString(b, o + 24), 24, 16),
+        ]));
+        break;
+      }
+      case 'icmpv6':
+        out.push(layer({ ...span, length: Math.min(span.length, 4) }, `Internet Control Message Protocol v6, type ${u8(b, o)} code ${u8(b, o + 1)}`, [
+          f('type', 'Type', icmpv6TypeName(u8(b, o)), 0, 1),
+          f('code', 'Code', String(u8(b, o + 1)), 1, 1),
+          f('csum', 'Checksum', hex(u16(b, o + 2), 4), 2, 2),
+        ]));
+        pushPayload(out, b, o + 4, span.offset + span.length);
+        break;
       case 'icmp':
         out.push(layer({ ...span, length: Math.min(span.length, 8) }, `Internet Control Message Protocol, type ${u8(b, o)} code ${u8(b, o + 1)}`, [
           f('type', 'Type', icmpTypeName(u8(b, o)), 0, 1),
@@ -152,7 +178,7 @@ function pushPayload(out: FieldLayer[], b: Uint8Array, from: number, to: number)
   }
   out.push({
     key: 'data',
-    title: `Data (${n} bytes)`,
+    title: `Data (${n} byte${n === 1 ? '' : 's'})`,
     offset: from,
     length: n,
     fields: [{ key: 'data.bytes', label: 'Bytes', value: text + (n > 48 ? '…' : ''), offset: from, length: n }],
@@ -177,14 +203,59 @@ function optionsText(d: Dissection): string {
     .join(', ');
 }
 
+/** Each TCP option with its byte range (RFC 9293 §3.2: kind, then length for all but EOL and NOP). */
+function tcpOptionFields(b: Uint8Array, from: number, to: number): { name: string; value: string; at: number; len: number }[] {
+  const out: { name: string; value: string; at: number; len: number }[] = [];
+  const end = Math.min(to, b.length);
+  for (let at = from; at < end;) {
+    const kind = b[at];
+    if (kind === 0) {
+      out.push({ name: 'EOL', value: 'end of option list', at, len: end - at });
+      break;
+    }
+    if (kind === 1) {
+      out.push({ name: 'NOP', value: 'no-operation', at, len: 1 });
+      at++;
+      continue;
+    }
+    const len = b[at + 1] ?? 0;
+    if (len < 2 || at + len > end) {
+      out.push({ name: `kind ${kind}`, value: `bad length ${len}`, at, len: end - at });
+      break;
+    }
+    const u16 = (i: number) => ((b[i] << 8) | b[i + 1]) >>> 0;
+    const u32 = (i: number) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+    let name = `kind ${kind}`;
+    let value = `${len} bytes`;
+    if (kind === 2 && len === 4) [name, value] = ['MSS', `${u16(at + 2)} bytes`];
+    else if (kind === 3 && len === 3) [name, value] = ['Window scale', `shift ${b[at + 2]} (×${2 ** b[at + 2]})`];
+    else if (kind === 4 && len === 2) [name, value] = ['SACK permitted', 'yes'];
+    else if (kind === 5) {
+      name = 'SACK';
+      const blocks: string[] = [];
+      for (let i = at + 2; i + 8 <= at + len; i += 8) blocks.push(`${u32(i)}-${u32(i + 4)}`);
+      value = blocks.join(' ');
+    } else if (kind === 8 && len === 10) [name, value] = ['Timestamps', `TSval ${u32(at + 2)}, TSecr ${u32(at + 6)}`];
+    out.push({ name, value, at, len });
+    at += len;
+  }
+  return out;
+}
+
 function etherTypeName(t: number): string {
   const n = t === 0x0800 ? 'IPv4' : t === 0x0806 ? 'ARP' : t === 0x86dd ? 'IPv6' : '';
   return `${n} (${hex(t, 4)})`.trim();
 }
 
 function protoName(p: number): string {
-  const n = p === 6 ? 'TCP' : p === 17 ? 'UDP' : p === 1 ? 'ICMP' : '';
+  const n = p === 6 ? 'TCP' : p === 17 ? 'UDP' : p === 1 ? 'ICMP' : p === 58 ? 'ICMPv6' : p === 0 ? 'Hop-by-hop options' : p === 44 ? 'Fragment' : '';
   return n ? `${n} (${p})` : String(p);
+}
+
+function icmpv6TypeName(t: number): string {
+  const names: Record<number, string> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply',
+    133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation', 136: 'neighbor advertisement' };
+  return names[t] ? `${names[t]} (${t})` : String(t);
 }
 
 function icmpTypeName(t: number): string {

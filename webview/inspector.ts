@@ -2,7 +2,7 @@
 // ranges), the hop waterfall (each hop's offset and duration; measured, span and emulated hops drawn
 // differently), and a hex dump that lights the bytes of the selected layer or field.
 import * as d3 from 'd3';
-import { dissect } from '../engine/wire/dissect';
+import { LATENCY_DOMAIN, decades, formatNs, tickNs } from './charts';
 import { fieldTree, type FieldLayer } from './fields';
 import { formatTime } from './packet-list';
 import type { PacketRow } from './store';
@@ -18,12 +18,8 @@ interface TreeItem {
   readonly problem?: string;
 }
 
-export function formatNs(ns: number): string {
-  if (ns < 1e3) return `${Math.round(ns)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)} ms`;
-  return `${(ns / 1e9).toFixed(3)} s`;
-}
+/** Layers that take no time by the trace schema's definition. */
+const INSTANT_LAYERS = new Set(['nic.rx', 'app', 'wire']);
 
 export class Inspector {
   readonly element: HTMLElement;
@@ -84,9 +80,11 @@ export class Inspector {
       this.renderTree();
       this.renderHex();
       d3.select(this.waterfall).selectAll('*').remove();
+      d3.select(this.waterfall).append('p').attr('class', 'empty')
+        .text('A selected packet’s hops appear here: each layer it passed, when, and for how long. Its header fields are on the left, its bytes below.');
       return;
     }
-    const d = dissect(row.bytes);
+    const d = row.dissection;
     this.layers = fieldTree(d, row.bytes);
     const problems = d.problems.map((p) => p.message);
     this.header.textContent =
@@ -233,60 +231,79 @@ export class Inspector {
     this.hex.querySelector('.hl-field')?.scrollIntoView({ block: 'nearest' });
   }
 
+  /**
+   * The hop waterfall, as DevTools draws a request's timing: one row per hop with its layer and how
+   * its time was obtained, a bar on the packet's own linear time axis (where the hop starts and how
+   * long it lasts), its start offset and duration, and the duration again on a shared log scale
+   * (10 ns – 10 ms) so that a 100 ns hop and a 2 ms one can both be read. A hop's duration is what
+   * its layer cost (the trace's durationNs); a gap between one hop's end and the next one's start is
+   * a wait, drawn as a dotted line.
+   */
   private renderWaterfall(): void {
     const row = this.row;
     const host = d3.select(this.waterfall);
     host.selectAll('*').remove();
     if (!row) return;
     const hops = row.hops;
-    const last = hops.length ? hops[hops.length - 1].offsetNs : 0;
-    // In the sim every stack runs at one virtual instant: all offsets are 0 and there is no time axis to draw.
-    const instant = last === 0;
-    const total = Math.max(1, last);
-    const width = Math.max(320, this.waterfall.clientWidth || 480);
-    const rowH = 18;
-    const labelW = 104;
-    const valueW = 170;
-    const top = 16;
-    const height = top + hops.length * rowH + (instant ? 6 : 24);
-    const x = d3.scaleLinear().domain([0, total]).range([labelW, width - valueW]);
-    const svg = host.append('svg').attr('width', width).attr('height', height).attr('role', 'img').attr('aria-label', 'Hop waterfall');
-    const defs = svg.append('defs');
-    defs.append('pattern').attr('id', 'hatch').attr('width', 5).attr('height', 5).attr('patternUnits', 'userSpaceOnUse').attr('patternTransform', 'rotate(45)')
+    const first = hops[0]?.offsetNs ?? 0;
+    const end = hops.length ? hops[hops.length - 1].offsetNs + hops[hops.length - 1].durationNs : 0;
+    // From reaching the first layer to leaving the last: the engine's per-path latency.
+    const total = end - first;
+    const width = Math.max(560, this.waterfall.clientWidth - 4);
+    const rowH = 19;
+    const top = 34;
+    const cols = { layer: 6, kind: 112, bar: 182, barEnd: width - 356, start: width - 346, dur: width - 262, log: width - 186, logEnd: width - 24 };
+    const height = top + hops.length * rowH + 22;
+    const x = d3.scaleLinear().domain([0, Math.max(1, total)]).range([cols.bar, cols.barEnd]);
+    const lx = d3.scaleLog().domain(LATENCY_DOMAIN as [number, number]).range([cols.log, cols.logEnd]).clamp(true);
+    const svg = host.append('svg').attr('width', width).attr('height', height).attr('role', 'img').attr('aria-label', 'Hop waterfall').attr('id', 'waterfall-svg');
+    svg.append('defs').append('pattern').attr('id', 'hatch').attr('width', 5).attr('height', 5).attr('patternUnits', 'userSpaceOnUse').attr('patternTransform', 'rotate(45)')
       .append('line').attr('class', 'hatch-line').attr('x1', 0).attr('y1', 0).attr('x2', 0).attr('y2', 5);
-    svg.append('text').attr('class', 'waterfall-title').attr('x', 4).attr('y', 11)
-      .text(instant ? `${hops.length} hops, all at +0 ns (virtual time: the sim runs each stack at one instant)` : `${hops.length} hops over ${formatNs(last)}`);
-    if (!instant) {
-      svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${top + hops.length * rowH + 2})`)
-        .call(d3.axisBottom(x).ticks(5).tickFormat((v) => formatNs(Number(v))));
+    const drop = hops.find((h) => h.verdict === 'drop');
+    svg.append('text').attr('class', 'waterfall-title').attr('id', 'waterfall-title').attr('x', cols.layer).attr('y', 12)
+      .text(`${hops.length} hops · ${formatNs(total)} from ${hops[0]?.layer ?? '—'} to ${hops[hops.length - 1]?.layer ?? '—'}` +
+        (drop ? ` · dropped at ${drop.layer}: ${drop.reason ?? 'unknown'}` : '') + (total === 0 && hops.length > 1 ? ' · no time measured (trace level off, or a version 1 sim trace)' : ''));
+    const headY = top - 6;
+    for (const [at, text, anchor] of [[cols.layer, 'Layer', 'start'], [cols.kind, 'Timing', 'start'], [cols.bar, 'Waterfall (linear)', 'start'],
+      [cols.dur - 8, 'Start', 'end'], [cols.log - 8, 'Duration', 'end'], [cols.log, 'Duration, log scale', 'start']] as const) {
+      svg.append('text').attr('class', 'waterfall-head').attr('x', at).attr('y', headY).attr('text-anchor', anchor).text(text);
     }
-    const legend = svg.append('g').attr('class', 'legend').attr('transform', `translate(${width - 250},11)`);
-    (['measured', 'span', 'emulated'] as const).forEach((k, i) => {
-      const lg = legend.append('g').attr('class', `legend-item kind-${k}`).attr('transform', `translate(${i * 82},0)`);
-      lg.append('rect').attr('class', 'hop-bar').attr('width', 10).attr('height', 8).attr('y', -8);
-      lg.append('text').attr('class', 'legend-text').attr('x', 13).text(k);
-    });
+    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${top + hops.length * rowH + 2})`)
+      .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor((cols.barEnd - cols.bar) / 90))).tickFormat((v) => tickNs(Number(v))).tickSizeOuter(0));
+    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${top + hops.length * rowH + 2})`)
+      .call(d3.axisBottom(lx).tickValues(decades(LATENCY_DOMAIN)).tickFormat((v, i) => (i % 2 === 0 ? tickNs(Number(v)) : '')).tickSizeOuter(0));
+    // What each layer cost the packet; the NIC's receive, the application and the wire are instants.
+    const dur = (i: number) => hops[i].durationNs;
+    const instant = (i: number) => hops[i].durationNs === 0 && INSTANT_LAYERS.has(hops[i].layer);
+    const waitBefore = (i: number) => (i > 0 ? hops[i].offsetNs - (hops[i - 1].offsetNs + hops[i - 1].durationNs) : 0);
     const g = svg.selectAll<SVGGElement, (typeof hops)[number]>('g.hop')
       .data(hops, (d, i) => `${i}:${d.layer}`)
       .join('g')
       .attr('class', (d) => `hop kind-${d.kind} verdict-${d.verdict}`)
+      .attr('data-layer', (d) => d.layer)
       .attr('transform', (_d, i) => `translate(0,${top + i * rowH})`);
-    g.append('text').attr('class', 'hop-layer').attr('x', 4).attr('y', rowH / 2 + 4).text((d) => d.layer);
-    const dur = (i: number) => (i + 1 < hops.length ? hops[i + 1].offsetNs - hops[i].offsetNs : 0);
+    g.append('rect').attr('class', 'hop-stripe').attr('x', 0).attr('y', 0).attr('width', width).attr('height', rowH);
+    g.append('text').attr('class', 'hop-layer').attr('x', cols.layer).attr('y', rowH / 2 + 4).text((d) => d.layer);
+    g.append('text').attr('class', 'hop-kind').attr('x', cols.kind).attr('y', rowH / 2 + 4).text((d) => d.kind);
     g.append('rect')
       .attr('class', 'hop-bar')
-      .attr('x', (d) => x(d.offsetNs))
-      .attr('y', 3)
-      .attr('height', rowH - 6)
-      .attr('width', (d, i) => Math.max(2, x(d.offsetNs + dur(i)) - x(d.offsetNs)));
-    g.append('text')
-      .attr('class', 'hop-value')
-      .attr('x', width - valueW + 6)
-      .attr('y', rowH / 2 + 4)
-      .text((d, i) => {
-        const v = d.verdict === 'drop' ? `✕ ${d.reason ?? 'drop'}` : `+${formatNs(d.offsetNs)}${dur(i) ? ` · ${formatNs(dur(i))}` : ''}`;
-        return `${v} ${d.kind === 'measured' ? '' : `(${d.kind})`}`.trim();
-      });
-    g.append('title').text((d, i) => `${d.layer}: ${d.kind}, ${d.verdict}${d.reason ? ` (${d.reason})` : ''}, at +${formatNs(d.offsetNs)}, took ${formatNs(dur(i))}`);
+      .attr('x', (d) => x(d.offsetNs - first))
+      .attr('y', 4)
+      .attr('height', rowH - 8)
+      .attr('width', (d, i) => Math.max(2, x(d.offsetNs - first + dur(i)) - x(d.offsetNs - first)));
+    g.append('text').attr('class', 'hop-value').attr('x', cols.dur - 8).attr('y', rowH / 2 + 4).attr('text-anchor', 'end')
+      .text((d) => `+${formatNs(d.offsetNs - first)}`);
+    g.append('text').attr('class', 'hop-value hop-duration').attr('x', cols.log - 8).attr('y', rowH / 2 + 4).attr('text-anchor', 'end')
+      .text((d, i) => (d.verdict === 'drop' ? `✕ ${d.reason ?? 'drop'}` : instant(i) ? 'instant' : formatNs(dur(i))));
+    g.filter((d) => d.durationNs > 0).append('rect').attr('class', 'hop-bar hop-logbar')
+      .attr('x', cols.log).attr('y', 5).attr('height', rowH - 10)
+      .attr('width', (d) => Math.max(2, lx(d.durationNs) - cols.log));
+    // A gap before a hop is a wait (for ARP, for the kernel to wake the application), not a layer's work.
+    // (Inside a filtered selection the index is the filtered one: the hop's own index comes from the data.)
+    g.filter((_d, i) => waitBefore(i) > 0).append('line').attr('class', 'hop-wait')
+      .attr('x1', (d) => x(d.offsetNs - waitBefore(hops.indexOf(d)) - first)).attr('x2', (d) => x(d.offsetNs - first))
+      .attr('y1', rowH / 2).attr('y2', rowH / 2);
+    g.append('title').text((d, i) => `${d.layer}: ${d.kind} hop, ${d.verdict}${d.reason ? ` (${d.reason})` : ''}, starts at +${formatNs(d.offsetNs - first)}` +
+      (instant(i) ? ', an instant' : `, its layer took ${formatNs(dur(i))}`) + (waitBefore(i) > 0 ? `, after a wait of ${formatNs(waitBefore(i))}` : ''));
   }
 }

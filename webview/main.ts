@@ -3,13 +3,13 @@
 import './main.css';
 import { HostClient } from './client';
 import { ConnectionView } from './connection-view';
-import { checkbox, registerControls, tabs, textField } from './controls';
-import { compileFilter } from './filter';
+import { checkbox, registerControls, tabs } from './controls';
+import { FilterBox } from './filter-box';
 import { Inspector } from './inspector';
 import { PacketList } from './packet-list';
 import type { HostMessage, ResponseMessage, WireBatch } from './protocol';
 import { TraceStore } from './store';
-import { FlowView } from './flow-view';
+import { FlowView, type FlowState } from './flow-view';
 import { StatsView } from './stats-view';
 
 interface SavedState {
@@ -20,6 +20,9 @@ interface SavedState {
   readonly connId?: number;
   readonly step?: number;
   readonly follow?: boolean;
+  /** Where the list was scrolled to, when it was not following. */
+  readonly scrollTop?: number;
+  readonly flow?: FlowState;
 }
 
 const TABS = [
@@ -48,57 +51,22 @@ function start(): void {
   stateBadge.id = 'capture-state';
   stateBadge.textContent = 'idle';
   toolbar.append(stateBadge);
-  const filterBox = document.createElement('div');
-  filterBox.className = 'filter-box';
-  toolbar.append(filterBox);
-  const filterError = document.createElement('div');
-  filterError.className = 'filter-error';
-  filterError.id = 'filter-error';
-  filterError.setAttribute('role', 'alert');
+  const filter = new FilterBox(toolbar, (f) => {
+    list.setFilter(f);
+    save();
+  }, () => list.focus());
   const follow = checkbox(toolbar, 'Follow', { id: 'follow', checked: true, onChange: (on) => { list.setFollow(on); save(); } });
   const status = document.createElement('span');
   status.className = 'status';
   status.id = 'status';
+  status.setAttribute('aria-live', 'polite');
   toolbar.append(status);
-  root.append(toolbar, filterError);
-
-  let filterTimer = 0;
-  const applyFilter = (text: string) => {
-    const f = compileFilter(text);
-    filterBox.classList.toggle('invalid', !f.ok);
-    filterError.replaceChildren();
-    if (!f.ok) {
-      const where = document.createElement('div');
-      where.className = 'filter-error-text';
-      where.textContent = `column ${f.start + 1}: ${f.message}`;
-      const src = document.createElement('pre');
-      src.className = 'filter-error-source';
-      src.textContent = `${text}\n${' '.repeat(f.start)}${'^'.repeat(Math.max(1, f.end - f.start))}`;
-      filterError.append(where, src);
-      return;
-    }
-    list.setFilter(f);
-    save();
-  };
-  const filter = textField(filterBox, {
-    id: 'filter',
-    placeholder: 'filter: pcap-filter, as in the rules (e.g. tcp port 9000 and tcp[tcpflags] & tcp-syn != 0)',
-    label: 'Display filter',
-    onInput: (v) => {
-      clearTimeout(filterTimer);
-      filterTimer = window.setTimeout(() => applyFilter(v), 150);
-    },
-    onEnter: (v) => {
-      clearTimeout(filterTimer);
-      applyFilter(v);
-      list.focus();
-    },
-  });
+  root.append(toolbar);
 
   // ---- views
   const views = tabs(root, TABS, (key) => {
     save();
-    renderActive(key);
+    showView(key);
   });
   const packetsView = views.views.get('packets')!;
   packetsView.classList.add('packets-view');
@@ -107,6 +75,7 @@ function start(): void {
     store,
     (id) => {
       inspector.show(id === undefined ? undefined : store.get(id));
+      flow.highlight(id);
       client.notify({ type: 'scope/selectionChanged', packetId: id });
       save();
     },
@@ -116,14 +85,30 @@ function start(): void {
     },
   );
   const inspector = new Inspector(packetsView, () => save());
-  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => save());
-  const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id));
+  let lastStep = '';
+  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => {
+    save();
+    const steps = connection.connId === undefined ? 0 : store.transitionsOf(connection.connId).length;
+    const key = `${connection.connId}/${connection.step}/${steps}`;
+    if (key !== lastStep) {
+      lastStep = key;
+      client.notify({ type: 'scope/stepChanged', connId: connection.connId, step: connection.step, steps });
+    }
+  });
+  const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id), () => save());
   const stats = new StatsView(views.views.get('stats')!, store);
 
-  function renderActive(key = views.active()): void {
+  /** A view was chosen: it is laid out again (the list brings its live end or its selection into view). */
+  function showView(key: string): void {
     if (key === 'packets') list.shown();
+    renderActive(key);
+  }
+
+  /** New data: the shown view redraws (the list draws itself as rows arrive). */
+  function renderActive(key = views.active()): void {
     if (key === 'connection') connection.refresh();
     flow.setActive(key === 'flow');
+    if (key === 'flow') flow.refresh();
     if (key === 'stats') stats.render();
   }
 
@@ -142,48 +127,72 @@ function start(): void {
       connId: connection.connId,
       step: connection.step,
       follow: list.follow,
+      scrollTop: list.follow ? undefined : list.scrollTop,
+      flow: flow.state(),
     } satisfies SavedState);
   }
   if (saved.filter) {
     filter.setValue(saved.filter);
-    applyFilter(saved.filter);
+    filter.apply(saved.filter);
   }
   if (saved.follow === false) {
     list.follow = false;
     follow.set(false);
   }
   if (saved.tab) views.activate(saved.tab);
+  if (saved.flow) flow.restore(saved.flow);
+  let pendingScroll = saved.follow === false ? saved.scrollTop : undefined;
 
-  // ---- data
+  // ---- data: batches are queued as they arrive and decoded a slice per frame, so that a burst
+  // never costs a frame; the heavier views redraw at most a few times a second while data streams.
+  const DRAIN_BUDGET_MS = 3;
+  const VIEW_REDRAW_MS = 250;
   let frame = 0;
+  let lastViewRedraw = 0;
+  let viewTimer = 0;
   const refresh = () => {
     if (frame) return;
-    frame = requestAnimationFrame(() => {
+    frame = requestAnimationFrame((now) => {
       frame = 0;
+      store.drain(DRAIN_BUDGET_MS);
+      if (store.pending > 0) refresh();
       list.ingest();
       if (pendingSelect !== undefined && store.get(pendingSelect)) {
         const id = pendingSelect;
         pendingSelect = undefined;
-        list.select(id);
+        list.select(id, pendingScroll === undefined);
         if (pendingField) inspector.show(store.get(id), pendingField);
         pendingField = undefined;
+      }
+      if (pendingScroll !== undefined && store.pending === 0) {
+        list.scrollTop = pendingScroll;
+        pendingScroll = undefined;
       }
       if (pendingConn && store.transitionsOf(pendingConn.connId).length >= pendingConn.step) {
         const p = pendingConn;
         pendingConn = undefined;
         connection.pick(p.connId, p.step);
       }
-      renderActive();
-      status.textContent =
-        `${store.rows.length.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connections.size} connections` +
-        (store.recordsDropped ? ` · ${store.recordsDropped} records sampled away` : '');
+      // The heavier views redraw at most four times a second; the last change always gets drawn.
+      clearTimeout(viewTimer);
+      if (now - lastViewRedraw >= VIEW_REDRAW_MS) {
+        lastViewRedraw = now;
+        renderActive();
+      } else viewTimer = window.setTimeout(() => {
+        lastViewRedraw = performance.now();
+        renderActive();
+      }, VIEW_REDRAW_MS);
+      const line = notice +
+        `${store.count.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connectionIds().length} connections` +
+        (store.pending ? ` · ${store.pending.toLocaleString('en-US')} decoding` : '') +
+        (store.recordsDropped ? ` · ${store.recordsDropped} records sampled away` : '') +
+        (store.lastError ? ` · ${store.lastError}` : '');
+      if (status.textContent !== line) status.textContent = line;
     });
   };
+  let notice = '';
   const addBatches = (batches: readonly WireBatch[]) => {
-    for (const b of batches) {
-      const err = store.addBatch(b);
-      if (err) status.textContent = `damaged trace batch ${b.seq}: ${err}`;
-    }
+    for (const b of batches) store.enqueue(b);
     refresh();
   };
 
@@ -203,10 +212,22 @@ function start(): void {
       case 'scope/captureState':
         stateBadge.textContent = `${m.state} · ${m.backend} · ${m.scenario}`;
         stateBadge.dataset.state = m.state;
+        flow.setLive(m.state === 'running');
         list.rules = m.rules;
         break;
       case 'scope/select':
-        list.select(m.packetId);
+        if (store.get(m.packetId)) list.select(m.packetId);
+        else {
+          // A packet the webview does not hold (sampled away here, or from before it opened): ask for it.
+          pendingSelect = m.packetId;
+          client.request('scope/packetDetail', { packetId: m.packetId }).then(
+            (r) => r.batch && addBatches([r.batch]),
+            (e: Error) => {
+              notice = `packet ${m.packetId} is not available (${e.message}) · `;
+              refresh();
+            },
+          );
+        }
         break;
       case 'scope/step':
         if (m.connId !== undefined && m.connId !== connection.connId) connection.pick(m.connId);
@@ -215,27 +236,33 @@ function start(): void {
       case 'scope/reset':
         store.reset();
         list.select(undefined);
+        connection.pick(undefined);
+        flow.refresh();
+        notice = '';
         refresh();
         break;
     }
   }
 
-  // ---- keyboard: / filters, Alt+1…4 switch views, ←/→ step (connection view)
+  // ---- keyboard: / filters, Escape back to the list, Enter from the list into the fields, Alt+1…4
+  // switch views (each view then takes its own keys: ←/→ step a connection, arrows move between stations)
   document.addEventListener('keydown', (e) => {
     const inField = e.composedPath().some((t) => t instanceof HTMLElement && t.tagName === 'VSCODE-TEXT-FIELD');
     if (e.key === '/' && !inField) {
       e.preventDefault();
       filter.focus();
-    } else if (e.key === 'Escape' && inField) {
+    } else if (e.key === 'Escape' && (inField || document.activeElement?.id === 'field-tree')) {
       list.focus();
     } else if (e.altKey && /^[1-4]$/.test(e.key)) {
       e.preventDefault();
       const key = TABS[Number(e.key) - 1].key;
       views.activate(key);
-      renderActive(key);
+      showView(key);
       save();
       if (key === 'packets') list.focus();
       if (key === 'connection') connection.focus();
+      if (key === 'flow') flow.focus();
+      if (key === 'stats') stats.focus();
     } else if (e.key === 'Enter' && !inField && document.activeElement?.id === 'packet-list') {
       inspector.focusTree();
     }
@@ -249,7 +276,8 @@ function start(): void {
       addBatches(r.batches);
     })
     .catch((e: Error) => {
-      status.textContent = `the extension did not send the capture so far (${e.message}); showing live packets only`;
+      notice = `the extension did not send the capture so far (${e.message}); showing live packets only · `;
+      refresh();
     });
   list.focus();
 }

@@ -8,6 +8,8 @@ import type { RuleLabel } from './protocol';
 import type { PacketRow, TraceStore } from './store';
 
 export const ROW_HEIGHT = 20;
+/** How often a list that follows a live capture moves to the newest rows. */
+const FOLLOW_MS = 100;
 const OVERSCAN = 8;
 
 export const COLUMNS = [
@@ -31,12 +33,23 @@ export class PacketList {
   private readonly scroller: HTMLElement;
   private readonly spacer: HTMLElement;
   private readonly countEl: HTMLElement;
-  /** Row indices (into store.rows) that pass the filter, in capture order. */
-  private visible: number[] = [];
+  /** Row indices (into the store) that pass the filter, in capture order: the first visibleCount entries. */
+  private visible = new Int32Array(1024);
+  private visibleCount = 0;
   private filtered = 0;
   private filter: CompiledFilter = compileFilter('');
   private selectedId: number | undefined;
   private frame = 0;
+  private revealPending: number | undefined;
+  /** The scroller's height, as the ResizeObserver last said: reading it (or scrollHeight) every frame would force a layout. */
+  private viewHeight = 0;
+  /** Row elements on screen, by row index, and detached ones ready to show another row. */
+  private readonly onScreen = new Map<number, RowElement>();
+  private readonly pool: RowElement[] = [];
+  private followedAt = 0;
+  /** Where following last scrolled the list to. */
+  private autoTop = 0;
+  private followTimer = 0;
   follow = true;
   rules: readonly RuleLabel[] = [];
 
@@ -70,19 +83,31 @@ export class PacketList {
     this.countEl = document.createElement('div');
     this.countEl.className = 'list-count';
     this.countEl.id = 'packet-count';
-    this.element.append(header, this.scroller, this.countEl);
+    const footer = document.createElement('div');
+    footer.className = 'list-footer';
+    const keys = document.createElement('div');
+    keys.className = 'list-keys';
+    keys.textContent = '/ filter · ↑ ↓ PgUp PgDn Home End move · Enter fields · Esc back to the list · Alt+1–4 views';
+    footer.append(this.countEl, keys);
+    this.element.append(header, this.scroller, footer);
     parent.append(this.element);
 
     this.scroller.addEventListener('scroll', () => {
-      const atBottom = this.scroller.scrollTop + this.scroller.clientHeight >= this.scroller.scrollHeight - ROW_HEIGHT;
-      if (atBottom !== this.follow) {
-        this.follow = atBottom;
-        this.onFollowChange(atBottom);
+      const top = this.scroller.scrollTop;
+      // Following: rows keep arriving below the place the list last moved to, so leaving means
+      // scrolling up from there. Not following: reaching the newest row starts following again.
+      const follow = this.follow ? top >= this.autoTop - ROW_HEIGHT : top + this.viewHeight >= this.visibleCount * ROW_HEIGHT - ROW_HEIGHT;
+      if (follow !== this.follow) {
+        this.follow = follow;
+        this.onFollowChange(follow);
       }
       this.schedule();
     });
     this.scroller.addEventListener('keydown', (e) => this.onKey(e));
-    new ResizeObserver(() => this.schedule()).observe(this.scroller);
+    new ResizeObserver((entries) => {
+      this.viewHeight = entries[entries.length - 1].contentRect.height;
+      this.schedule();
+    }).observe(this.scroller);
   }
 
   get selected(): number | undefined {
@@ -103,7 +128,7 @@ export class PacketList {
 
   setFilter(f: CompiledFilter): void {
     this.filter = f;
-    this.visible = [];
+    this.visibleCount = 0;
     this.filtered = 0;
     this.ingest();
     if (this.selectedId !== undefined) this.reveal(this.selectedId);
@@ -111,33 +136,81 @@ export class PacketList {
 
   /** New rows arrived in the store (or it was reset). */
   ingest(): void {
-    const rows = this.store.rows;
-    if (this.filtered > rows.length) {
-      this.visible = [];
+    const store = this.store;
+    if (this.filtered > store.count) {
+      this.visibleCount = 0;
       this.filtered = 0;
     }
-    for (let i = this.filtered; i < rows.length; i++) {
-      const r = rows[i];
-      if (matches(this.filter, r.bytes, r.wireLen)) this.visible.push(i);
+    const f = this.filter;
+    for (let i = this.filtered; i < store.count; i++) {
+      if (!f.ok || f.program === undefined || matches(f, store.frame(i), store.wireLen(i))) this.pushVisible(i);
     }
-    this.filtered = rows.length;
-    this.spacer.style.height = `${this.visible.length * ROW_HEIGHT}px`;
-    const f = this.filter.ok && this.filter.program ? ` of ${rows.length} (filtered)` : '';
-    this.countEl.textContent = `${this.visible.length.toLocaleString('en-US')} packets${f}`;
-    if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
-    this.schedule();
+    this.filtered = store.count;
+    const height = `${this.visibleCount * ROW_HEIGHT}px`;
+    if (this.spacer.style.height !== height) this.spacer.style.height = height;
+    // Following a live capture, every row in view changes with each batch: the list moves to the
+    // newest rows ten times a second (as Wireshark's live list does), not every frame.
+    if (this.follow) {
+      const now = performance.now();
+      const wait = FOLLOW_MS - (now - this.followedAt);
+      clearTimeout(this.followTimer);
+      if (wait <= 0) {
+        this.followedAt = now;
+        this.updateCount();
+        this.toEnd();
+        this.render();
+      } else this.followTimer = window.setTimeout(() => this.ingest(), wait);
+      return;
+    }
+    this.updateCount();
+    this.render();
+  }
+
+  /** Scrolls to the newest row, from the known content height (no layout read). */
+  private toEnd(): void {
+    this.autoTop = Math.max(0, this.visibleCount * ROW_HEIGHT - this.viewHeight);
+    this.scroller.scrollTop = this.autoTop;
+  }
+
+  /**
+   * Adds row i in packet-number order, as Wireshark lists packets: the engine writes a packet's
+   * record when the packet is done, so records arrive a little out of order (a SYN's record after
+   * the SYN,ACK it caused); the few late ones are moved into place.
+   */
+  private updateCount(): void {
+    const f = this.filter;
+    const what = f.ok && f.program ? ` of ${this.store.count.toLocaleString('en-US')} (filter: ${f.text.trim()})` : '';
+    const sel = this.selectedId;
+    const hidden = sel !== undefined && this.store.byId.has(sel) && this.positionOf(sel) < 0 ? ` · the selected packet ${sel} does not match the filter` : '';
+    const text = `${this.visibleCount.toLocaleString('en-US')} packets${what}${hidden}`;
+    if (this.countEl.textContent !== text) this.countEl.textContent = text;
+  }
+
+  private pushVisible(i: number): void {
+    if (this.visibleCount === this.visible.length) {
+      const grown = new Int32Array(Math.max(1024, this.visible.length * 2));
+      grown.set(this.visible);
+      this.visible = grown;
+    }
+    const store = this.store;
+    const id = store.id(i);
+    let at = this.visibleCount;
+    while (at > 0 && store.id(this.visible[at - 1]) > id) at--;
+    if (at < this.visibleCount) this.visible.copyWithin(at + 1, at, this.visibleCount);
+    this.visible[at] = i;
+    this.visibleCount++;
   }
 
   /** The list became visible again (its tab was chosen): lay it out and bring the selection into view. */
   shown(): void {
-    if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (this.follow) this.toEnd();
     else if (this.selectedId !== undefined) this.reveal(this.selectedId);
     this.schedule();
   }
 
   setFollow(on: boolean): void {
     this.follow = on;
-    if (on) this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (on) this.toEnd();
     this.schedule();
   }
 
@@ -151,7 +224,9 @@ export class PacketList {
       }
       this.reveal(id);
     }
-    this.schedule();
+    // Drawn at once, not on the next frame: the selection follows the key that moved it.
+    this.render();
+    this.updateCount();
     this.onSelect(id);
   }
 
@@ -161,32 +236,43 @@ export class PacketList {
     if (pos < 0) return;
     const top = pos * ROW_HEIGHT;
     const s = this.scroller;
-    if (s.clientHeight === 0) return;
+    if (s.clientHeight === 0) {
+      // Hidden (another view is shown, or the tab is switching): reveal it once the list has a size.
+      this.revealPending = id;
+      return;
+    }
+    this.revealPending = undefined;
     if (top < s.scrollTop || top + ROW_HEIGHT > s.scrollTop + s.clientHeight) {
       s.scrollTop = Math.max(0, top - s.clientHeight / 2);
     }
   }
 
+  /** Where packet `id` is in the list (which is in packet-number order), or -1. */
   private positionOf(id: number): number {
-    const idx = this.store.byId.get(id);
-    if (idx === undefined) return -1;
-    const pos = d3.bisectLeft(this.visible, idx);
-    return this.visible[pos] === idx ? pos : -1;
+    if (!this.store.byId.has(id)) return -1;
+    const store = this.store;
+    let lo = 0, hi = this.visibleCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (store.id(this.visible[mid]) < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.visibleCount && store.id(this.visible[lo]) === id ? lo : -1;
   }
 
   private onKey(e: KeyboardEvent): void {
     const page = Math.max(1, Math.floor(this.scroller.clientHeight / ROW_HEIGHT) - 1);
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
     const m = moves[e.key];
-    if (m === undefined || this.visible.length === 0) return;
+    if (m === undefined || this.visibleCount === 0) return;
     e.preventDefault();
     const cur = this.selectedId === undefined ? -1 : this.positionOf(this.selectedId);
-    const lastPos = this.visible.length - 1;
+    const lastPos = this.visibleCount - 1;
     let next: number;
     if (m === -Infinity) next = 0;
     else if (m === Infinity) next = lastPos;
     else next = Math.max(0, Math.min(lastPos, cur < 0 ? (m > 0 ? 0 : lastPos) : cur + m));
-    this.select(this.store.rows[this.visible[next]].id);
+    this.select(this.store.id(this.visible[next]));
   }
 
   private schedule(): void {
@@ -213,36 +299,88 @@ export class PacketList {
     return r ? `line ${r.line}: ${r.action} ${r.filter}` : this.ruleLabel(rule);
   }
 
+  /**
+   * Draws the rows in view. Row elements are kept per row index and reused for other rows when
+   * they scroll out (a live capture replaces every row in view each frame while following); only
+   * what changed is written.
+   */
   render(): void {
     const s = this.scroller;
-    const first = Math.max(0, Math.floor(s.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.visible.length, Math.ceil((s.scrollTop + s.clientHeight) / ROW_HEIGHT) + OVERSCAN);
-    const rows: { row: PacketRow; pos: number }[] = [];
-    for (let p = first; p < last; p++) rows.push({ row: this.store.rows[this.visible[p]], pos: p });
-    const sel = this.selectedId;
-    d3.select(this.spacer)
-      .selectAll<HTMLDivElement, { row: PacketRow; pos: number }>('div.row')
-      .data(rows, (d) => String(d.row.id))
-      .join(
-        (enter) =>
-          enter
-            .append('div')
-            .attr('role', 'row')
-            .each((d, i, nodes) => this.fillRow(nodes[i], d.row)),
-        (update) => update,
-        (exit) => exit.remove(),
-      )
-      .attr('class', (d) => rowClass(d.row, d.row.id === sel))
-      .attr('aria-selected', (d) => String(d.row.id === sel))
-      .attr('data-id', (d) => d.row.id)
-      .style('transform', (d) => `translateY(${d.pos * ROW_HEIGHT}px)`)
-      .on('click', (_e, d) => {
-        this.select(d.row.id, false);
-        this.scroller.focus();
-      });
+    if (this.revealPending !== undefined && this.viewHeight > 0) this.reveal(this.revealPending);
+    const top = s.scrollTop;
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(this.visibleCount, Math.ceil((top + this.viewHeight) / ROW_HEIGHT) + OVERSCAN);
+    const inView = new Set<number>();
+    for (let p = first; p < last; p++) inView.add(this.visible[p]);
+    for (const [index, el] of this.onScreen) {
+      if (inView.has(index)) continue;
+      this.onScreen.delete(index);
+      this.park(el);
+    }
+    const sel = this.selectedId === undefined ? -1 : (this.store.byId.get(this.selectedId) ?? -1);
+    for (let p = first; p < last; p++) {
+      const index = this.visible[p];
+      let el = this.onScreen.get(index);
+      if (!el) {
+        el = this.pool.pop() ?? this.makeRow();
+        el.index = index;
+        this.fillRow(el, this.store.row(index));
+        el.shownSel = undefined;
+        this.onScreen.set(index, el);
+      }
+      if (el.shownPos !== p) {
+        el.shownPos = p;
+        el.style.transform = `translateY(${p * ROW_HEIGHT}px)`;
+      }
+      const on = index === sel;
+      if (el.shownSel !== on) {
+        el.shownSel = on;
+        el.classList.toggle('selected', on);
+        el.setAttribute('aria-selected', String(on));
+      }
+    }
+    // The pool keeps what one frame can need; the rest go.
+    while (this.pool.length > Math.max(8, last - first)) this.pool.pop()!.remove();
   }
 
-  private fillRow(el: HTMLDivElement, r: PacketRow): void {
+  /**
+   * Takes a row out of view but keeps it in the document: detaching and re-attaching rows (a live
+   * capture replaces every row in view each frame) would make the browser lay the whole page out.
+   */
+  private park(el: RowElement): void {
+    el.index = undefined;
+    el.shownPos = undefined;
+    el.className = 'pooled';
+    el.removeAttribute('data-id');
+    el.style.transform = `translateY(${-4 * ROW_HEIGHT}px)`;
+    this.pool.push(el);
+  }
+
+  private makeRow(): RowElement {
+    const el = document.createElement('div') as RowElement;
+    el.setAttribute('role', 'row');
+    for (const c of COLUMNS) {
+      const cell = document.createElement('div');
+      cell.className = `cell col-${c.key}`;
+      cell.setAttribute('role', 'gridcell');
+      // One text node per cell, kept: a new row's text replaces its data, not the node.
+      cell.append(document.createTextNode(''));
+      el.append(cell);
+    }
+    el.addEventListener('click', () => {
+      if (el.index === undefined) return;
+      this.select(this.store.id(el.index), false);
+      this.scroller.focus();
+    });
+    this.spacer.append(el);
+    return el;
+  }
+
+  private fillRow(el: RowElement, r: PacketRow): void {
+    const cls = rowClass(r);
+    if (el.className !== cls) el.className = cls;
+    el.dataset.id = String(r.id);
+    el.shownPos = undefined;
     const info = (r.retransmission ? '[retransmission] ' : '') + (r.drop ? `[drop at ${r.drop.layer}: ${r.drop.reason ?? '?'}] ` : '') + r.info;
     const values: Record<string, string> = {
       no: String(r.id),
@@ -255,22 +393,22 @@ export class PacketList {
       len: String(r.wireLen),
       info,
     };
-    for (const c of COLUMNS) {
-      const cell = document.createElement('div');
-      cell.className = `cell col-${c.key}`;
-      cell.setAttribute('role', 'gridcell');
-      cell.textContent = values[c.key];
-      if (c.key === 'rule' && r.direction === 'rx') cell.title = this.ruleTitle(r.rule);
+    const cells = el.children;
+    COLUMNS.forEach((c, k) => {
+      const cell = cells[k] as HTMLElement;
+      (cell.firstChild as Text).data = values[c.key];
+      if (c.key === 'rule') cell.title = r.direction === 'rx' ? this.ruleTitle(r.rule) : '';
       if (c.key === 'info') cell.title = info;
       if (c.key === 'path') cell.title = `${r.direction === 'rx' ? 'received' : 'sent'} on the ${r.path} path`;
-      el.append(cell);
-    }
+    });
   }
 }
 
-function rowClass(r: PacketRow, selected: boolean): string {
+/** A row element, with what it shows (so that a frame writes only what changed). */
+type RowElement = HTMLDivElement & { index?: number; shownPos?: number; shownSel?: boolean };
+
+function rowClass(r: PacketRow): string {
   let c = `row row-grid path-${r.drop ? 'drop' : r.path}`;
   if (r.retransmission) c += ' retrans';
-  if (selected) c += ' selected';
   return c;
 }

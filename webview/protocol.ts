@@ -66,6 +66,16 @@ export type HostMessage =
 
 export interface ReadyNotification { readonly type: 'scope/ready' }
 export interface SelectionChangedNotification { readonly type: 'scope/selectionChanged'; readonly packetId: number | undefined }
+/**
+ * The connection view moved: which connection it shows and after which of its transitions (0: before
+ * the first), so that a host command (`scope/step` without a connId) and a status line can follow it.
+ */
+export interface StepChangedNotification {
+  readonly type: 'scope/stepChanged';
+  readonly connId: number | undefined;
+  readonly step: number;
+  readonly steps: number;
+}
 
 /** Packets with ids in [fromId, toId] (inclusive), as batches, plus the connections they mention. */
 export interface PacketRangeRequest { readonly type: 'scope/packetRange'; readonly id: number; readonly fromId: number; readonly toId: number }
@@ -79,7 +89,7 @@ export interface PacketDetailRequest { readonly type: 'scope/packetDetail'; read
 export interface PacketDetailResult { readonly batch: WireBatch | undefined }
 
 export type WebviewRequest = PacketRangeRequest | PacketDetailRequest;
-export type WebviewMessage = ReadyNotification | SelectionChangedNotification | WebviewRequest;
+export type WebviewMessage = ReadyNotification | SelectionChangedNotification | StepChangedNotification | WebviewRequest;
 
 export interface RequestResults {
   'scope/packetRange': PacketRangeResult;
@@ -112,6 +122,8 @@ export const isResponse = (m: unknown): m is ResponseMessage =>
   tagged(m, 'scope/response') && typeof (m as ResponseMessage).id === 'number' && typeof (m as ResponseMessage).ok === 'boolean';
 export const isReady = (m: unknown): m is ReadyNotification => tagged(m, 'scope/ready');
 export const isSelectionChanged = (m: unknown): m is SelectionChangedNotification => tagged(m, 'scope/selectionChanged');
+export const isStepChanged = (m: unknown): m is StepChangedNotification =>
+  tagged(m, 'scope/stepChanged') && typeof (m as StepChangedNotification).step === 'number' && typeof (m as StepChangedNotification).steps === 'number';
 export const isPacketRange = (m: unknown): m is PacketRangeRequest =>
   tagged(m, 'scope/packetRange') && typeof (m as PacketRangeRequest).fromId === 'number' && typeof (m as PacketRangeRequest).toId === 'number';
 export const isPacketDetail = (m: unknown): m is PacketDetailRequest => tagged(m, 'scope/packetDetail') && typeof (m as PacketDetailRequest).packetId === 'number';

@@ -1,50 +1,79 @@
-// webview/stats-view: the capture's figures over time — packets/s per path, latency histograms per
-// path and per hop (log2 buckets of nanoseconds, as TraceStats carries them), and drops by reason.
+// webview/stats-view: the capture's figures — packets/s over time per path, drops by hop and reason,
+// and latency histograms per path (whole stack) and per hop, all on one log time axis so that they
+// can be compared (the log2 buckets of nanoseconds that TraceStats carries).
 import * as d3 from 'd3';
-import type { Histogram, PathName, TraceStats } from '../engine/trace/schema';
-import { formatNs } from './inspector';
+import { LAYERS, type Histogram, type LayerName, type PathName, type TraceStats } from '../engine/trace/schema';
+import { drawHistogram, formatNs, latencyDomain } from './charts';
 import type { TraceStore } from './store';
 
+type Sel = d3.Selection<HTMLDivElement, unknown, null, undefined>;
+
 const PATHS_SHOWN: readonly PathName[] = ['bypass', 'kernel', 'drop', 'none'];
+const PATH_TITLE: Record<PathName, string> = { bypass: 'bypass', kernel: 'kernel', drop: 'dropped by a rule', none: 'not steered (tx, ARP to both)' };
+
+/** The hop histograms' rows: the shared stations, then each lane's layers in order. */
+const HOP_GROUPS: readonly { readonly key: string; readonly title: string; readonly layers: readonly LayerName[] }[] = [
+  { key: 'shared', title: 'Shared: NIC and steering', layers: ['steer', 'nic.tx'] },
+  { key: 'bypass', title: 'Bypass lane', layers: LAYERS.filter((l) => l.startsWith('bypass.')) },
+  { key: 'kernel', title: 'Kernel lane', layers: LAYERS.filter((l) => l.startsWith('kernel.')) },
+];
 
 export class StatsView {
-  readonly element: HTMLElement;
+  readonly element: HTMLDivElement;
 
   constructor(parent: HTMLElement, private readonly store: TraceStore) {
     this.element = document.createElement('div');
     this.element.className = 'stats-view';
     this.element.id = 'stats-view';
+    this.element.tabIndex = 0;
+    this.element.setAttribute('aria-label', 'Statistics: ↑ and ↓ scroll');
     parent.append(this.element);
+  }
+
+  focus(): void {
+    this.element.focus();
   }
 
   render(): void {
     const stats = this.store.stats;
-    const root = d3.select(this.element);
-    const panels = [
-      { key: 'rate', title: 'Packets/s by path', draw: (el: HTMLElement) => this.rate(el, stats) },
-      { key: 'drops', title: 'Drops by hop and reason', draw: (el: HTMLElement) => this.drops(el, stats[stats.length - 1]) },
-      { key: 'paths', title: 'Latency by path (whole stack)', draw: (el: HTMLElement) => this.histograms(el, pathHistograms(stats[stats.length - 1])) },
-      { key: 'hops', title: 'Latency by hop', draw: (el: HTMLElement) => this.histograms(el, hopHistograms(stats[stats.length - 1])) },
-    ];
-    root.selectAll<HTMLDivElement, (typeof panels)[number]>('div.stats-panel')
-      .data(panels, (d) => d.key)
-      .join((enter) => {
-        const p = enter.append('div').attr('class', (d) => `stats-panel panel-${d.key}`);
-        p.append('h3').text((d) => d.title);
-        p.append('div').attr('class', 'panel-body');
-        return p;
-      })
-      .each(function (d) {
-        const body = this.querySelector('.panel-body') as HTMLElement;
-        d.draw(body);
-      });
+    const last = stats[stats.length - 1];
+    const root: Sel = d3.select(this.element);
+    root.selectAll('*').remove();
+    if (!last) {
+      root.append('p').attr('class', 'empty').text('No statistics yet: the engine sends them every half second while a capture runs.');
+      return;
+    }
+    const hists = [...PATHS_SHOWN.flatMap((p) => (last.perPath[p] ? [last.perPath[p]!] : [])), ...Object.values(last.perLayer).map((l) => l.latency)];
+    const domain = latencyDomain(hists);
+    const top = root.append('div').attr('class', 'stats-row');
+    this.rate(panel(top, 'rate', 'Packets/s over time, by path'), stats);
+    this.drops(panel(top, 'drops', 'Drops by hop and reason'), last);
+    const paths = panel(root, 'paths', `Latency by path — whole stack, first hop to last (log scale; ${last.recordsDropped ? `${last.recordsDropped} records sampled away` : 'every packet'})`);
+    const pathGrid = paths.append('div').attr('class', 'hist-grid');
+    for (const p of PATHS_SHOWN) {
+      const h = last.perPath[p];
+      if (!h || h.count === 0) continue;
+      histogramCell(pathGrid, `path-${p}`, `${PATH_TITLE[p]}`, h, domain, 340, 130, `bars path-${p}`);
+    }
+    const hops = panel(root, 'hops', 'Latency by hop — what each layer cost a packet (log scale; the NIC’s receive and the application are instants)');
+    for (const group of HOP_GROUPS) {
+      const present = group.layers.filter((l) => last.perLayer[l]);
+      if (present.length === 0) continue;
+      const row = hops.append('div').attr('class', `hop-group group-${group.key}`);
+      row.append('div').attr('class', 'hop-group-title').text(group.title);
+      const grid = row.append('div').attr('class', 'hist-grid');
+      for (const l of present) {
+        const at = last.perLayer[l];
+        const kinds = this.store.layers.kindsOf(l);
+        histogramCell(grid, `hop-${l}`, `${l}${kinds.length && !(kinds.length === 1 && kinds[0] === 'measured') ? ` (${kinds.join(' + ')})` : ''}`,
+          at.latency, domain, 250, 112, `bars lane-${group.key}`, at.packets);
+      }
+    }
   }
 
-  private rate(el: HTMLElement, stats: readonly TraceStats[]): void {
-    const host = d3.select(el);
-    host.selectAll('*').remove();
+  private rate(el: Sel, stats: readonly TraceStats[]): void {
     if (stats.length < 2) {
-      host.append('p').attr('class', 'empty').text('Waiting for two statistics snapshots.');
+      el.append('p').attr('class', 'empty').text('Waiting for a second statistics snapshot.');
       return;
     }
     const series = PATHS_SHOWN.map((p) => ({
@@ -52,80 +81,53 @@ export class StatsView {
       points: stats.slice(1).map((s, i) => {
         const prev = stats[i];
         const dt = (s.timeNs - prev.timeNs) / 1e9;
-        return { t: s.timeNs / 1e9, v: dt > 0 ? (s.packets[p] - prev.packets[p]) / dt : 0 };
-      }),
+        return { t: s.timeNs / 1e9, v: dt > 0 ? Math.max(0, s.packets[p] - prev.packets[p]) / dt : 0 };
+      }).filter((_p, i) => stats[i + 1].timeNs > stats[i].timeNs),
     })).filter((s) => s.points.some((p) => p.v > 0));
-    const w = Math.max(360, el.clientWidth || 520), h = 200, m = { l: 56, r: 80, t: 8, b: 26 };
+    const w = Math.max(420, (el.node()!.clientWidth || 600) - 8), h = 200, m = { l: 54, r: 150, t: 10, b: 30 };
     const x = d3.scaleLinear().domain(d3.extent(stats, (s) => s.timeNs / 1e9) as [number, number]).range([m.l, w - m.r]);
     const y = d3.scaleLinear().domain([0, d3.max(series, (s) => d3.max(s.points, (p) => p.v)) ?? 1]).nice().range([h - m.b, m.t]);
-    const svg = host.append('svg').attr('width', w).attr('height', h).attr('id', 'rate-chart');
+    const svg = el.append('svg').attr('width', w).attr('height', h).attr('id', 'rate-chart');
     svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${h - m.b})`).call(d3.axisBottom(x).ticks(6).tickFormat((v) => `${v}s`));
     svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.l},0)`).call(d3.axisLeft(y).ticks(5, '~s'));
+    svg.append('text').attr('class', 'axis-title').attr('x', m.l).attr('y', h - 2).text('capture time');
+    svg.append('text').attr('class', 'axis-title').attr('transform', `translate(12,${m.t + 60}) rotate(-90)`).attr('text-anchor', 'middle').text('packets/s');
     const line = d3.line<{ t: number; v: number }>().x((d) => x(d.t)).y((d) => y(d.v));
     const g = svg.selectAll<SVGGElement, (typeof series)[number]>('g.series').data(series, (d) => d.path).join('g').attr('class', (d) => `series path-${d.path}`);
     g.append('path').attr('class', 'line').attr('d', (d) => line(d.points));
-    g.append('text').attr('class', 'series-label').attr('x', w - m.r + 6)
-      .attr('y', (_d, i) => m.t + 10 + i * 14).attr('dy', '0.35em').text((d) => `— ${d.path}`);
+    const peak = (pts: { v: number }[]) => d3.max(pts, (p) => p.v) ?? 0;
+    g.append('text').attr('class', 'series-label').attr('x', w - m.r + 10).attr('y', (_d, i) => m.t + 10 + i * 16).attr('dy', '0.35em')
+      .text((d) => `— ${d.path} (peak ${d3.format('.3~s')(peak(d.points))}/s)`);
   }
 
-  private drops(el: HTMLElement, s: TraceStats | undefined): void {
-    const host = d3.select(el);
-    host.selectAll('*').remove();
-    const entries = Object.entries(s?.drops ?? {}).sort((a, b) => b[1] - a[1]);
+  private drops(el: Sel, s: TraceStats): void {
+    const entries = Object.entries(s.drops).sort((a, b) => b[1] - a[1]);
     if (entries.length === 0) {
-      host.append('p').attr('class', 'empty').text('No drops.');
+      el.append('p').attr('class', 'empty').text('No drops.');
       return;
     }
-    const w = Math.max(360, el.clientWidth || 520), barH = 18, m = { l: 220, r: 40 };
+    const w = Math.max(380, (el.node()!.clientWidth || 520) - 8), barH = 20, m = { l: 250, r: 50, t: 4 };
     const x = d3.scaleLinear().domain([0, d3.max(entries, (e) => e[1]) ?? 1]).range([0, w - m.l - m.r]);
-    const svg = host.append('svg').attr('width', w).attr('height', entries.length * (barH + 4) + 4).attr('id', 'drops-chart');
-    const g = svg.selectAll<SVGGElement, [string, number]>('g.drop').data(entries, (d) => d[0]).join('g').attr('class', 'drop')
-      .attr('transform', (_d, i) => `translate(0,${i * (barH + 4) + 2})`);
-    g.append('text').attr('class', 'bar-label').attr('x', m.l - 6).attr('y', barH / 2).attr('dy', '0.35em').attr('text-anchor', 'end').text((d) => d[0]);
-    g.append('rect').attr('class', 'bar drop-bar').attr('x', m.l).attr('height', barH).attr('width', (d) => Math.max(1, x(d[1])));
-    g.append('text').attr('class', 'bar-value').attr('x', (d) => m.l + x(d[1]) + 4).attr('y', barH / 2).attr('dy', '0.35em').text((d) => d[1]);
-  }
-
-  private histograms(el: HTMLElement, hs: readonly { key: string; h: Histogram }[]): void {
-    const host = d3.select(el);
-    host.selectAll('*').remove();
-    const withData = hs.filter((x) => x.h.count > 0);
-    const note = hs.length - withData.length;
-    if (withData.length === 0) {
-      host.append('p').attr('class', 'empty').text(
-        hs.length ? 'No latency samples: every hop here took no time (the sim backend runs each stack at one virtual instant).' : 'No statistics yet.');
-      return;
-    }
-    if (note) host.append('p').attr('class', 'note').text(`${note} more with no samples.`);
-    const cellW = 210, cellH = 96;
-    const cells = host.append('div').attr('class', 'hist-grid');
-    cells.selectAll<HTMLDivElement, (typeof withData)[number]>('div.hist').data(withData, (d) => d.key).join('div').attr('class', 'hist')
-      .each(function (d) {
-        const nz = d.h.buckets.map((c, i) => ({ i, c })).filter((b) => b.c > 0);
-        // At least 12 buckets wide, so that one full bucket reads as a bar, not a block.
-        const lo = Math.max(0, (nz[0]?.i ?? 0) - 1);
-        const hi = Math.min(d.h.buckets.length - 1, Math.max(lo + 11, (nz[nz.length - 1]?.i ?? 0) + 1));
-        const bins = d3.range(lo, hi + 1).map((i) => ({ i, c: d.h.buckets[i] }));
-        const x = d3.scaleBand<number>().domain(bins.map((b) => b.i)).range([4, cellW - 4]).padding(0.1);
-        const y = d3.scaleLinear().domain([0, d3.max(bins, (b) => b.c) ?? 1]).range([cellH - 34, 4]);
-        const svg = d3.select(this).append('svg').attr('width', cellW).attr('height', cellH + 8);
-        svg.append('text').attr('class', 'hist-axis').attr('x', 4).attr('y', cellH - 20).text(formatNs(2 ** lo));
-        svg.append('text').attr('class', 'hist-axis').attr('x', cellW - 4).attr('y', cellH - 20).attr('text-anchor', 'end').text(formatNs(2 ** (hi + 1)));
-        svg.append('text').attr('class', 'hist-title').attr('x', 4).attr('y', cellH - 8).text(d.key);
-        svg.append('text').attr('class', 'hist-sub').attr('x', 4).attr('y', cellH + 4).text(`n ${d.h.count} · p50 ${formatNs(d.h.p50Ns)} · p99 ${formatNs(d.h.p99Ns)}`);
-        svg.selectAll('rect').data(bins, (b) => String((b as { i: number }).i)).join('rect').attr('class', 'bar')
-          .attr('x', (b) => x(b.i) ?? 0).attr('width', x.bandwidth()).attr('y', (b) => y(b.c)).attr('height', (b) => cellH - 34 - y(b.c))
-          .append('title').text((b) => `${formatNs(2 ** b.i)}–${formatNs(2 ** (b.i + 1))}: ${b.c}`);
-      });
+    const svg = el.append('svg').attr('width', w).attr('height', m.t + entries.length * barH + 6).attr('id', 'drops-chart');
+    const g = svg.selectAll('g').data(entries, (d) => (d as [string, number])[0]).join('g').attr('transform', (_d, i) => `translate(0,${m.t + i * barH})`);
+    g.append('text').attr('class', 'bar-label').attr('x', m.l - 8).attr('y', barH / 2 + 4).attr('text-anchor', 'end').text((d) => d[0]);
+    g.append('rect').attr('class', 'drop-bar').attr('x', m.l).attr('y', 3).attr('height', barH - 6).attr('width', (d) => Math.max(2, x(d[1])));
+    g.append('text').attr('class', 'bar-value').attr('x', (d) => m.l + Math.max(2, x(d[1])) + 6).attr('y', barH / 2 + 4).text((d) => d[1].toLocaleString('en-US'));
   }
 }
 
-function pathHistograms(s: TraceStats | undefined): { key: string; h: Histogram }[] {
-  if (!s) return [];
-  return PATHS_SHOWN.flatMap((p) => (s.perPath[p] ? [{ key: p, h: s.perPath[p]! }] : []));
+function panel(parent: Sel, key: string, title: string): Sel {
+  const p = parent.append('div').attr('class', `stats-panel panel-${key}`).attr('id', `stats-${key}`);
+  p.append('h3').text(title);
+  return p;
 }
 
-function hopHistograms(s: TraceStats | undefined): { key: string; h: Histogram }[] {
-  if (!s) return [];
-  return Object.entries(s.perLayer).map(([k, v]) => ({ key: k, h: v.latency }));
+function histogramCell(parent: Sel, id: string, title: string, h: Histogram, domain: [number, number],
+  width: number, height: number, barClass: string, packets?: number): void {
+  const cell = parent.append('div').attr('class', 'hist').attr('id', id);
+  const svg = cell.append('svg') as unknown as d3.Selection<SVGSVGElement, unknown, null, undefined>;
+  drawHistogram(svg, h, { width, height, domain, title, barClass });
+  cell.append('div').attr('class', 'hist-sub').text(h.count > 0
+    ? `${h.count.toLocaleString('en-US')} timed${packets !== undefined && packets !== h.count ? ` of ${packets.toLocaleString('en-US')}` : ''} · p50 ${formatNs(h.p50Ns)} · p99 ${formatNs(h.p99Ns)}`
+    : `${packets?.toLocaleString('en-US') ?? 0} packets, none timed yet`);
 }

@@ -1,13 +1,37 @@
-// webview/store: what the webview holds of a capture — decoded packet rows (with their tcpdump-style
-// summaries), TCP transitions, connections and statistics — and the filtered view of the rows.
+// webview/store: what the webview holds of a capture — every packet as a row of typed-array columns
+// over the batch buffers it came in (no object per packet, so 100,000 rows cost the garbage
+// collector nothing), each row's tcpdump-style summary, TCP transitions, connections and statistics.
+// Batches are queued when they arrive and decoded in slices (`drain`), so a burst never holds a frame.
+// A row's details (hops, dissection, addresses) are decoded when a view asks for them.
 import { StringTable, decodeBatch } from '../engine/trace/codec';
-import { PacketFlag, type ConnectionInfo, type Hop, type PathName, type TraceBatch, type TraceStats, type TransitionRecord } from '../engine/trace/schema';
-import { ipv4ToString } from '../engine/wire/address';
-import { dissect } from '../engine/wire/dissect';
+import {
+  HOP_KINDS,
+  HOP_LEN,
+  HOP_LEN_V1,
+  LAYERS,
+  Layer,
+  PacketFlag,
+  PACKET_FIXED_LEN,
+  PATHS,
+  type ConnectionInfo,
+  type Hop,
+  type HopKind,
+  type LayerName,
+  type PacketRecord,
+  type PathName,
+  type TraceBatch,
+  type TraceStats,
+  type TransitionRecord,
+} from '../engine/trace/schema';
+import { ipv4ToString, ipv6ToString } from '../engine/wire/address';
+import { dissect, type Dissection } from '../engine/wire/dissect';
+import { FAST_SUMMARY_ROOM, FastSummary } from '../engine/wire/fast-summary';
 import { SummaryContext, summarize } from '../engine/wire/summary';
 import type { WireBatch } from './protocol';
 
+/** One packet as the views see it; the costly parts are worked out on first use. */
 export interface PacketRow {
+  readonly index: number;
   readonly id: number;
   readonly timeNs: number;
   readonly direction: 'rx' | 'tx';
@@ -19,6 +43,7 @@ export interface PacketRow {
   readonly flags: number;
   readonly hops: readonly Hop[];
   readonly bytes: Uint8Array;
+  readonly dissection: Dissection;
   readonly src: string;
   readonly dst: string;
   readonly protocol: string;
@@ -31,59 +56,236 @@ export interface PacketRow {
   readonly retransmission: boolean;
 }
 
+// meta column bits
+const META_TX = 1;
+const META_RETRANS = 2;
+const META_DROP = 4;
+const PATH_SHIFT = 3;
+
+/** Records per decoding slice: small enough that one slice never costs a frame. */
+const SLICE_RECORDS = 128;
+const ROW_CACHE = 4096;
+/** Rows remembered per layer: the latest packets through it, and the latest dropped there. */
+const RECENT = 12;
+
+/** What the store knows of each layer (station) from the rows it holds. */
+export class LayerIndex {
+  /** Bit i: a hop of kind HOP_KINDS[i] was seen at this layer. */
+  readonly kinds = new Uint8Array(LAYERS.length);
+  readonly packets = new Float64Array(LAYERS.length);
+  readonly drops = new Float64Array(LAYERS.length);
+  private readonly recent = new Int32Array(LAYERS.length * RECENT).fill(-1);
+  private readonly recentDrops = new Int32Array(LAYERS.length * RECENT).fill(-1);
+
+  add(row: number, hops: readonly Hop[]): void {
+    for (const h of hops) {
+      const l = Layer[h.layer];
+      this.kinds[l] |= 1 << HOP_KINDS.indexOf(h.kind);
+      const n = this.packets[l]++;
+      this.recent[l * RECENT + (n % RECENT)] = row;
+      if (h.verdict === 'drop') {
+        const d = this.drops[l]++;
+        this.recentDrops[l * RECENT + (d % RECENT)] = row;
+      }
+    }
+  }
+
+  kindsOf(layer: LayerName): HopKind[] {
+    const bits = this.kinds[Layer[layer]];
+    return HOP_KINDS.filter((_, i) => bits & (1 << i));
+  }
+
+  /** The latest rows through `layer` (or dropped there), newest first. */
+  latest(layer: LayerName, dropped = false): number[] {
+    const l = Layer[layer];
+    const n = dropped ? this.drops[l] : this.packets[l];
+    const ring = dropped ? this.recentDrops : this.recent;
+    const out: number[] = [];
+    for (let k = 1; k <= Math.min(n, RECENT); k++) out.push(ring[l * RECENT + ((n - k) % RECENT)]);
+    return out;
+  }
+}
+
+const latin1 = new TextDecoder('latin1');
+
+class Columns {
+  capacity = 0;
+  ids = new Uint32Array(0);
+  times = new Float64Array(0);
+  meta = new Uint8Array(0);
+  rules = new Int16Array(0);
+  flows = new Uint32Array(0);
+  conns = new Uint32Array(0);
+  wireLens = new Uint32Array(0);
+  flags = new Uint16Array(0);
+  /** Which batch buffer holds the record, and where. */
+  buffer = new Uint32Array(0);
+  offset = new Uint32Array(0);
+
+  grow(min: number): void {
+    if (min <= this.capacity) return;
+    const cap = Math.max(min, this.capacity * 2, 1024);
+    const g = <T extends Uint32Array | Float64Array | Uint8Array | Int16Array | Uint16Array>(a: T, make: new (n: number) => T): T => {
+      const b = new make(cap);
+      b.set(a as never);
+      return b;
+    };
+    this.ids = g(this.ids, Uint32Array);
+    this.times = g(this.times, Float64Array);
+    this.meta = g(this.meta, Uint8Array);
+    this.rules = g(this.rules, Int16Array);
+    this.flows = g(this.flows, Uint32Array);
+    this.conns = g(this.conns, Uint32Array);
+    this.wireLens = g(this.wireLens, Uint32Array);
+    this.flags = g(this.flags, Uint16Array);
+    this.buffer = g(this.buffer, Uint32Array);
+    this.offset = g(this.offset, Uint32Array);
+    this.capacity = cap;
+  }
+}
+
 export class TraceStore {
-  readonly rows: PacketRow[] = [];
+  /** Rows held. */
+  count = 0;
   readonly byId = new Map<number, number>();
   readonly transitions: TransitionRecord[] = [];
   readonly connections = new Map<number, ConnectionInfo>();
   readonly stats: TraceStats[] = [];
   recordsDropped = 0;
   batchesSeen = 0;
+  layers = new LayerIndex();
+  /** The last damaged batch's message, until the next reset. */
+  lastError: string | undefined;
+  private cols = new Columns();
+  private infos: string[] = [];
+  private buffers: Uint8Array[] = [];
+  /** The trace schema version each buffer's records are written in (its hop length follows from it). */
+  private schemas: number[] = [];
+  private queue: TraceBatch[] = [];
+  private queuedRecords = 0;
   private strings = new StringTable();
   private summary = new SummaryContext();
-  private readonly seenSeq = new Map<string, number>();
-  private readonly incarnation = new Map<string, { n: number; synSeq: number }>();
-  private readonly listeners: (() => void)[] = [];
-
-  onChange(f: () => void): void {
-    this.listeners.push(f);
-  }
-
-  changed(): void {
-    for (const f of this.listeners) f();
-  }
+  private fast = new FastSummary(this.summary);
+  private readonly line = new Uint8Array(FAST_SUMMARY_ROOM + 16);
+  /** Per TCP conversation and incarnation: the segments seen (seq, length, SYN/FIN), to spot retransmissions. */
+  private seenSeq = new Map<string, Set<number>>();
+  private readonly tcpScratch: TcpFields = { ip: 0, v6: false, t: 0, seq: 0, len: 0, flags: 0, fromLow: false };
+  private incarnation = new Map<string, { n: number; synSeq: number }>();
+  private readonly byConn = new Map<number, number[]>();
+  private readonly transitionsByConn = new Map<number, TransitionRecord[]>();
+  private seenTransitions = new Set<string>();
+  private rowCache = new Map<number, Row>();
 
   reset(): void {
-    this.rows.length = 0;
+    this.count = 0;
     this.byId.clear();
     this.transitions.length = 0;
     this.connections.clear();
     this.stats.length = 0;
-    this.seenSeq.clear();
-    this.incarnation.clear();
-    this.strings = new StringTable();
-    this.summary = new SummaryContext();
     this.recordsDropped = 0;
     this.batchesSeen = 0;
-    this.changed();
+    this.layers = new LayerIndex();
+    this.lastError = undefined;
+    this.cols = new Columns();
+    this.infos = [];
+    this.buffers = [];
+    this.schemas = [];
+    this.seenTransitions = new Set();
+    this.queue = [];
+    this.queuedRecords = 0;
+    this.strings = new StringTable();
+    this.summary = new SummaryContext();
+    this.fast = new FastSummary(this.summary);
+    this.seenSeq = new Map();
+    this.incarnation = new Map();
+    this.byConn.clear();
+    this.transitionsByConn.clear();
+    this.rowCache = new Map();
   }
 
-  /** Decodes one batch; packets already held (a range answered twice) are skipped. Returns the error, if the batch was damaged. */
-  addBatch(w: WireBatch): string | undefined {
-    const batch: TraceBatch = {
-      schema: w.schema as TraceBatch['schema'],
-      seq: w.seq,
-      records: new Uint8Array(w.records),
-      recordCount: w.recordCount,
-      strings: w.strings,
-      dropped: w.dropped,
-    };
+  /** Records waiting to be decoded. */
+  get pending(): number {
+    return this.queuedRecords;
+  }
+
+  /**
+   * Queues one batch, cut into slices of SLICE_RECORDS records (the batch's strings go with the
+   * first). A batch whose record lengths do not add up is queued whole: decoding it keeps every good
+   * record before the damage and reports the rest.
+   */
+  enqueue(w: WireBatch): void {
     this.batchesSeen++;
     this.recordsDropped += w.dropped;
+    const records = new Uint8Array(w.records);
+    const v = new DataView(w.records);
+    const batch = (from: number, to: number, n: number, first: boolean): TraceBatch => ({
+      schema: w.schema as TraceBatch['schema'],
+      seq: w.seq,
+      records: records.subarray(from, to),
+      recordCount: n,
+      strings: first ? w.strings : [],
+      dropped: 0,
+    });
+    let from = 0;
+    let n = 0;
+    let at = 0;
+    let first = true;
+    while (at < records.length) {
+      const len = at + 8 <= records.length ? v.getUint32(at + 4, true) : 0;
+      if (len < 8 || len % 4 !== 0 || at + len > records.length) {
+        at = records.length;
+        n++;
+        break;
+      }
+      at += len;
+      n++;
+      if (n === SLICE_RECORDS) {
+        this.queue.push(batch(from, at, n, first));
+        this.queuedRecords += n;
+        first = false;
+        from = at;
+        n = 0;
+      }
+    }
+    if (n > 0 || first) {
+      this.queue.push(batch(from, records.length, n, first));
+      this.queuedRecords += n;
+    }
+  }
+
+  /** Decodes queued slices until `budgetMs` has passed; returns the number of packets added. */
+  drain(budgetMs: number): number {
+    const start = performance.now();
+    const before = this.count;
+    while (this.queue.length > 0) {
+      const b = this.queue.shift()!;
+      this.queuedRecords -= b.recordCount;
+      const err = this.addBatch(b);
+      if (err) this.lastError = `damaged trace batch ${b.seq}: ${err}`;
+      if (performance.now() - start >= budgetMs) break;
+    }
+    return this.count - before;
+  }
+
+  /** Decodes every queued slice now. */
+  drainAll(): void {
+    this.drain(Infinity);
+  }
+
+  /** Decodes one slice; packets already held (a range answered twice) are skipped. Returns the error, if the slice was damaged. */
+  private addBatch(batch: TraceBatch): string | undefined {
+    const buf = batch.records;
+    const bufIndex = this.buffers.length;
+    this.buffers.push(buf);
+    this.schemas.push(batch.schema);
+    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let at = 0;
     try {
       decodeBatch(batch, this.strings, (r) => {
-        if (r.type === 'transition') this.transitions.push(r);
-        else if (!this.byId.has(r.packetId)) this.addPacket(r.packetId, r);
+        const here = at;
+        at += v.getUint32(here + 4, true);
+        if (r.type === 'transition') this.addTransition(r);
+        else if (!this.byId.has(r.packetId)) this.addPacket(r, bufIndex, here);
       });
     } catch (e) {
       return (e as Error).message;
@@ -91,89 +293,298 @@ export class TraceStore {
     return undefined;
   }
 
-  private addPacket(id: number, r: Parameters<Parameters<typeof decodeBatch>[2]>[0] & { type: 'packet' }): void {
-    const bytes = r.bytes.slice();
-    const d = dissect(bytes);
-    let src = '';
-    let dst = '';
-    let protocol = 'ETH';
-    if (d.arp) {
-      protocol = 'ARP';
-      src = ipv4ToString(d.arp.senderProtocol);
-      dst = ipv4ToString(d.arp.targetProtocol);
-    } else if (d.ipv4) {
-      src = ipv4ToString(d.ipv4.src);
-      dst = ipv4ToString(d.ipv4.dst);
-      protocol = d.tcp ? 'TCP' : d.udp ? 'UDP' : d.icmp ? 'ICMP' : `IP/${d.ipv4.protocol}`;
-    } else if (d.ipv6) {
-      protocol = 'IPv6';
+  private addTransition(t: TransitionRecord): void {
+    // A transition sent twice (live, then again in a range answer) is held once.
+    const key = `${t.connId}/${t.timeNs}/${t.from}/${t.to}/${t.packetId}/${t.event}`;
+    if (this.seenTransitions.has(key)) return;
+    this.seenTransitions.add(key);
+    this.transitions.push(t);
+    let list = this.transitionsByConn.get(t.connId);
+    if (!list) this.transitionsByConn.set(t.connId, (list = []));
+    list.push(t);
+  }
+
+  private addPacket(r: PacketRecord, bufIndex: number, at: number): void {
+    const i = this.count;
+    const c = this.cols;
+    c.grow(i + 1);
+    c.ids[i] = r.packetId;
+    c.times[i] = r.timeNs;
+    c.rules[i] = r.rule;
+    c.flows[i] = r.flowId;
+    c.conns[i] = r.connId;
+    c.wireLens[i] = r.wireLen;
+    c.flags[i] = r.flags;
+    c.buffer[i] = bufIndex;
+    c.offset[i] = at;
+    let meta = (r.direction === 'tx' ? META_TX : 0) | (PATHS.indexOf(r.path) << PATH_SHIFT);
+    for (const h of r.hops) if (h.verdict === 'drop') meta |= META_DROP;
+    if ((r.flags & PacketFlag.RETRANSMISSION) !== 0 || this.seenBefore(r)) meta |= META_RETRANS;
+    c.meta[i] = meta;
+    this.layers.add(i, r.hops);
+    this.infos.push(this.summarize(r));
+    this.byId.set(r.packetId, i);
+    if (r.connId !== 0) {
+      let list = this.byConn.get(r.connId);
+      if (!list) this.byConn.set(r.connId, (list = []));
+      // In packet-number order (records arrive a little out of it).
+      let at = list.length;
+      while (at > 0 && this.cols.ids[list[at - 1]] > r.packetId) at--;
+      list.splice(at, 0, i);
     }
-    let tcp: PacketRow['tcp'];
-    let retransmission = (r.flags & PacketFlag.RETRANSMISSION) !== 0;
-    if (d.tcp && d.ipv4) {
-      const t = d.tcp;
-      const len = d.ipv4.totalLength - d.ipv4.headerLen - t.headerLen;
-      const flags = t.flags;
-      tcp = { seq: t.seq, ack: t.ack, len, flags, window: t.window, srcPort: t.srcPort };
-      if (len > 0 || (flags & 0x03) !== 0) {
-        // A new SYN (not a retransmitted one) on a 4-tuple starts a new incarnation: port reuse is not retransmission.
-        const a = `${src}:${t.srcPort}`, b = `${dst}:${t.dstPort}`;
-        const tuple = a < b ? `${a}|${b}` : `${b}|${a}`;
-        let inc = this.incarnation.get(tuple) ?? { n: 0, synSeq: -1 };
-        if ((flags & 0x12) === 0x02 && inc.synSeq !== t.seq) {
-          inc = { n: inc.n + 1, synSeq: t.seq };
-          this.incarnation.set(tuple, inc);
-        }
-        const key = `${tuple}#${inc.n} ${a}/${t.seq}/${len}/${flags & 0x03}`;
-        // A copy made by an impairment (duplicate) is not the sender sending again.
-        if (this.seenSeq.has(key) && !(r.flags & PacketFlag.IMPAIRED)) retransmission = true;
-        this.seenSeq.set(key, id);
-      }
+    this.count = i + 1;
+  }
+
+  /** The tcpdump line without its leading "IP ": the byte-level fast path, else dissect + summarize (same context, same text). */
+  private summarize(r: PacketRecord): string {
+    const n = this.fast.write(r.bytes, 1, r.wireLen, this.line, 0);
+    const text = n >= 0 ? latin1.decode(this.line.subarray(0, n)) : summarize(dissect(r.bytes), r.wireLen, this.summary);
+    return text.startsWith('IP ') ? text.slice(3) : text;
+  }
+
+  /**
+   * A TCP segment carrying data, SYN or FIN whose sequence range this sender already sent in this
+   * incarnation of the conversation, keyed by 4-tuple (not by the engine's connection id, which a
+   * segment lost on the wire never got). A new SYN on a 4-tuple starts a new incarnation (port
+   * reuse is not retransmission); a copy made by an impairment (duplicate) is not the sender
+   * sending again.
+   */
+  private seenBefore(r: PacketRecord): boolean {
+    const t = this.tcpScratch;
+    if (!readTcp(r.bytes, t) || (t.len === 0 && (t.flags & 0x03) === 0)) return false;
+    const tuple = tupleKey(r.bytes, t);
+    let inc = this.incarnation.get(tuple);
+    if (inc === undefined) this.incarnation.set(tuple, (inc = { n: 0, synSeq: -1 }));
+    if ((t.flags & 0x12) === 0x02 && inc.synSeq !== t.seq) {
+      inc.n++;
+      inc.synSeq = t.seq;
     }
-    const info = summarize(d, r.wireLen, this.summary).replace(/^IP /, '');
-    const row: PacketRow = {
-      id,
-      timeNs: r.timeNs,
-      direction: r.direction,
-      path: r.path,
-      rule: r.rule,
-      flowId: r.flowId,
-      connId: r.connId,
-      wireLen: r.wireLen,
-      flags: r.flags,
-      hops: r.hops,
-      bytes,
-      src,
-      dst,
-      protocol,
-      info,
-      tcp,
-      drop: r.hops.find((h) => h.verdict === 'drop'),
-      retransmission,
-    };
-    this.byId.set(id, this.rows.length);
-    this.rows.push(row);
+    const key = `${tuple}${String.fromCharCode(inc.n & 0xffff, t.fromLow ? 1 : 2)}`;
+    let seen = this.seenSeq.get(key);
+    if (!seen) this.seenSeq.set(key, (seen = new Set()));
+    // seq (32 bits) + length (16 bits) + SYN/FIN (2 bits): exact in a double.
+    const seg = t.seq + t.len * 2 ** 32 + (t.flags & 0x03) * 2 ** 48;
+    const again = seen.has(seg) && (r.flags & PacketFlag.IMPAIRED) === 0;
+    seen.add(seg);
+    return again;
+  }
+
+  // ---- reading
+
+  id(i: number): number {
+    return this.cols.ids[i];
+  }
+
+  timeNs(i: number): number {
+    return this.cols.times[i];
+  }
+
+  path(i: number): PathName {
+    return PATHS[this.cols.meta[i] >> PATH_SHIFT] ?? 'none';
+  }
+
+  isTx(i: number): boolean {
+    return (this.cols.meta[i] & META_TX) !== 0;
+  }
+
+  isDropped(i: number): boolean {
+    return (this.cols.meta[i] & META_DROP) !== 0;
+  }
+
+  isRetransmission(i: number): boolean {
+    return (this.cols.meta[i] & META_RETRANS) !== 0;
+  }
+
+  connIdOf(i: number): number {
+    return this.cols.conns[i];
+  }
+
+  wireLen(i: number): number {
+    return this.cols.wireLens[i];
+  }
+
+  info(i: number): string {
+    return this.infos[i];
+  }
+
+  /** The frame bytes kept of row i (a view into its batch). */
+  frame(i: number): Uint8Array {
+    const b = this.cols.buffer[i];
+    const buf = this.buffers[b];
+    const at = this.cols.offset[i];
+    const hopCount = buf[at + 3];
+    const capLen = buf[at + 36] | (buf[at + 37] << 8);
+    const from = at + PACKET_FIXED_LEN + hopCount * (this.schemas[b] === 1 ? HOP_LEN_V1 : HOP_LEN);
+    return buf.subarray(from, from + capLen);
+  }
+
+  /** Row i's full record, decoded again from its batch bytes. */
+  record(i: number): PacketRecord {
+    const b = this.cols.buffer[i];
+    const buf = this.buffers[b];
+    const at = this.cols.offset[i];
+    const len = buf[at + 4] | (buf[at + 5] << 8) | (buf[at + 6] << 16) | (buf[at + 7] << 24);
+    let out: PacketRecord | undefined;
+    decodeBatch({ schema: this.schemas[b] as TraceBatch['schema'], seq: 0, records: buf.subarray(at, at + len), recordCount: 1, strings: [], dropped: 0 }, this.strings, (r) => {
+      if (r.type === 'packet') out = r;
+    });
+    return out!;
+  }
+
+  /** Row i as an object for the views (cached for the rows in use). */
+  row(i: number): PacketRow {
+    let r = this.rowCache.get(i);
+    if (r) return r;
+    r = new Row(this, i);
+    if (this.rowCache.size >= ROW_CACHE) this.rowCache.delete(this.rowCache.keys().next().value!);
+    this.rowCache.set(i, r);
+    return r;
   }
 
   get(id: number): PacketRow | undefined {
     const i = this.byId.get(id);
-    return i === undefined ? undefined : this.rows[i];
+    return i === undefined ? undefined : this.row(i);
   }
 
   /** A connection's transitions in time order. */
-  transitionsOf(connId: number): TransitionRecord[] {
-    return this.transitions.filter((t) => t.connId === connId);
+  transitionsOf(connId: number): readonly TransitionRecord[] {
+    return this.transitionsByConn.get(connId) ?? [];
   }
 
   /** A connection's packets (both directions) in capture order. */
   packetsOf(connId: number): PacketRow[] {
-    return this.rows.filter((r) => r.connId === connId);
+    return (this.byConn.get(connId) ?? []).map((i) => this.row(i));
   }
 
-  /** For a connection that reaches the trace only by its packets (no ConnectionInfo yet). */
+  /** The number of packets a connection has. */
+  packetCountOf(connId: number): number {
+    return this.byConn.get(connId)?.length ?? 0;
+  }
+
+  /** Every connection the trace mentions (by info, transitions or packets), by id. */
   connectionIds(): number[] {
     const ids = new Set<number>(this.connections.keys());
-    for (const t of this.transitions) ids.add(t.connId);
+    for (const id of this.transitionsByConn.keys()) ids.add(id);
     return [...ids].sort((a, b) => a - b);
   }
+}
+
+/** Row i of a store; each costly part is worked out once, when a view first reads it. */
+class Row implements PacketRow {
+  private rec: PacketRecord | undefined;
+  private diss: Dissection | undefined;
+  private ends: { src: string; dst: string; protocol: string } | undefined;
+  private tcpFields: PacketRow['tcp'] | null = null;
+
+  constructor(private readonly store: TraceStore, readonly index: number) {}
+
+  private get record(): PacketRecord {
+    return (this.rec ??= this.store.record(this.index));
+  }
+
+  get id(): number { return this.store.id(this.index); }
+  get timeNs(): number { return this.store.timeNs(this.index); }
+  get direction(): 'rx' | 'tx' { return this.store.isTx(this.index) ? 'tx' : 'rx'; }
+  get path(): PathName { return this.store.path(this.index); }
+  get rule(): number { return this.record.rule; }
+  get flowId(): number { return this.record.flowId; }
+  get connId(): number { return this.store.connIdOf(this.index); }
+  get wireLen(): number { return this.store.wireLen(this.index); }
+  get flags(): number { return this.record.flags; }
+  get hops(): readonly Hop[] { return this.record.hops; }
+  get bytes(): Uint8Array { return this.record.bytes; }
+  get info(): string { return this.store.info(this.index); }
+  get retransmission(): boolean { return this.store.isRetransmission(this.index); }
+  get drop(): Hop | undefined { return this.store.isDropped(this.index) ? this.hops.find((h) => h.verdict === 'drop') : undefined; }
+  get dissection(): Dissection { return (this.diss ??= dissect(this.bytes)); }
+  get src(): string { return this.endpoints().src; }
+  get dst(): string { return this.endpoints().dst; }
+  get protocol(): string { return this.endpoints().protocol; }
+
+  get tcp(): PacketRow['tcp'] {
+    if (this.tcpFields === null) {
+      const d = this.dissection;
+      const t = d.tcp;
+      const ipPayload = d.ipv4 ? d.ipv4.totalLength - d.ipv4.headerLen : d.ipv6 ? d.ipv6.payloadLength : 0;
+      this.tcpFields = t ? { seq: t.seq, ack: t.ack, len: Math.max(0, ipPayload - t.headerLen), flags: t.flags, window: t.window, srcPort: t.srcPort } : undefined;
+    }
+    return this.tcpFields;
+  }
+
+  private endpoints(): { src: string; dst: string; protocol: string } {
+    if (this.ends) return this.ends;
+    const d = this.dissection;
+    const transport = d.tcp ? 'TCP' : d.udp ? 'UDP' : d.icmp ? 'ICMP' : undefined;
+    if (d.arp) this.ends = { src: ipv4ToString(d.arp.senderProtocol), dst: ipv4ToString(d.arp.targetProtocol), protocol: 'ARP' };
+    else if (d.ipv4) this.ends = { src: ipv4ToString(d.ipv4.src), dst: ipv4ToString(d.ipv4.dst), protocol: transport ?? `IP/${d.ipv4.protocol}` };
+    else if (d.ipv6) this.ends = { src: ipv6ToString(d.ipv6.src), dst: ipv6ToString(d.ipv6.dst), protocol: transport ?? (d.icmpv6 ? 'ICMPv6' : 'IPv6') };
+    else this.ends = { src: '', dst: '', protocol: 'ETH' };
+    return this.ends;
+  }
+}
+
+/** Where a frame's TCP header is and the fields retransmission spotting needs (filled in place). */
+interface TcpFields {
+  ip: number;
+  v6: boolean;
+  t: number;
+  seq: number;
+  len: number;
+  flags: number;
+  /** Set by tupleKey: the sender is the conversation's lower endpoint. */
+  fromLow: boolean;
+}
+
+/** Reads an Ethernet frame's TCP fields (802.1Q tags, IPv4 or IPv6 without extension headers); false when it has none. */
+function readTcp(b: Uint8Array, out: TcpFields): boolean {
+  if (b.length < 14) return false;
+  let at = 12;
+  let type = (b[at] << 8) | b[at + 1];
+  while ((type === 0x8100 || type === 0x88a8) && at + 6 <= b.length) {
+    at += 4;
+    type = (b[at] << 8) | b[at + 1];
+  }
+  const ip = at + 2;
+  let t: number;
+  let payload: number;
+  if (type === 0x0800) {
+    if (b.length < ip + 20 || b[ip + 9] !== 6 || ((b[ip + 6] << 8) | b[ip + 7]) & 0x1fff) return false;
+    const hl = (b[ip] & 15) * 4;
+    t = ip + hl;
+    payload = ((b[ip + 2] << 8) | b[ip + 3]) - hl;
+    out.v6 = false;
+  } else if (type === 0x86dd) {
+    if (b.length < ip + 40 || b[ip + 6] !== 6) return false;
+    t = ip + 40;
+    payload = (b[ip + 4] << 8) | b[ip + 5];
+    out.v6 = true;
+  } else return false;
+  if (b.length < t + 14) return false;
+  out.ip = ip;
+  out.t = t;
+  out.seq = ((b[t + 4] << 24) | (b[t + 5] << 16) | (b[t + 6] << 8) | b[t + 7]) >>> 0;
+  out.len = Math.max(0, payload - (b[t + 12] >> 4) * 4);
+  out.flags = ((b[t + 12] & 1) << 8) | b[t + 13];
+  return true;
+}
+
+/**
+ * The conversation's 4-tuple as a short string key (16-bit units, not text), lower endpoint first;
+ * sets `f.fromLow`.
+ */
+function tupleKey(b: Uint8Array, f: TcpFields): string {
+  const n = f.v6 ? 16 : 4;
+  const srcAt = f.ip + (f.v6 ? 8 : 12);
+  const dstAt = srcAt + n;
+  let cmp = 0;
+  for (let i = 0; i < n && cmp === 0; i++) cmp = b[srcAt + i] - b[dstAt + i];
+  const srcPort = (b[f.t] << 8) | b[f.t + 1];
+  const dstPort = (b[f.t + 2] << 8) | b[f.t + 3];
+  f.fromLow = cmp < 0 || (cmp === 0 && srcPort <= dstPort);
+  const [loAt, hiAt, loPort, hiPort] = f.fromLow ? [srcAt, dstAt, srcPort, dstPort] : [dstAt, srcAt, dstPort, srcPort];
+  let key = '';
+  for (let i = 0; i < n; i += 2) key += String.fromCharCode((b[loAt + i] << 8) | b[loAt + i + 1]);
+  key += String.fromCharCode(loPort);
+  for (let i = 0; i < n; i += 2) key += String.fromCharCode((b[hiAt + i] << 8) | b[hiAt + i + 1]);
+  return key + String.fromCharCode(hiPort);
 }

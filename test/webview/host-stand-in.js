@@ -2,12 +2,15 @@
 // so a reload restores it as VS Code's getState does) and a host that answers the webview's requests
 // from the recorded trace (test/fixtures/webview/trace.json, real engine output).
 // Query: ?mode=replay (default: the range request gets everything) | live (batches stream in);
-// ?scale=N (the trace's packets N times over, ids and times shifted: volume tests); ?noanswer=1.
+// ?trace=NAME (test/fixtures/webview/trace-NAME.json; default trace.json, the recorded sim capture; lab-shaped:
+// the same packets with synthetic lab-like hop timing); ?scale=N (the trace's packets N times over,
+// ids and times shifted: volume tests); ?noanswer=1 (the host never answers a request).
 (() => {
   const params = new URLSearchParams(location.search);
   const mode = params.get('mode') ?? 'replay';
   const scale = Number(params.get('scale') ?? '1');
   const noAnswer = params.get('noanswer') === '1';
+  const traceName = /^[a-z-]+$/.test(params.get('trace') ?? '') ? `trace-${params.get('trace')}` : 'trace';
   const host = { sent: [], batches: [], connections: [], stats: [], ready: false, fixture: undefined };
   window.__host = host;
   host.violations = [];
@@ -58,7 +61,7 @@
     return out;
   }
 
-  const loaded = fetch('/test/fixtures/webview/trace.json').then((r) => r.json()).then((f) => {
+  const loaded = fetch(`/test/fixtures/webview/${traceName}.json`).then((r) => r.json()).then((f) => {
     host.fixture = f;
     const base = f.batches.map((b) => ({ ...b, records: toBuffer(b.records) }));
     let maxId = 0;
@@ -79,6 +82,22 @@
     host.packetCount = maxId * scale;
   });
 
+  /** One packet's record as a batch of its own, with every string the trace has (its reasons may be interned anywhere before). */
+  function detail(packetId) {
+    const strings = host.batches.flatMap((b) => b.strings);
+    for (const b of host.batches) {
+      const v = new DataView(b.records);
+      for (let at = 0; at < b.records.byteLength;) {
+        const len = v.getUint32(at + 4, true);
+        if (v.getUint8(at) === 1 && v.getUint32(at + 8, true) === packetId) {
+          return { schema: b.schema, seq: 0, records: b.records.slice(at, at + len), recordCount: 1, strings, dropped: 0 };
+        }
+        at += len;
+      }
+    }
+    return undefined;
+  }
+
   function answer(m) {
     if (noAnswer) return;
     loaded.then(() => {
@@ -87,20 +106,72 @@
         post({ type: 'scope/response', id: m.id, ok: true, result: { batches, connections: mode === 'live' ? [] : host.connections } });
         if (mode !== 'live') for (const s of host.stats) post({ type: 'scope/stats', stats: s });
       } else if (m.type === 'scope/packetDetail') {
-        post({ type: 'scope/response', id: m.id, ok: false, error: 'not held' });
+        const batch = detail(m.packetId);
+        post(batch ? { type: 'scope/response', id: m.id, ok: true, result: { batch } } : { type: 'scope/response', id: m.id, ok: false, error: `packet ${m.packetId} is not in the capture store` });
       }
     });
   }
 
-  /** Live mode: one batch every `ms`, connections and stats as they come. */
-  host.stream = (ms = 40) => loaded.then(() => new Promise((resolve) => {
+  /** Re-cuts batches into batches of exactly `n` records (the last may hold fewer), as a live engine cuts them by size. */
+  function rebatch(batches, n) {
+    const out = [];
+    let parts = [], count = 0, strings = [], dropped = 0, seq = 1;
+    const flush = () => {
+      const len = parts.reduce((a, p) => a + p.length, 0);
+      const records = new Uint8Array(len);
+      let o = 0;
+      for (const p of parts) { records.set(p, o); o += p.length; }
+      out.push({ schema: batches[0].schema, seq: seq++, records: records.buffer, recordCount: count, strings, dropped });
+      parts = []; count = 0; strings = []; dropped = 0;
+    };
+    for (const b of batches) {
+      strings = strings.concat(b.strings);
+      dropped += b.dropped;
+      const src = new Uint8Array(b.records);
+      const v = new DataView(b.records);
+      for (let at = 0; at < src.length;) {
+        const len = v.getUint32(at + 4, true);
+        parts.push(src.subarray(at, at + len));
+        count++;
+        at += len;
+        if (count === n) flush();
+      }
+    }
+    if (count) flush();
+    return out;
+  }
+
+  /**
+   * Live mode: one batch every `ms` (re-cut to `perBatch` records each, when given), connections
+   * first, statistics every 500 ms of wall time as the engine sends them; resolves with the number
+   * of batches sent once the capture "stops". `prepare` does the re-cutting ahead, so that a
+   * measurement sees only the streaming.
+   */
+  let prepared;
+  host.prepare = (perBatch = 0) => loaded.then(() => {
+    prepared = { perBatch, batches: perBatch > 0 ? rebatch(host.batches, perBatch) : host.batches };
+    return prepared.batches.length;
+  });
+  host.stream = (ms = 40, perBatch = 0) => (prepared && prepared.perBatch === perBatch ? loaded : host.prepare(perBatch)).then(() => new Promise((resolve) => {
+    const batches = prepared.batches;
     let i = 0;
+    let statsAt = 0;
     for (const c of host.connections) post({ type: 'scope/connection', connection: c });
     const timer = setInterval(() => {
-      if (i >= host.batches.length) { clearInterval(timer); post({ type: 'scope/captureState', state: 'stopped', backend: 'sim', scenario: 'mixed', rules: host.rules }); resolve(i); return; }
-      post({ type: 'scope/traceBatch', batch: host.batches[i] });
-      const s = host.stats[Math.min(host.stats.length - 1, Math.floor((i * host.stats.length) / host.batches.length))];
-      if (s) post({ type: 'scope/stats', stats: s });
+      if (i >= batches.length) {
+        clearInterval(timer);
+        if (host.stats.length) post({ type: 'scope/stats', stats: host.stats[host.stats.length - 1] });
+        post({ type: 'scope/captureState', state: 'stopped', backend: 'sim', scenario: 'mixed', rules: host.rules });
+        resolve(i);
+        return;
+      }
+      post({ type: 'scope/traceBatch', batch: batches[i] });
+      const now = performance.now();
+      if (now - statsAt >= 500 || i === 0) {
+        statsAt = now;
+        const s = host.stats[Math.min(host.stats.length - 1, Math.floor((i * host.stats.length) / batches.length))];
+        if (s) post({ type: 'scope/stats', stats: s });
+      }
       i++;
     }, ms);
   }));
