@@ -67,37 +67,42 @@ async function openLab(): Promise<Lab> {
 
 export const captureCommand: Command = {
   name: 'capture',
-  summary: 'run a capture on a simulated network (or replay a capture file) and print each packet with its path, rule and latency',
+  summary: 'run a capture (simulated, in a lab with the real kernel, on a device, or replaying a file) and print each packet with its path, rule and latency',
   help: `usage: bypass-scope capture [options]
 
-Runs the userspace (bypass) stack and the kernel path side by side behind one simulated NIC, steers
-every packet by the rules, runs a workload scenario, and prints one line per packet:
+Runs the userspace (bypass) stack and the kernel path side by side behind one NIC, steers every
+packet by the rules, runs a workload scenario, and prints one line per packet:
   N TIME PATH RULE SUMMARY latency Xµs
-(TIME is virtual seconds; PATH bypass, kernel, drop, or none for frames not steered; RULE is
+(TIME in seconds since the start; PATH bypass, kernel, drop, or none for frames not steered; RULE is
 FILE:LINE of the rule that steered it, 'default', 'local' for flows the bypass stack opened,
 'earlier' for flows pinned under rules since reloaded, '-' for transmitted frames), then a summary:
 packets per path, drops by reason, TCP connections with their final states, latency p50/p99 per
 path and per hop, trace records dropped, and each workload's result.
 
 options:
-  --backend sim|pcap|lab|tap|afpacket
-                         where frames come from: the simulated network (default), a capture file
-  --file FILE            with --backend pcap: the pcap or pcapng file to replay at its own times,
-                         steered by the rules, each layer's checks traced, TCP connections followed
-                         by a passive observer (nothing answers the replayed packets)
+  --backend NAME         where frames come from (default sim):
+                           sim       a simulated network in virtual time; the kernel path is an
+                                     emulated Linux stack, labelled so
+                           pcap      --file FILE replayed at its own times, steered by the rules,
+                                     each layer's checks traced, TCP connections followed by a
+                                     passive observer (nothing answers the replayed packets)
+                           lab       real TAP devices in a private network namespace (it runs itself
+                                     under \`unshare -Urn\`), Linux programs on the wire and the real
+                                     Linux kernel on the kernel path; --duration caps the wall-clock
+                                     run (default 10)
+                           tap       the TAP device --tap NAME that you own; the host's kernel behind
+                                     it is the wire side, the kernel path is emulated
+                           afpacket  an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the
+                                     rules compiled to cBPF and run in the kernel; the bypass stack
+                                     at --ip A.B.C.D/N, an address of its own; scenario idle only
+  --file FILE            with --backend pcap: the pcap or pcapng file
   --speed X|max          time per wall time: 1 plays at the capture's (or the network's) own pace;
                          max (the default) runs as fast as it can
-  --backend lab          real TAP devices in a private network namespace, Linux programs on the wire
-                         and the real Linux kernel on the kernel path; needs \`unshare -Urn\` to work,
-                         which it runs itself; --duration then caps the wall-clock run, default 10
-  --backend tap          the TAP device --tap NAME that you own; the host's kernel behind it is the
-                         wire side at the TAP's address, the kernel path is emulated
-  --backend afpacket     an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the rules
-                         compiled to cBPF and run in the kernel; the bypass stack at --ip A.B.C.D/N,
-                         an address of its own (the kernel keeps every frame too); scenario idle only
   --tap NAME             the TAP device for --backend tap (sudo ip tuntap add dev NAME mode tap user
                          $USER; sudo ip addr add 198.18.0.1/24 dev NAME; sudo ip link set NAME up)
-  --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed; sim only)
+  --interface NAME       the interface for --backend afpacket
+  --ip A.B.C.D/N         with --backend afpacket: the bypass stack's own address on that network
+  --scenario NAME        ${SCENARIOS.map((s) => s.name).join(', ')} (default mixed; pcap and afpacket run idle)
   --rules FILE           routing rules (default ${DEFAULT_RULES})
   --duration S           virtual seconds to run (default ${DEFAULT_DURATION_S}; a replay plays the whole file)
   --packets N            stop after N packets
