@@ -39,7 +39,7 @@ ip link set bsn0 up
 ip neigh add 198.18.0.2 lladdr 02:00:00:00:00:02 dev bsn0`);
   const dev = TapDevice.open('bsn0');
   await waitForCarrier(undefined, 'bsn0');
-  const driver = new RealtimeDriver({ batch: 16 });
+  const driver = new RealtimeDriver({ batch: 16, mode: 'async' });
   let udp = 0;
   dev.onReceive = (f) => {
     if (f[23] === 17) udp++;
