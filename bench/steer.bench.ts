@@ -310,7 +310,7 @@ let sink = 0;
 function flowStarts(cap: Capture): Int32Array {
   const t = new FlowTable({ maxFlows: 1 << 19 });
   const key = new Uint32Array(KEY_WORDS);
-  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0, opens: true };
   const out: number[] = [];
   cap.frames.forEach((f, i) => {
     if (!extractFlowKey(f, key, info) || t.find(key) >= 0) return;
@@ -358,7 +358,7 @@ interface FewFlows {
 function fewFlows(cap: Capture, flows: number): FewFlows {
   const t = new FlowTable({ maxFlows: flows });
   const key = new Uint32Array(KEY_WORDS);
-  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0, opens: true };
   const buf = new Uint8Array(RING_BYTES);
   const frames: Uint8Array[] = [];
   const wire: number[] = [];
@@ -585,7 +585,7 @@ function measureExpression(cap: Capture, expr: string): Record<string, number | 
 
 function measureFlowTable(cap: Capture): Record<string, number> {
   // The capture's own flows, found again and again, in a table of the size they need.
-  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0, opens: true };
   const key = new Uint32Array(KEY_WORDS);
   const keys: number[] = [];
   const probe = new FlowTable({ maxFlows: 1 << 19 });

@@ -29,6 +29,22 @@ export interface KeyInfo {
   forward: boolean;
   /** TCP flags byte, 0 for other kinds. */
   tcpFlags: number;
+  /**
+   * The frame may begin a flow. False for a TCP segment that cannot open or pick up a connection —
+   * FIN or RST without SYN, or an empty ACK — as a late retransmission or the last ACK of a flow
+   * already forgotten is: such a frame is steered by the rules alone, so that it leaves no flow
+   * behind (Linux conntrack marks FIN and RST on no connection invalid likewise).
+   */
+  opens: boolean;
+}
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+
+/** Whether a TCP segment with these flags and `payload` bytes of data may begin a flow (see KeyInfo.opens). */
+function tcpOpens(flags: number, payload: number): boolean {
+  return (flags & TCP_SYN) !== 0 || ((flags & (TCP_FIN | TCP_RST)) === 0 && payload > 0);
 }
 
 const K_NONE = 0;
@@ -50,6 +66,7 @@ export function extractFlowKey(f: Uint8Array, key: Uint32Array, info: KeyInfo): 
   info.kind = K_NONE;
   info.forward = true;
   info.tcpFlags = 0;
+  info.opens = true;
   if (n < 14) return false;
   let off = 12;
   let type = (f[12] << 8) | f[13];
@@ -78,7 +95,10 @@ export function extractFlowKey(f: Uint8Array, key: Uint32Array, info: KeyInfo): 
       last = forward ? ((sp << 16) | dp) >>> 0 : ((dp << 16) | sp) >>> 0;
       if (proto === 6) {
         word0 = K_TCP;
-        if (t + 14 <= n) info.tcpFlags = f[t + 13];
+        if (t + 14 <= n) {
+          info.tcpFlags = f[t + 13];
+          info.opens = tcpOpens(f[t + 13], ((f[off + 2] << 8) | f[off + 3]) - ((vihl & 15) << 2) - ((f[t + 12] >>> 4) << 2));
+        }
       } else word0 = K_UDP;
       info.kind = word0 as FlowKind;
     } else if (!fragmented && proto === 1 && t + 8 <= n) {
@@ -157,7 +177,11 @@ function ipv6Key(f: Uint8Array, off: number, key: Uint32Array, info: KeyInfo): b
     sp = (f[t] << 8) | f[t + 1];
     dp = (f[t + 2] << 8) | f[t + 3];
     kind = nh === 6 ? K_TCP : K_UDP;
-    if (nh === 6 && t + 14 <= n) info.tcpFlags = f[t + 13];
+    if (nh === 6 && t + 14 <= n) {
+      info.tcpFlags = f[t + 13];
+      // The payload length counts what follows the fixed header: here, the TCP header and data.
+      info.opens = tcpOpens(f[t + 13], ((f[off + 4] << 8) | f[off + 5]) - ((f[t + 12] >>> 4) << 2));
+    }
   } else if (nh === 58 && t + 8 <= n) {
     const type = f[t];
     tag = type === 128 || type === 129 ? 0x10000 | (f[t + 4] << 8) | f[t + 5] : 0x20000 | type;

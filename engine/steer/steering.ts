@@ -50,6 +50,7 @@ export class SteeringBatch {
   readonly kind: Uint8Array;
   readonly forward: Uint8Array;
   readonly tcpFlags: Uint8Array;
+  readonly opens: Uint8Array;
 
   constructor(readonly capacity: number) {
     this.action = new Uint8Array(capacity);
@@ -63,6 +64,7 @@ export class SteeringBatch {
     this.kind = new Uint8Array(capacity);
     this.forward = new Uint8Array(capacity);
     this.tcpFlags = new Uint8Array(capacity);
+    this.opens = new Uint8Array(capacity);
   }
 }
 
@@ -81,7 +83,7 @@ export class Steering {
   /** The result of the last `steer` call, reused so that steering allocates nothing. */
   readonly result: SteeringResult = { action: 'kernel', rule: RULE_DEFAULT, flowId: 0, newFlow: false };
   private readonly key = new Uint32Array(KEY_WORDS);
-  private readonly info: KeyInfo = { kind: 0, forward: true, tcpFlags: 0 };
+  private readonly info: KeyInfo = { kind: 0, forward: true, tcpFlags: 0, opens: true };
   /** What the last batch's table reads came to (kept so that they are not optimised away). */
   private prefetched = 0;
 
@@ -127,6 +129,7 @@ export class Steering {
         out.kind[j] = info.kind;
         out.forward[j] = info.forward ? 1 : 0;
         out.tcpFlags[j] = info.tcpFlags;
+        out.opens[j] = info.opens ? 1 : 0;
       } else out.keyed[j] = 0;
     }
     this.prefetched ^= this.flows.prefetch(out.hashes, out.keyed, n);
@@ -140,6 +143,7 @@ export class Steering {
         info.kind = out.kind[j] as KeyInfo['kind'];
         info.forward = out.forward[j] === 1;
         info.tcpFlags = out.tcpFlags[j];
+        info.opens = out.opens[j] === 1;
         code = this.steerFlow(frame, wireLen, now, out.keys[j], out.hashes[j]);
       } else code = this.steerAlone(frame, wireLen);
       out.action[j] = code;
@@ -171,7 +175,10 @@ export class Steering {
     const c = this.counters;
     const t = this.flows;
     let slot = t.findHashed(key, h);
-    if (slot < 0) slot = this.pin(frame, wireLen, key, h, now);
+    if (slot < 0) {
+      if (!this.info.opens) return this.steerAlone(frame, wireLen);
+      slot = this.pin(frame, wireLen, key, h, now);
+    }
     t.touch(slot, this.info, now);
     r.flowId = t.flowIdAt(slot);
     const rule = t.ruleAt(slot);
@@ -206,6 +213,7 @@ export class Steering {
   pinLocal(frame: Uint8Array, now: number): number {
     if (!extract(frame, this.key, this.info)) return 0;
     let slot = this.flows.find(this.key);
+    if (slot < 0 && !this.info.opens) return 0;
     // Local pins belong to no rules generation: a reload never counts them as pinned to earlier rules.
     if (slot < 0) slot = this.flows.insert(this.key, this.info.kind, ACTION_CODE.bypass, RULE_LOCAL_PIN, LOCAL_GENERATION, now);
     this.flows.touch(slot, this.info, now);

@@ -101,7 +101,7 @@ export function computePreview(
   let lastTick = 0;
   let now = 0;
   const key = new Uint32Array(KEY_WORDS);
-  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0, opens: true };
   // A slot sweep never needs more than the whole table (twice maxFlows, rounded up to a power of two).
   const fullSweep = 4 * steering.flows.maxFlows;
 

@@ -393,7 +393,7 @@ async function connections(a: Args): Promise<unknown> {
   });
   const leftovers = (): { summary: string; closeState: unknown }[] => {
     const key = new Uint32Array(KEY_WORDS);
-    const info = { kind: 0, forward: true, tcpFlags: 0 };
+    const info = { kind: 0, forward: true, tcpFlags: 0, opens: true };
     const left = [];
     for (const f of synOf.values()) {
       if (!extractFlowKey(f, key, info as never)) continue;

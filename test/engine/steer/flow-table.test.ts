@@ -9,7 +9,7 @@ const B = '198.18.0.2';
 
 function keyOf(frame: Uint8Array): { key: Uint32Array; info: KeyInfo } {
   const key = new Uint32Array(KEY_WORDS);
-  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+  const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0, opens: true };
   assert.ok(extractFlowKey(frame, key, info), 'frame has a flow key');
   return { key, info };
 }
@@ -63,7 +63,7 @@ describe('flow keys', () => {
 
   it('refuse runts and frames of unknown EtherTypes', () => {
     const key = new Uint32Array(KEY_WORDS);
-    const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0 };
+    const info: KeyInfo = { kind: FlowKind.NONE, forward: true, tcpFlags: 0, opens: true };
     assert.equal(extractFlowKey(new Uint8Array(10), key, info), false);
     assert.equal(extractFlowKey(ethernet(0x88cc, new Uint8Array(40)), key, info), false);
     assert.equal(extractFlowKey(ethernet(0x0800, new Uint8Array(10)), key, info), false);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseRules } from '../../../engine/steer/rules';
 import { ACTION_BY_CODE, RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN, Steering, SteeringBatch } from '../../../engine/steer/steering';
 import { buildFrames } from './frames';
-import { ethernet, tcp4Frame, udp4Frame } from '../../support/packet-builder';
+import { ethernet, tcp4Frame, tcp6Frame, udp4Frame } from '../../support/packet-builder';
 
 const RULES = `default kernel
 bypass udp and dst portrange 20000-20999
@@ -111,7 +111,7 @@ bypass arp or icmp
       if (kind === 0) frames.push(syn(port, 9000));
       else if (kind === 1) frames.push(reply(port, 9000));
       else if (kind === 2) frames.push(udp4Frame(R, L, port, 20000 + (i % 13), new Uint8Array(8)));
-      else if (kind === 3) frames.push(tcp4Frame(R, L, { srcPort: port, dstPort: 23, flags: i % 2 ? 0x11 : 0x04 }));
+      else if (kind === 3) frames.push(tcp4Frame(R, L, { srcPort: port, dstPort: 23, flags: [0x02, 0x11, 0x04][i % 3] }));
       else if (kind === 4) frames.push(tcp4Frame(L, R, { srcPort: 23, dstPort: port, flags: 0x11 }));
       else frames.push(odd[i % odd.length].data);
     }
@@ -149,5 +149,39 @@ bypass arp or icmp
     const s = new Steering(parseRules(RULES));
     const frames = Array.from({ length: 5 }, (_, i) => syn(40000 + i, 9000));
     assert.throws(() => s.steerBatch(frames, [60, 60, 60, 60, 60], 0, 0, 5, new SteeringBatch(4)), /does not fit/);
+  });
+  it('a FIN, RST or empty ACK of no known flow is steered by the rules and leaves no flow; a SYN or data starts one', () => {
+    const s = new Steering(parseRules(RULES));
+    const fin = tcp4Frame(R, L, { srcPort: 40000, dstPort: 9000, flags: 0x11 });
+    const rst = tcp4Frame(R, L, { srcPort: 40001, dstPort: 9000, flags: 0x04 });
+    const ack = tcp4Frame(R, L, { srcPort: 40002, dstPort: 9000, flags: 0x10 });
+    const ack6 = tcp6Frame('2001:db8::1', '2001:db8::2', { srcPort: 40003, dstPort: 9000, flags: 0x10 });
+    for (const f of [fin, rst, ack, ack6]) {
+      const r = s.steer(f, f.length, 0);
+      assert.deepEqual({ action: r.action, rule: r.rule, flowId: r.flowId, newFlow: r.newFlow }, { action: 'bypass', rule: 1, flowId: 0, newFlow: false });
+    }
+    assert.equal(s.flows.size, 0, 'flows left by segments that cannot open a connection');
+    assert.deepEqual([s.counters.packets[1], s.counters.flows[1]], [4, 0], 'rule 2 counts the packets and no flows');
+    // Data picks a connection up mid-stream (a capture that starts late); a SYN opens one.
+    const d6 = tcp6Frame('2001:db8::1', '2001:db8::2', { srcPort: 40004, dstPort: 9000, flags: 0x18, payload: new Uint8Array(10) });
+    for (const f of [data(40005, 9000), d6, syn(40006, 9000)]) assert.equal(s.steer(f, f.length, 1).newFlow, true);
+    assert.equal(s.flows.size, 3);
+  });
+
+  it('a late FIN the bypass stack retransmits after its flow closed and was forgotten makes no new pin', () => {
+    const s = new Steering(parseRules(RULES), { timeouts: { tcpCloseLingerMs: 1 } });
+    const theirFin = tcp4Frame(R, L, { srcPort: 40000, dstPort: 9000, flags: 0x11 });
+    const ourFin = tcp4Frame(L, R, { srcPort: 9000, dstPort: 40000, flags: 0x11 });
+    s.steer(syn(40000, 9000), 60, 0);
+    s.steer(theirFin, 60, 1);
+    assert.notEqual(s.pinLocal(ourFin, 2), 0, 'the open flow takes our FIN');
+    s.poll(10, 1 << 16);
+    assert.equal(s.flows.size, 0, 'closed both ways, then forgotten after the linger');
+    assert.equal(s.pinLocal(ourFin, 11), 0, 'our retransmitted FIN');
+    assert.equal(s.steer(tcp4Frame(R, L, { srcPort: 40000, dstPort: 9000, flags: 0x10 }), 60, 12).flowId, 0, 'the peer\'s ACK of it');
+    assert.equal(s.flows.size, 0);
+    // A connection the bypass stack opens is still pinned from its SYN.
+    assert.notEqual(s.pinLocal(tcp4Frame(L, R, { srcPort: 41000, dstPort: 80, flags: 0x02 }), 13), 0);
+    assert.equal(s.flows.size, 1);
   });
 });
