@@ -10,6 +10,7 @@ import {
   isPacketRange,
   isReady,
   isSelectionChanged,
+  isStepChanged,
   type CaptureStateName,
   type HostMessage,
   type WebviewMessage,
@@ -44,6 +45,15 @@ export class VisualizerPanel extends Disposable {
   connStep = 0;
   /** The last selection the host asked for (the webview echoes it back). */
   private selectPosted: number | undefined;
+  /** Numbers the host's step and open messages; the webview's reports say the last one it applied. */
+  private stepSeq = 0;
+  /** The seq of the last step or open posted to the webview loaded now (a reloaded one starts from 0). */
+  private stepFloor = 0;
+  private readonly stepEmitter = this.register(new vscode.EventEmitter<{ readonly connId: number | undefined; readonly step: number; readonly steps: number }>());
+  /** The connection view moved (the user stepped in the webview, or a host step was applied). */
+  readonly onDidChangeStep = this.stepEmitter.event;
+  /** Every open panel's step changes, for views that outlive a panel (the Connections view). */
+  static readonly stepChanges = new vscode.EventEmitter<{ readonly connId: number | undefined; readonly step: number; readonly steps: number }>();
   /** Messages posted and received, newest last (bounded): what the integration tests look at. */
   readonly posted: HostMessage[] = [];
   readonly received: WebviewMessage[] = [];
@@ -127,11 +137,13 @@ export class VisualizerPanel extends Disposable {
     this.selectedPacketId = undefined;
     this.focusedConnId = undefined;
     this.connStep = 0;
+    this.fireStep();
     this.updateTitle();
     this.live = false;
     // Not loaded yet, or hidden: the webview asks for everything once it is (re)loaded.
     if (this.readyCount === 0 || !this.panel.visible) return;
-    this.post({ type: 'scope/reset' });
+    this.stepFloor = ++this.stepSeq;
+    this.post({ type: 'scope/reset', seq: this.stepSeq });
     this.postState();
     this.sendAll();
   }
@@ -155,27 +167,35 @@ export class VisualizerPanel extends Disposable {
     const id = connId ?? this.focusedConnId;
     if (id === undefined) return 0;
     const from = id === this.focusedConnId ? this.connStep : 0;
-    this.showTransition(id, Math.max(0, Math.min(this.transitionCount(id), from + (direction === 'forward' ? 1 : -1))));
+    this.showTransition(id, from + (direction === 'forward' ? 1 : -1));
     return this.connStep;
   }
 
-  /**
-   * Shows connection `connId` after its `n`-th transition (0: its first state), wherever the view was:
-   * back to the first state (a step back there stays there), then forward n times.
-   */
+  /** Shows connection `connId` after its `n`-th transition (0: its first state), as one absolute message. */
   showTransition(connId: number, n: number): void {
-    const total = this.transitionCount(connId);
-    for (let i = 0; i < Math.max(1, total); i++) this.post({ type: 'scope/step', direction: 'back', connId });
-    for (let i = 0; i < Math.min(n, total); i++) this.post({ type: 'scope/step', direction: 'forward', connId });
+    const step = Math.max(0, Math.min(n, this.transitionCount(connId)));
     this.focusedConnId = connId;
-    this.connStep = Math.min(n, total);
+    this.connStep = step;
+    this.stepFloor = ++this.stepSeq;
+    this.post({ type: 'scope/step', connId, step, seq: this.stepSeq });
+    this.fireStep();
   }
 
-  /** Opens a connection in the webview at its first state, and selects its first packet. */
+  /** Opens a connection in the webview on its TCP tab at its first state, and selects its first packet. */
   openConnection(connId: number): void {
-    this.showTransition(connId, 0);
+    this.focusedConnId = connId;
+    this.connStep = 0;
+    this.stepFloor = ++this.stepSeq;
+    this.post({ type: 'scope/openConnection', connId, seq: this.stepSeq });
+    this.fireStep();
     const first = this.shown?.store.connectionInfo(connId)?.firstPacketId;
     if (first !== undefined) this.select(first);
+  }
+
+  private fireStep(): void {
+    const e = { connId: this.focusedConnId, step: this.connStep, steps: this.focusedConnId === undefined ? 0 : this.transitionCount(this.focusedConnId) };
+    this.stepEmitter.fire(e);
+    VisualizerPanel.stepChanges.fire(e);
   }
 
   private post(m: HostMessage): void {
@@ -215,6 +235,7 @@ export class VisualizerPanel extends Disposable {
       // A (re)loaded webview holds nothing: it asks for the range next; nothing live until then.
       this.readyCount++;
       this.live = false;
+      this.stepFloor = 0;
       this.postState();
       return;
     }
@@ -229,6 +250,14 @@ export class VisualizerPanel extends Disposable {
         this.focusedConnId = p.connId;
         this.connStep = 0;
       }
+      return;
+    }
+    if (isStepChanged(m)) {
+      // A report from before the webview applied the host's latest step is stale: that step overrides it.
+      if (m.hostSeq < this.stepFloor) return;
+      this.focusedConnId = m.connId;
+      this.connStep = m.step;
+      this.fireStep();
       return;
     }
     if (isPacketRange(m)) {

@@ -9,6 +9,7 @@ import {
   isSelect,
   isStats,
   isStep,
+  isOpenConnection,
   isTraceBatch,
   type HostMessage,
   type RequestResults,
@@ -45,7 +46,7 @@ export class HostClient {
         }
         return;
       }
-      if (isTraceBatch(m) || isConnection(m) || isStats(m) || isCaptureState(m) || isSelect(m) || isStep(m) || isReset(m)) onNotification(m);
+      if (isTraceBatch(m) || isConnection(m) || isStats(m) || isCaptureState(m) || isSelect(m) || isStep(m) || isOpenConnection(m) || isReset(m)) onNotification(m);
     });
   }
 

@@ -86,15 +86,25 @@ function start(): void {
   );
   const inspector = new Inspector(packetsView, () => save());
   let lastStep = '';
-  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => {
+  /** The seq of the last host step or open applied: the host takes older reports as stale. */
+  let hostSeq = 0;
+  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => reportStep());
+  /** Tells the host where the connection view is (once per change of place or of the host step applied). */
+  function reportStep(): void {
     save();
+    reportIfChanged();
+  }
+  /** The connection last reported: its count of transitions is reported again as more arrive. */
+  let reportedConn: number | undefined;
+  function reportIfChanged(): void {
     const steps = connection.connId === undefined ? 0 : store.transitionsOf(connection.connId).length;
-    const key = `${connection.connId}/${connection.step}/${steps}`;
+    const key = `${connection.connId}/${connection.step}/${steps}/${hostSeq}`;
     if (key !== lastStep) {
       lastStep = key;
-      client.notify({ type: 'scope/stepChanged', connId: connection.connId, step: connection.step, steps });
+      reportedConn = connection.connId;
+      client.notify({ type: 'scope/stepChanged', connId: connection.connId, step: connection.step, steps, hostSeq });
     }
-  });
+  }
   const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id), () => save());
   const stats = new StatsView(views.views.get('stats')!, store);
 
@@ -172,7 +182,9 @@ function start(): void {
         const p = pendingConn;
         pendingConn = undefined;
         connection.pick(p.connId, p.step);
+        reportStep();
       }
+      if (connection.connId !== undefined && connection.connId === reportedConn) reportIfChanged();
       // The heavier views redraw at most four times a second; the last change always gets drawn.
       clearTimeout(viewTimer);
       if (now - lastViewRedraw >= VIEW_REDRAW_MS) {
@@ -195,6 +207,17 @@ function start(): void {
     for (const b of batches) store.enqueue(b);
     refresh();
   };
+
+  function showStep(connId: number, step: number): void {
+    const held = store.transitionsOf(connId).length;
+    // Transitions still on their way (a live capture): the furthest held now, the step once they are here.
+    pendingConn = held >= step ? undefined : { connId, step };
+    if (connId !== connection.connId) connection.pick(connId, Math.min(step, held));
+    else connection.go(Math.min(step, held));
+    // go() says nothing when the view is there already: the host still learns its step was applied.
+    reportStep();
+    if (pendingConn) refresh();
+  }
 
   function onMessage(m: Exclude<HostMessage, ResponseMessage>): void {
     switch (m.type) {
@@ -230,10 +253,19 @@ function start(): void {
         }
         break;
       case 'scope/step':
-        if (m.connId !== undefined && m.connId !== connection.connId) connection.pick(m.connId);
-        connection.stepBy(m.direction === 'forward' ? 1 : -1);
+        // Absolute: connection connId after its step-th transition, once the webview holds that many.
+        hostSeq = m.seq;
+        showStep(m.connId, m.step);
+        break;
+      case 'scope/openConnection':
+        hostSeq = m.seq;
+        views.activate('connection');
+        showView('connection');
+        save();
+        showStep(m.connId, 0);
         break;
       case 'scope/reset':
+        hostSeq = m.seq;
         store.reset();
         list.select(undefined);
         connection.pick(undefined);

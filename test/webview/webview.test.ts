@@ -304,7 +304,34 @@ describe('webview', { skip }, () => {
     assert.match(await text(page, '#field-tree'), /SYN, ACK/);
     // The host hears where the stepper is (for its own step commands and status).
     const told = await page.evaluate(() => (window as unknown as { __host: { sent: { type: string }[] } }).__host.sent.filter((m) => m.type === 'scope/stepChanged').pop());
-    assert.deepEqual(told, { type: 'scope/stepChanged', connId: 1, step: 2, steps: 6 });
+    assert.deepEqual(told, { type: 'scope/stepChanged', connId: 1, step: 2, steps: 6, hostSeq: 0 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the host opens a connection on the TCP tab and puts it at absolute steps, which the webview reports with the host step it applied', async () => {
+    const { page, errors } = await open(browser, base);
+    const post = (m: unknown) => page.evaluate((x) => window.postMessage(x, '*'), m);
+    const reports = () => page.evaluate(() => (window as unknown as { __host: { sent: { type: string }[] } }).__host.sent.filter((m) => m.type === 'scope/stepChanged'));
+    await post({ type: 'scope/openConnection', connId: 1, seq: 7 });
+    await page.waitForFunction(() => document.getElementById('tab-connection')?.getAttribute('aria-selected') === 'true');
+    assert.equal(await text(page, '#step-counter'), 'step 0 of 6');
+    assert.equal(await currentState(page), 'CLOSED');
+    assert.deepEqual((await reports()).pop(), { type: 'scope/stepChanged', connId: 1, step: 0, steps: 6, hostSeq: 7 });
+    // Absolute: the same step twice stays there (a relative step would have moved twice).
+    await post({ type: 'scope/step', connId: 1, step: 3, seq: 8 });
+    await post({ type: 'scope/step', connId: 1, step: 3, seq: 9 });
+    await page.waitForFunction(() => document.getElementById('step-counter')?.textContent === 'step 3 of 6');
+    assert.equal(await currentState(page), 'FIN-WAIT-1');
+    await page.waitForFunction(() => (window as unknown as { __host: { sent: { type: string; hostSeq?: number }[] } }).__host.sent.some((m) => m.type === 'scope/stepChanged' && m.hostSeq === 9));
+    assert.deepEqual((await reports()).pop(), { type: 'scope/stepChanged', connId: 1, step: 3, steps: 6, hostSeq: 9 });
+    // The user's own step is reported with the host step before it.
+    await post({ type: 'scope/step', connId: 1, step: 6, seq: 10 });
+    await page.waitForFunction(() => document.getElementById('step-counter')?.textContent === 'step 6 of 6');
+    await page.focus('#connection-view');
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual((await reports()).pop(), { type: 'scope/stepChanged', connId: 1, step: 5, steps: 6, hostSeq: 10 });
+    await shot(page, 'host-step');
     assert.deepEqual(errors, []);
     await page.close();
   });
