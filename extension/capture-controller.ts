@@ -288,7 +288,8 @@ export class CaptureController extends Disposable {
       const start: StartCapture = {
         ...device,
         backend: request.backend,
-        scenario: request.backend === 'sim' || request.backend === 'lab' ? (request.scenario ?? settings.defaultScenario) : undefined,
+        // afpacket runs no workloads: the remote hosts are the network's.
+        scenario: request.backend === 'afpacket' ? 'idle' : request.backend === 'pcap' ? undefined : (request.scenario ?? settings.defaultScenario),
         rules: { text: rules.text, source: rules.builtIn ? `${rules.name} (built in)` : rules.name },
         impairments,
         traceLevel: request.traceLevel ?? settings.traceLevel,
