@@ -11,6 +11,7 @@ import {
   isReady,
   isSelectionChanged,
   isStepChanged,
+  WEBVIEW_HOLD_PACKETS,
   type CaptureStateName,
   type HostMessage,
   type WebviewMessage,
@@ -117,6 +118,20 @@ export class VisualizerPanel extends Disposable {
       }
     }));
     this.register(controller.onDidChangeViewed((c) => this.show(c)));
+    // What the store holds, at most four times a second while it changes: the webview's list spans it.
+    this.register(controller.onDidChange(() => this.postExtent()));
+  }
+
+  private lastExtent = '';
+
+  private postExtent(): void {
+    const c = this.shown;
+    if (c === undefined || !this.live) return;
+    const extent = c.store.extent();
+    const key = `${extent.firstId}/${extent.lastId}/${extent.held}`;
+    if (key === this.lastExtent) return;
+    this.lastExtent = key;
+    this.post({ type: 'scope/extent', extent });
   }
 
   override dispose(): void {
@@ -219,8 +234,10 @@ export class VisualizerPanel extends Disposable {
   private sendAll(): void {
     const c = this.shown;
     if (c === undefined) return;
-    const r = c.store.range(1, 0xffffffff);
+    // The newest packets the webview holds at most, with every transition; it asks for older ones as it scrolls.
+    const r = c.store.range(1, 0xffffffff, WEBVIEW_HOLD_PACKETS);
     for (const conn of r.connections) this.post({ type: 'scope/connection', connection: conn });
+    this.post({ type: 'scope/extent', extent: r.extent });
     for (const b of r.batches) this.post({ type: 'scope/traceBatch', batch: b });
     if (c.store.lastStats !== undefined) this.post({ type: 'scope/stats', stats: c.store.lastStats });
     this.live = true;
@@ -262,7 +279,7 @@ export class VisualizerPanel extends Disposable {
     }
     if (isPacketRange(m)) {
       const store = this.shown?.store;
-      const result = store === undefined ? { batches: [], connections: [] } : store.range(m.fromId, m.toId);
+      const result = store === undefined ? { batches: [], connections: [] } : store.range(m.fromId, m.toId, m.newest);
       this.post({ type: 'scope/response', id: m.id, ok: true, result });
       if (store?.lastStats !== undefined) this.post({ type: 'scope/stats', stats: store.lastStats });
       this.live = true;

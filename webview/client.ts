@@ -10,6 +10,7 @@ import {
   isStats,
   isStep,
   isOpenConnection,
+  isExtent,
   isTraceBatch,
   type HostMessage,
   type RequestResults,
@@ -46,7 +47,7 @@ export class HostClient {
         }
         return;
       }
-      if (isTraceBatch(m) || isConnection(m) || isStats(m) || isCaptureState(m) || isSelect(m) || isStep(m) || isOpenConnection(m) || isReset(m)) onNotification(m);
+      if (isTraceBatch(m) || isConnection(m) || isStats(m) || isCaptureState(m) || isSelect(m) || isStep(m) || isOpenConnection(m) || isExtent(m) || isReset(m)) onNotification(m);
     });
   }
 

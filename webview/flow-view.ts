@@ -187,6 +187,14 @@ export class FlowView {
     this.highlighted = id;
   }
 
+  /** The store let rows go: the playhead keeps its place among the rows still held. */
+  compacted(): void {
+    const moves = this.store.lastMoves;
+    let j = Math.min(this.cursor, moves.length) - 1;
+    while (j >= 0 && moves[j] < 0) j--;
+    this.cursor = j < 0 ? 0 : moves[j] + 1;
+  }
+
   /** New data or a reset (the stations redraw on the view's own clock, twice a second). */
   refresh(): void {
     if (this.cursor > this.store.count) {

@@ -5,6 +5,8 @@
 import type { ConnectionInfo, TraceStats } from '../engine/trace/schema';
 
 export const REQUEST_TIMEOUT_MS = 5000;
+/** The packets the webview holds at most (a little more between two compactions); the host's ring holds the capture. */
+export const WEBVIEW_HOLD_PACKETS = 100_000;
 
 /** A TraceBatch as postMessage carries it: the records as an ArrayBuffer (structured clone, no copy into JSON). */
 export interface WireBatch {
@@ -49,6 +51,17 @@ export interface SelectNotification { readonly type: 'scope/select'; readonly pa
 export interface StepNotification { readonly type: 'scope/step'; readonly connId: number; readonly step: number; readonly seq: number }
 /** The host opens a connection (the Connections view's selection): the TCP tab, at its first state. */
 export interface OpenConnectionNotification { readonly type: 'scope/openConnection'; readonly connId: number; readonly seq: number }
+/**
+ * What the host's capture store holds: packet ids firstId…lastId (ids between that it lacks were
+ * sampled away by the engine), `held` packets in all. The webview holds a bounded part of it and
+ * asks for the rest by range.
+ */
+export interface CaptureExtent {
+  readonly firstId: number;
+  readonly lastId: number;
+  readonly held: number;
+}
+export interface ExtentNotification { readonly type: 'scope/extent'; readonly extent: CaptureExtent }
 /** A new capture starts: forget everything held. `seq` as a step's: the webview's reports of the old capture are stale. */
 export interface ResetNotification { readonly type: 'scope/reset'; readonly seq: number }
 export interface ResponseMessage {
@@ -67,6 +80,7 @@ export type HostMessage =
   | SelectNotification
   | StepNotification
   | OpenConnectionNotification
+  | ExtentNotification
   | ResetNotification
   | ResponseMessage;
 
@@ -87,11 +101,16 @@ export interface StepChangedNotification {
   readonly hostSeq: number;
 }
 
-/** Packets with ids in [fromId, toId] (inclusive), as batches, plus the connections they mention. */
-export interface PacketRangeRequest { readonly type: 'scope/packetRange'; readonly id: number; readonly fromId: number; readonly toId: number }
+/**
+ * Packets with ids in [fromId, toId] (inclusive), as batches, plus the connections they mention.
+ * `newest`: at most that many, the newest of the range, and every transition held (the first load).
+ */
+export interface PacketRangeRequest { readonly type: 'scope/packetRange'; readonly id: number; readonly fromId: number; readonly toId: number; readonly newest?: number }
 export interface PacketRangeResult {
   readonly batches: readonly WireBatch[];
   readonly connections: readonly ConnectionInfo[];
+  /** What the host holds now (absent from hosts that do not say). */
+  readonly extent?: CaptureExtent;
 }
 
 /** One packet's record, for a packet the webview no longer holds. */
@@ -133,6 +152,8 @@ export const isStep = (m: unknown): m is StepNotification =>
   typeof (m as StepNotification).seq === 'number';
 export const isOpenConnection = (m: unknown): m is OpenConnectionNotification =>
   tagged(m, 'scope/openConnection') && typeof (m as OpenConnectionNotification).connId === 'number' && typeof (m as OpenConnectionNotification).seq === 'number';
+export const isExtent = (m: unknown): m is ExtentNotification =>
+  tagged(m, 'scope/extent') && typeof (m as ExtentNotification).extent?.firstId === 'number' && typeof (m as ExtentNotification).extent?.lastId === 'number';
 export const isReset = (m: unknown): m is ResetNotification => tagged(m, 'scope/reset') && typeof (m as ResetNotification).seq === 'number';
 export const isResponse = (m: unknown): m is ResponseMessage =>
   tagged(m, 'scope/response') && typeof (m as ResponseMessage).id === 'number' && typeof (m as ResponseMessage).ok === 'boolean';

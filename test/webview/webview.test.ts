@@ -730,6 +730,56 @@ describe('webview', { skip }, () => {
     await page.close();
   });
 
+  test('300,000 packets streamed in: the webview holds a bounded window of them, and the list still scrolls to any row, asking the host for its range', async () => {
+    // 300,988 packets (the recorded capture 188 times over), in batches of 2,000 as a busy engine sends them.
+    const { page, errors } = await open(browser, base, '?mode=live&ring=1&scale=188', 1600, 1000, false);
+    const held = () => page.$eval('#status', (el) => Number((el as HTMLElement).dataset.held ?? 0));
+    const bound = 125_000; // WEBVIEW_HOLD_PACKETS and the 25% it may grow by between two compactions
+    let most = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        most = Math.max(most, await held());
+        await page.waitForTimeout(50);
+      }
+    })();
+    const batches = await page.evaluate(() => (window as unknown as { __host: { stream(ms: number, per: number): Promise<number> } }).__host.stream(20, 2000));
+    assert.ok(batches >= 150, `streamed ${batches} batches`);
+    await page.waitForFunction(() => /^300,988 packets \(/.test(document.getElementById('status')?.textContent ?? '') && !/decoding/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    sampling = false;
+    await sampler;
+    most = Math.max(most, await held());
+    assert.ok(most > 100_000 && most <= bound, `held at most ${most.toLocaleString('en-US')} packets here while 300,988 streamed in; want more than 100,000 and at most ${bound.toLocaleString('en-US')}`);
+    assert.match(await text(page, '#packet-count'), /^300,988 packets \([\d,]+ held here; the rest come from the extension as you scroll\)$/);
+    // Following: the newest packets are the ones held and in view.
+    assert.equal(Math.max(...(await rowIds(page))), 300_988);
+    const rangesBefore = await page.evaluate(() => (window as unknown as { __host: { ranges?: number } }).__host.ranges ?? 0);
+    // Home: the first packet, which the webview let go long ago — asked for, then shown and inspected.
+    await page.focus('#packet-list');
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => document.querySelector('#packet-list .row.selected:not(.loading)')?.getAttribute('data-id') === '1', undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => /Frame 1\b|Ethernet/.test(document.getElementById('field-tree')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    const asked = await page.evaluate(() => (window as unknown as { __host: { sent: { type: string; fromId?: number; toId?: number }[] } }).__host.sent.filter((m) => m.type === 'scope/packetRange').slice(1));
+    assert.ok(asked.some((m) => m.fromId! <= 1 && m.toId! >= 1), `a range request covering packet 1: ${JSON.stringify(asked.slice(-3))}`);
+    assert.ok((await page.evaluate(() => (window as unknown as { __host: { ranges?: number } }).__host.ranges ?? 0)) > rangesBefore);
+    // The middle of the capture, by the scroll bar: its rows come, contiguous, and nothing stays "asking".
+    await page.evaluate(() => {
+      const s = document.getElementById('packet-list')!;
+      s.scrollTop = s.scrollHeight / 2;
+    });
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#packet-list .row[data-id]')];
+      return rows.length > 20 && rows.every((r) => Number(r.getAttribute('data-id')) > 100_000 && !r.classList.contains('loading'));
+    }, undefined, { timeout: 20_000 });
+    const ids = await rowIds(page);
+    assert.ok(ids[0] > 140_000 && ids[0] < 160_000, `mid-scroll shows rows from ${ids[0]}`);
+    assert.equal(ids[ids.length - 1] - ids[0], ids.length - 1, 'contiguous packet numbers in view');
+    assert.ok((await held()) <= bound, `held ${await held()} after scrolling about`);
+    await shot(page, 'packets-300k-window');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('a packet the host selects that the webview does not hold is asked for, then shown', async () => {
     const { page, errors } = await open(browser, base, '?mode=live', 1600, 1000, false);
     await page.waitForFunction(() => /running/.test(document.getElementById('capture-state')?.textContent ?? ''));
