@@ -309,6 +309,34 @@ describe('webview', { skip }, () => {
     await page.close();
   });
 
+  test('the state diagram\'s labels overlap no state and no other label, in every step of a connection', async () => {
+    const { page, errors } = await open(browser, base);
+    await page.keyboard.press('Alt+2');
+    await pickConnection(page, 1);
+    for (let step = 0; step <= 6; step++) {
+      // As a string: helpers named inside a function would be renamed by the TypeScript loader (its __name) in the page.
+      const clashes = (await page.evaluate(`(() => {
+        const inView = (e) => { const b = e.getBBox(); const m = e.getCTM(); const root = e.ownerSVGElement.getCTM().inverse(); const t = root.multiply(m); return { x: b.x + t.e, y: b.y + t.f, width: b.width, height: b.height }; };
+        const labels = [...document.querySelectorAll('#state-diagram .edge text')].map((t) => ({ name: t.textContent || '', b: inView(t) }));
+        const nodes = [...document.querySelectorAll('#state-diagram .node rect')].map((r) => ({ name: r.parentElement.getAttribute('data-state') || '', b: inView(r) }));
+        const hit = (a, c) => a.x < c.x + c.width && c.x < a.x + a.width && a.y < c.y + c.height && c.y < a.y + a.height;
+        const out = [];
+        labels.forEach((l, i) => {
+          if (l.b.width === 0) out.push('"' + l.name + '" has no size');
+          for (const n of nodes) if (hit(l.b, n.b)) out.push('"' + l.name + '" over ' + n.name);
+          for (const m of labels.slice(i + 1)) if (hit(l.b, m.b)) out.push('"' + l.name + '" over "' + m.name + '"');
+        });
+        return { out, count: labels.length };
+      })()`)) as { out: string[]; count: number };
+      assert.ok(clashes.count >= 20, `want the figure's 20 transitions labelled, got ${clashes.count}`);
+      assert.deepEqual(clashes.out, [], `step ${step}`);
+      await page.keyboard.press('ArrowRight');
+    }
+    await shot(page, 'state-diagram-labels');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the host opens a connection on the TCP tab and puts it at absolute steps, which the webview reports with the host step it applied', async () => {
     const { page, errors } = await open(browser, base);
     const post = (m: unknown) => page.evaluate((x) => window.postMessage(x, '*'), m);
