@@ -195,9 +195,14 @@ export class PacketList {
     if (this.spacer.style.height !== height) this.spacer.style.height = height;
     // Following a live capture, every row in view changes with each batch: the list moves to the
     // newest rows ten times a second (as Wireshark's live list does), not every frame.
+    const now = performance.now();
+    const wait = FOLLOW_MS - (now - this.followedAt);
+    if (this.follow && wait <= 0 && this.scrolledAwaySinceMove()) {
+      // The user scrolled up since the list last moved, and the scroll event has not come yet.
+      this.follow = false;
+      this.onFollowChange(false);
+    }
     if (this.follow) {
-      const now = performance.now();
-      const wait = FOLLOW_MS - (now - this.followedAt);
       clearTimeout(this.followTimer);
       if (wait <= 0) {
         this.followedAt = now;
@@ -209,6 +214,14 @@ export class PacketList {
     }
     this.updateCount();
     this.render();
+  }
+
+  /** Whether the list is above where it last moved to (clamped to the content, which a new filter may have shrunk). */
+  private scrolledAwaySinceMove(): boolean {
+    // A hidden list (another view's tab is shown) has no height and reads scrollTop 0: not a scroll.
+    if (this.viewHeight <= 0) return false;
+    const bottom = Math.max(0, this.visibleCount * ROW_HEIGHT - this.viewHeight);
+    return this.scroller.scrollTop < Math.min(this.autoTop, bottom) - ROW_HEIGHT;
   }
 
   /** Scrolls to the newest row, from the known content height (no layout read). */

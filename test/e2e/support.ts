@@ -54,7 +54,11 @@ export async function quickPick(page: Page, title: string, item?: string, shotNa
   await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 20_000 });
   await page.waitForTimeout(300);
   if (shotName) await shot(page, shotName);
-  if (item !== undefined) await widget.locator('input').fill(item);
+  if (item !== undefined) {
+    await widget.locator('input').fill(item);
+    // The items may come a moment after the title (the rules step searches the workspace first).
+    await widget.locator('.monaco-list-row', { hasText: item }).first().waitFor({ state: 'visible', timeout: 20_000 });
+  }
   await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
   await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 10_000 });

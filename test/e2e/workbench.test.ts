@@ -29,10 +29,16 @@ function nonEmpty<T>(xs: T[]): T[] | undefined {
   return xs.length > 0 ? xs : undefined;
 }
 
+/** Applies a display filter and waits until the list shows it: the rows in view are the new filter's, not the last one's. */
 async function filterPackets(v: FrameLocator, expr: string): Promise<void> {
   const input = v.locator('#filter input');
   await input.fill(expr);
   await input.press('Enter');
+  const count = v.locator('#packet-count');
+  await until(`the list filtered by '${expr}'`, async () => {
+    const t = (await count.textContent()) ?? '';
+    return expr === '' ? !t.includes('(filter:') : t.includes(`(filter: ${expr})`);
+  });
 }
 
 describe('end to end in code-server', () => {

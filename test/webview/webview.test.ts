@@ -604,15 +604,19 @@ describe('webview', { skip }, () => {
     await page.waitForTimeout(900);
     await shot(page, 'flow-light');
     await page.evaluate(() => (document.body.className = 'vscode-high-contrast'));
-    await page.waitForTimeout(900);
-    // The canvas takes the new theme's colours too.
-    const dot = await page.$eval('.flow-canvas', (c) => {
+    // The canvas takes the new theme's colours too: watched for a while, as the dots come and go.
+    const canvasColours = () => page.$eval('.flow-canvas', (c) => {
       const cv = c as HTMLCanvasElement;
       const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
       const seenColours = new Set<string>();
       for (let i = 0; i < d.length; i += 4) if (d[i + 3] === 255) seenColours.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
       return [...seenColours];
     });
+    let dot: string[] = [];
+    for (let i = 0; i < 50 && !dot.includes('137,209,133'); i++) {
+      await page.waitForTimeout(200);
+      dot = await canvasColours();
+    }
     assert.ok(dot.includes('137,209,133'), `want the high-contrast theme's green (#89d185) on the canvas, got ${dot.slice(0, 6)}`);
     await shot(page, 'flow-high-contrast');
     await page.keyboard.press('Alt+4');

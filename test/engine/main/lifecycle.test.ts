@@ -85,7 +85,7 @@ describe('engine process: start and stop', () => {
 });
 
 describe('engine process: start errors', () => {
-  it('answers a backend that is not built yet with an error naming what is missing', async () => {
+  it('answers a backend started without what it needs with an error naming what is missing', async () => {
     const { client } = await engine();
     try {
       // The lab needs the engine started in a private network namespace (EngineClient's privateNetworkNamespace); this one is not.
