@@ -220,7 +220,7 @@ export class PacketList {
   private scrolledAwaySinceMove(): boolean {
     // A hidden list (another view's tab is shown) has no height and reads scrollTop 0: not a scroll.
     if (this.viewHeight <= 0) return false;
-    const bottom = Math.max(0, this.visibleCount * ROW_HEIGHT - this.viewHeight);
+    const bottom = Math.max(0, this.rowCount * ROW_HEIGHT - this.viewHeight);
     return this.scroller.scrollTop < Math.min(this.autoTop, bottom) - ROW_HEIGHT;
   }
 
