@@ -360,6 +360,8 @@ function start(): void {
   });
 
   client.notify({ type: 'scope/ready' });
+  // The first answer brings the newest packets; the list asks for others only after it.
+  rangeInFlight = true;
   client
     .request('scope/packetRange', { fromId: 1, toId: 0xffffffff, newest: store.hold })
     .then((r) => {
@@ -370,6 +372,12 @@ function start(): void {
     .catch((e: Error) => {
       notice = `the extension did not send the capture so far (${e.message}); showing live packets only · `;
       refresh();
+    })
+    .finally(() => {
+      rangeInFlight = false;
+      const next = rangeWanted;
+      rangeWanted = undefined;
+      if (next) askRange(next[0], next[1]);
     });
   list.focus();
 }

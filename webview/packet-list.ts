@@ -426,8 +426,9 @@ export class PacketList {
     }
     // The pool keeps what one frame can need; the rest go.
     while (this.pool.length > Math.max(8, last - first)) this.pool.pop()!.remove();
-    // Rows in view the webview does not hold: the host is asked for them and a screenful either side.
-    if (missingTo >= missingFrom) {
+    // Rows in view the webview does not hold: the host is asked for them and a screenful either side
+    // (not while batches wait to be decoded: the rows may be among them).
+    if (missingTo >= missingFrom && this.store.pending === 0) {
       const margin = Math.max(200, last - first);
       this.onNeedRange(Math.max(this.firstId, missingFrom - margin), Math.min(this.lastId, missingTo + margin));
     }
