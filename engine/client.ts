@@ -34,6 +34,11 @@ export interface EngineClientOptions {
    * engine is exec'd by unshare, and the IPC channel (an inherited fd) survives the exec.
    */
   readonly privateNetworkNamespace?: boolean;
+  /**
+   * Start the engine inside the named network namespace (`ip netns exec NAME`, as root): for the tap
+   * and afpacket backends on devices that live in one.
+   */
+  readonly networkNamespace?: string;
 }
 
 /** How the engine process ended. */
@@ -97,11 +102,13 @@ export class EngineClient {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     const execArgv = options.execArgv === undefined ? [] : [...options.execArgv];
     const unshare = options.privateNetworkNamespace === true ? privateNamespaceCommand([process.execPath, ...execArgv]) : undefined;
+    const netns = options.networkNamespace === undefined ? undefined : { command: 'ip', args: ['netns', 'exec', options.networkNamespace, process.execPath, ...execArgv] };
+    const launcher = unshare ?? netns;
     this.child = fork(options.enginePath, [], {
       serialization: 'advanced',
       env: unshare === undefined ? (options.env ?? process.env) : { ...(options.env ?? process.env), [LAB_NAMESPACE_ENV]: '1' },
-      execPath: unshare?.command,
-      execArgv: unshare === undefined ? execArgv : unshare.args,
+      execPath: launcher?.command,
+      execArgv: launcher === undefined ? execArgv : launcher.args,
       stdio: ['ignore', 'ignore', options.stderr ?? 'inherit', 'ipc'],
     });
     this.exited = new Promise((resolve) => {
@@ -218,6 +225,11 @@ export class EngineClient {
 
   stats(): Promise<{ stats: TraceStats; flow: FlowStats }> {
     return this.request({ type: 'stats' });
+  }
+
+  /** Resolves once no command is waiting for its answer (at once when none is). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0 && this.exitInfo === undefined) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Ends the engine: disconnects (the engine stops and exits), then SIGKILL if it lingers. */

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Impairments } from './backends/impair';
-import { inPrivateNamespace, Lab } from './backends/lab';
-import { TapCapture } from './backends/tap-backend';
-import { ipv4FromString } from './wire/address';
+import { DeviceRequestError, deviceRulesSuffix, isDeviceBackend, readDeviceRequest } from './backends/device-request';
+import { inPrivateNamespace } from './backends/lab';
+import { openDevice, type OpenedDevice } from './backends/open-device';
 import { nativeLoads } from './backends/tap';
 import { pcapBackend } from './backends/pcap';
-import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from './capture/session';
+import { CaptureSession, type StopReason } from './capture/session';
 import { fileProblem } from './cli/args';
 import {
   BACKENDS,
@@ -180,8 +180,8 @@ class Capture {
     readonly id: number,
     readonly session: CaptureSession,
     readonly pipe: TracePipe,
-    readonly limits: { readonly packets?: number; readonly durationMs?: number; readonly speed: number },
-    private readonly lab?: Lab | TapCapture,
+    readonly limits: { readonly packets?: number; readonly durationMs?: number; readonly speed: number; readonly untilWorkloadsDone?: boolean },
+    private readonly device?: OpenedDevice,
   ) {
     session.onConnection.push((connection) => send({ type: 'connection', connection }));
     session.onBatches.push((b) => pipe.add(b));
@@ -244,9 +244,9 @@ class Capture {
 
   private finish(reason: StopReason): CaptureSummary {
     for (const t of this.timers) clearInterval(t);
-    if (this.lab !== undefined) {
+    if (this.device !== undefined) {
       this.session.close();
-      void this.lab.close();
+      void this.device.close();
     }
     this.pipe.drain();
     this.summary = {
@@ -290,7 +290,7 @@ function running(): Capture {
 async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> {
   switch (cmd.type) {
     case 'start':
-      return cmd.capture?.backend === 'lab' ? startLab(cmd.capture) : cmd.capture?.backend === 'tap' ? startTap(cmd.capture) : start(cmd.capture);
+      return typeof cmd.capture?.backend === 'string' && isDeviceBackend(cmd.capture.backend) ? startDevice(cmd.capture) : start(cmd.capture);
     case 'stop': {
       if (current === undefined) return undefined;
       return current.stop();
@@ -354,74 +354,51 @@ async function handle(cmd: EngineCommand | EngineTestCommand): Promise<unknown> 
   }
 }
 
-/** The lab needs the private namespace its launcher made (EngineClient's privateNetworkNamespace). */
-async function startLab(c: StartCapture): Promise<StartResult> {
+/**
+ * A device backend (lab, tap, afpacket), read by the same function the command line and the
+ * extension build their requests with. The lab needs the private namespace its launcher made
+ * (EngineClient's privateNetworkNamespace).
+ */
+async function startDevice(c: StartCapture): Promise<StartResult> {
   if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
-  if (!inPrivateNamespace()) throw new CommandError("backend 'lab' needs the engine in a private network namespace: start it with EngineClient's privateNetworkNamespace option (unshare -Urn)");
-  const addresses = labAddresses(c);
-  let lab: Lab;
+  if (c.backend === 'lab' && !inPrivateNamespace()) throw new CommandError("backend 'lab' needs the engine in a private network namespace: start it with EngineClient's privateNetworkNamespace option (unshare -Urn)");
+  if (!nativeLoads()) throw new CommandError(backendMissing(c.backend));
+  let device: OpenedDevice;
   try {
-    lab = await Lab.create({ ...addresses, hostMac: HOST_MAC, peerMac: PEER_MAC });
+    const request = readDeviceRequest(c);
+    const { set } = startRules(c, deviceRulesSuffix(request));
+    device = await openDevice(request, set);
   } catch (e) {
-    throw new CommandError(`lab: ${(e as Error).message}`);
+    if (e instanceof DeviceRequestError) throw new CommandError(e.message);
+    throw e;
   }
   try {
-    return start(c, lab, { address: addresses.hostAddress, prefixLength: addresses.prefixLength, mac: HOST_MAC });
+    return start(c, device);
   } catch (e) {
-    await lab.close();
+    await device.close();
     throw e;
   }
 }
 
-/** The tap backend on a TAP device the user owns (`device`); the host kernel behind it is the wire side. */
-function startTap(c: StartCapture): StartResult {
-  if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
-  if (typeof c.device !== 'string' || c.device === '') throw new CommandError("backend 'tap' wants device: the name of a TAP you own (sudo ip tuntap add dev tap0 mode tap user $USER)");
-  let tap: TapCapture;
-  try {
-    tap = TapCapture.open(c.device, { hostAddress: HOST_ADDRESS, prefixLength: 24 });
-  } catch (e) {
-    throw new CommandError(`tap: ${(e as Error).message}`);
-  }
-  try {
-    return start(c, tap);
-  } catch (e) {
-    void tap.close();
-    throw e;
-  }
-}
-
-/** The lab's addresses: the extension's settings when it sends them (`lab: { host, peer, prefixLength }`), else 198.18.0.2 and .1 on a /24. */
-function labAddresses(c: StartCapture): { hostAddress: number; peerAddress: number; prefixLength: number } {
-  const given = (c as { lab?: { host?: unknown; peer?: unknown; prefixLength?: unknown } }).lab;
-  if (given === undefined) return { hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24 };
-  const host = typeof given.host === 'string' ? ipv4FromString(given.host) : undefined;
-  const peer = typeof given.peer === 'string' ? ipv4FromString(given.peer) : undefined;
-  const prefixLength = given.prefixLength;
-  if (host === undefined || peer === undefined) throw new CommandError(`lab wants host and peer IPv4 addresses, got ${JSON.stringify(given)}`);
-  if (typeof prefixLength !== 'number' || !Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 30) throw new CommandError(`lab prefixLength wants 1 to 30, got ${String(prefixLength)}`);
-  const mask = (0xffffffff << (32 - prefixLength)) >>> 0;
-  if ((host & mask) >>> 0 !== (peer & mask) >>> 0 || host === peer) throw new CommandError(`lab host ${given.host} and peer ${given.peer} must be two addresses on one /${prefixLength} network`);
-  return { hostAddress: host, peerAddress: peer, prefixLength };
-}
-
-function start(c: StartCapture, lab?: Lab | TapCapture, host?: { address: number; prefixLength: number; mac: Uint8Array }): StartResult {
+function start(c: StartCapture, device?: OpenedDevice): StartResult {
   if (current !== undefined && current.state !== 'stopped') throw new CommandError(`capture ${current.id} is still ${current.state}: stop it first`);
   if (synthetic !== undefined) throw new CommandError('a synthetic trace run is in progress');
   if (typeof c !== 'object' || c === null) throw new CommandError('start wants a capture description');
   const backend = c.backend as string;
-  const real = (backend === 'lab' || backend === 'tap') && lab !== undefined;
+  const real = isDeviceBackend(backend) && device !== undefined;
   if (!real && !AVAILABLE_BACKENDS.includes(backend as BackendName)) {
     if (BACKENDS.includes(backend as BackendName)) throw new CommandError(backendMissing(backend as BackendName));
     throw new CommandError(`unknown backend '${backend}' (want one of ${BACKENDS.join(', ')})`);
   }
   const replay = backend === 'pcap';
   if (replay && (typeof c.file !== 'string' || c.file === '')) throw new CommandError("backend 'pcap' wants file: the path of the pcap or pcapng file to replay");
-  // A replay plays its file: it runs no workloads, whatever scenario is named.
-  const scenarioName = replay ? 'idle' : (c.scenario ?? 'mixed');
+  // A replay plays its file: it runs no workloads, whatever scenario is named. On afpacket the remote
+  // hosts are the network's: no workloads either.
+  if (backend === 'afpacket' && c.scenario !== undefined && c.scenario !== 'idle') throw new CommandError(`backend 'afpacket' runs no workloads (the remote hosts are the network's): scenario idle, got '${c.scenario}'`);
+  const scenarioName = replay || backend === 'afpacket' ? 'idle' : (c.scenario ?? 'mixed');
   const scenario = findScenario(scenarioName);
   if (scenario === undefined) throw new CommandError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
-  const { set: rules, source: rulesSource } = startRules(c);
+  const { set: rules, source: rulesSource } = startRules(c, device === undefined ? '' : deviceRulesSuffix(readDeviceRequest(c)));
   const level = c.traceLevel ?? 'full';
   if (level !== 'off' && level !== 'summary' && level !== 'full') throw new CommandError(`traceLevel wants off, summary or full, got '${String(level)}'`);
   const seed = c.seed ?? 1;
@@ -438,9 +415,9 @@ function start(c: StartCapture, lab?: Lab | TapCapture, host?: { address: number
   let session: CaptureSession;
   try {
     session = new CaptureSession({
-      backend: lab?.backend() ?? (replay ? pcapBackend({ file: c.file! }) : 'sim'),
-      kernel: lab instanceof Lab ? lab.kernel() : undefined,
-      host,
+      backend: device?.backend ?? (replay ? pcapBackend({ file: c.file! }) : 'sim'),
+      kernel: device?.kernel,
+      host: device?.host,
       rules,
       scenario,
       seed,
@@ -455,7 +432,9 @@ function start(c: StartCapture, lab?: Lab | TapCapture, host?: { address: number
   const id = ++captureIds;
   const pipe = new TracePipe(id, recorder, maxInFlight, c.lossless === true);
   send({ type: 'state', capture: id, state: 'running', timeNs: 0 });
-  current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed }, lab);
+  // In real time a scenario's run ends once its workloads are done (as the command line's does), or at its duration.
+  const untilWorkloadsDone = device !== undefined && scenario.name !== 'idle';
+  current = new Capture(id, session, pipe, { packets: c.packets, durationMs, speed, untilWorkloadsDone }, device);
   const what = replay ? `pcap replay of ${c.file}` : `${backend}, scenario ${scenario.name}`;
   log('info', `capture ${id}: ${what}, rules ${rulesSource}, seed ${seed}, trace ${level}${c.lossless ? ', lossless' : ''}`);
   const result: StartResult = { capture: id, backend: backend as BackendName, scenario: scenario.name, traceLevel: level, seed, ruleCount: rules.rules.length };
@@ -467,15 +446,15 @@ function backendMissing(b: BackendName): string {
     sim: '',
     lab: 'the lab needs the engine in a private network namespace (EngineClient privateNetworkNamespace)',
     tap: 'the tap backend needs koffi (native/), which does not load here',
-    afpacket: 'the afpacket backend runs from the command line only so far (bypass-scope capture --backend afpacket --interface NAME --ip A/N): the protocol has no field for the bypass address yet',
+    afpacket: 'the afpacket backend needs koffi (native/), which does not load here',
     pcap: '',
   };
   return `backend '${b}' is not available: ${what[b]}; use ${AVAILABLE_BACKENDS.map((x) => `'${x}'`).join(' or ')}`;
 }
 
-function startRules(c: StartCapture): { set: RuleSet; source: string } {
+function startRules(c: StartCapture, suffix = ''): { set: RuleSet; source: string } {
   const { text, source } = c.rules ?? defaultRules();
-  const set = parseRules(text);
+  const set = parseRules(text + suffix);
   const errors = set.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const d = errors[0];
@@ -653,4 +632,4 @@ if (process.send === undefined) {
   process.stderr.write('bypass-scope engine: run me as a child process with an IPC channel (child_process.fork)\n');
   process.exit(2);
 }
-send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: [...AVAILABLE_BACKENDS, ...(nativeLoads() ? (inPrivateNamespace() ? (['lab', 'tap'] as const) : (['tap'] as const)) : [])] });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, backends: [...AVAILABLE_BACKENDS, ...(nativeLoads() ? (inPrivateNamespace() ? (['lab', 'tap', 'afpacket'] as const) : (['tap', 'afpacket'] as const)) : [])] });

@@ -19,6 +19,15 @@ export interface ImpairmentSettings {
   readonly mtu?: number;
 }
 
+/** The lab backend's private network, as the settings give it (bypassScope.lab.*). */
+export interface LabAddressesText {
+  /** Both stacks' address, in the engine's namespace. */
+  readonly host: string;
+  /** The wire-side peer's address, in the peer namespace. */
+  readonly peer: string;
+  readonly prefixLength: number;
+}
+
 export interface StartCapture {
   readonly backend: BackendName;
   /** Workload scenario for sim/lab (`mixed` by default); ignored by pcap, which plays its file. */
@@ -33,6 +42,10 @@ export interface StartCapture {
   /** pcap: the capture file to replay (paced at its own times by `speed`); tap/afpacket: the device. */
   readonly file?: string;
   readonly device?: string;
+  /** afpacket: the bypass stack's own address on the interface's network, A.B.C.D/N (not the interface's). */
+  readonly address?: string;
+  /** lab: the private network's addresses (default 198.18.0.2 and .1 on a /24). */
+  readonly lab?: LabAddressesText;
   /** Stop after this many packets or seconds (of virtual time in sim). */
   readonly packets?: number;
   readonly durationSec?: number;

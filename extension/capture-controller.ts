@@ -5,12 +5,13 @@
 import * as vscode from 'vscode';
 import type { BackendName, CaptureSummary, ImpairmentSettings, StartCapture, StartResult, StepResult, TraceLevelName } from '../engine/protocol';
 import type { RulesResult } from '../engine/client';
+import { DeviceRequestError, deviceStartRequest, isDeviceBackend, type DeviceStartRequest } from '../engine/backends/device-request';
 import { parseRules, type RuleSet } from '../engine/steer/rules';
 import type { ConnectionInfo, TraceBatch } from '../engine/trace/schema';
 import type { RuleLabel } from '../webview/protocol';
 import { CaptureStore, type StatsWithRules } from './capture-store';
 import { Disposable } from './dispose';
-import type { EngineCrash, EngineHost } from './engine-host';
+import { SHARED_ENGINE, type EngineCrash, type EngineHost, type EnginePlace } from './engine-host';
 import { findPreset } from './impairments';
 import { backendAllowed, readSettings, type Settings } from './settings';
 
@@ -25,6 +26,13 @@ export interface CaptureRequest {
   readonly file?: string;
   /** tap/afpacket: the device. */
   readonly device?: string;
+  /** afpacket: the bypass stack's own address on the device's network, A.B.C.D/N. */
+  readonly address?: string;
+  /**
+   * tap/afpacket: the named network namespace (`ip netns`) the device lives in; the capture's engine
+   * is started inside it (needs root). Default: the setting bypassScope.capture.networkNamespace.
+   */
+  readonly networkNamespace?: string;
   /** The rules file as a URI string; undefined: the setting's file, else the extension's examples/routing.bypass. */
   readonly rulesUri?: string;
   /** An impairment preset id (extension/impairments.ts), or the impairments themselves. */
@@ -258,6 +266,14 @@ export class CaptureController extends Disposable {
   async start(request: CaptureRequest): Promise<Capture> {
     if (!backendAllowed(request.backend, vscode.workspace.isTrusted)) throw new TrustError(request.backend);
     const settings = readSettings();
+    // The device backends' request is the command line's: built and checked by the same function.
+    let device: DeviceStartRequest | undefined;
+    try {
+      device = isDeviceBackend(request.backend) ? deviceStartRequest({ backend: request.backend, device: request.device, address: request.address, lab: settings.lab }) : undefined;
+    } catch (e) {
+      if (e instanceof DeviceRequestError) throw new Error(e.message);
+      throw e;
+    }
     const rules = await this.loadRules(request.rulesUri, settings);
     if (this.live !== undefined) await this.stop();
     const capture = new Capture(++this.serial, request, new CaptureStore(settings.bufferPackets), rules);
@@ -266,24 +282,23 @@ export class CaptureController extends Disposable {
     this.setViewed(capture);
     this.stateEmitter.fire(capture);
     try {
-      const client = await this.host.ensure();
+      const client = await this.host.ensure(enginePlace(request, settings));
       capture.engineStart = this.host.starts;
       const impairments = request.impairments ?? (request.impairment !== undefined ? findPreset(request.impairment)?.impairments : undefined);
-      const start: StartCapture & { lab?: Settings['lab'] } = {
+      const start: StartCapture = {
+        ...device,
         backend: request.backend,
-        scenario: request.backend === 'sim' || request.backend === 'lab' ? (request.scenario ?? settings.defaultScenario) : undefined,
+        // afpacket runs no workloads: the remote hosts are the network's.
+        scenario: request.backend === 'afpacket' ? 'idle' : request.backend === 'pcap' ? undefined : (request.scenario ?? settings.defaultScenario),
         rules: { text: rules.text, source: rules.builtIn ? `${rules.name} (built in)` : rules.name },
         impairments,
         traceLevel: request.traceLevel ?? settings.traceLevel,
         seed: request.seed,
         lossless: request.lossless ?? (request.backend === 'sim' ? settings.simLossless : undefined),
         file: request.file,
-        device: request.device,
         packets: request.packets,
         durationSec: request.durationSec,
         speed: request.speed ?? (request.backend === 'sim' ? settings.speed : undefined),
-        // For the lab backend: the addresses of its private network (the engine reads them when it has the backend).
-        lab: request.backend === 'lab' ? settings.lab : undefined,
       };
       const result = await client.start(start);
       capture.result = result;
@@ -296,6 +311,15 @@ export class CaptureController extends Disposable {
       this.markStopped(capture, capture.state === 'crashed' ? 'crashed' : 'failed', undefined);
       throw e;
     }
+  }
+
+  /** A capture with an engine of its own (lab, a named namespace) has ended: that engine and its namespace go. */
+  private releaseEngineOf(c: Capture): void {
+    if (c !== this.current || this.host.place.kind === 'shared') return;
+    void this.host.release().then(
+      () => this.log.info(`${c.title}: its engine has ended, with its namespace`),
+      (e: Error) => this.log.warn(`${c.title}: ending its engine: ${e.message}`),
+    );
   }
 
   /** Stops the live capture; resolves with the engine's summary (undefined when nothing ran). */
@@ -415,6 +439,7 @@ export class CaptureController extends Disposable {
     c.state = s;
     c.stoppedAt = Date.now();
     c.packetsPerSecond = 0;
+    this.releaseEngineOf(c);
     if (s === 'stopped') this.log.info(`${c.title}: stopped (${summary?.reason ?? 'asked'}), ${c.store.totalPackets} packets, ${c.store.totalTransitions} transitions`);
     this.stateEmitter.fire(c);
     this.changeEmitter.fire();
@@ -439,6 +464,14 @@ export class CaptureController extends Disposable {
       this.changeEmitter.fire();
     }, 250);
   }
+}
+
+/** Where a capture's engine runs: lab in a private namespace of its own, a device in its named namespace, else the shared engine. */
+function enginePlace(r: CaptureRequest, settings: Settings): EnginePlace {
+  if (r.backend === 'lab') return { kind: 'lab' };
+  const netns = r.networkNamespace ?? settings.networkNamespace;
+  if ((r.backend === 'tap' || r.backend === 'afpacket') && netns) return { kind: 'netns', name: netns };
+  return SHARED_ENGINE;
 }
 
 /** A path from the settings: absolute, or relative to the first workspace folder. */

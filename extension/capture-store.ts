@@ -19,7 +19,7 @@ import {
   type TransitionRecord,
 } from '../engine/trace/schema';
 import { ipv4ToString, ipv6ToString, readIpv4 } from '../engine/wire/address';
-import type { WireBatch } from '../webview/protocol';
+import type { CaptureExtent, WireBatch } from '../webview/protocol';
 import { Deque } from './deque';
 
 /** Most bytes of records in one batch the store hands out. */
@@ -345,17 +345,20 @@ export class CaptureStore {
    * record bytes), with the transitions they caused (all of them when the range covers every packet
    * held, and those caused by no packet that fall within the range's time), and their connections.
    */
-  range(fromId: number, toId: number): { batches: WireBatch[]; connections: ConnectionInfo[] } {
-    const picked: StoredPacket[] = [];
+  range(fromId: number, toId: number, newest?: number): { batches: WireBatch[]; connections: ConnectionInfo[]; extent: CaptureExtent } {
+    let picked: StoredPacket[] = [];
+    for (const p of this.ring) if (p.id >= fromId && p.id <= toId) picked.push(p);
+    if (newest !== undefined && picked.length > newest) {
+      picked.sort((a, b) => a.id - b.id);
+      picked = picked.slice(picked.length - Math.max(0, newest));
+    }
     let tMin = Infinity;
     let tMax = -Infinity;
-    for (const p of this.ring) {
-      if (p.id < fromId || p.id > toId) continue;
-      picked.push(p);
+    for (const p of picked) {
       if (p.timeNs < tMin) tMin = p.timeNs;
       if (p.timeNs > tMax) tMax = p.timeNs;
     }
-    const everything = picked.length === this.ring.length;
+    const everything = picked.length === this.ring.length || newest !== undefined;
     const records: Uint8Array[] = picked.map((p) => p.record);
     const connIds = new Set<number>();
     for (const p of picked) if (p.connId !== 0) connIds.add(p.connId);
@@ -371,7 +374,21 @@ export class CaptureStore {
       const info = this.conns.get(id)?.info;
       if (info !== undefined) connections.push(info);
     }
-    return { batches: this.toWireBatches(records), connections };
+    return { batches: this.toWireBatches(records), connections, extent: this.extent() };
+  }
+
+  /**
+   * The ids held: the ring is in the order the engine finished packets, a few ids out of order at
+   * most, so the lowest and highest are near its ends.
+   */
+  extent(): CaptureExtent {
+    const n = this.ring.length;
+    if (n === 0) return { firstId: 0, lastId: 0, held: 0 };
+    let firstId = Infinity;
+    let lastId = 0;
+    for (let i = 0; i < Math.min(n, 256); i++) firstId = Math.min(firstId, this.ring.at(i)!.id);
+    for (let i = Math.max(0, n - 256); i < n; i++) lastId = Math.max(lastId, this.ring.at(i)!.id);
+    return { firstId, lastId, held: n };
   }
 
   /** One packet's record as a batch, or undefined when it is no longer held. */

@@ -134,12 +134,24 @@ export class Commands {
       if (newest !== undefined) panel.select(newest);
       return { moved: 'engine', advanced: r.advanced, packetId: newest };
     }
+    return this.stepHeldPacket(panel, +1);
+  }
+
+  /**
+   * The visualizer's selection moves to the next (or previous) held packet: of the connection the
+   * visualizer shows, when the selection is one of its packets (or there is none); else of the capture.
+   */
+  private stepHeldPacket(panel: VisualizerPanel, dir: 1 | -1): StepOutcome {
     const c = panel.capture;
     if (c === undefined) return { moved: 'nothing' };
-    const next = neighbourPacket(c, panel.selectedPacketId, +1);
+    const connId = panel.focusedConnId;
+    const selected = panel.selectedPacketId === undefined ? undefined : c.store.packet(panel.selectedPacketId);
+    const inConnection = connId !== undefined && (selected === undefined || selected.connId === connId);
+    const pool = inConnection ? c.store.packetsOfConnection(connId) : c.store.packets();
+    const next = neighbourPacket(pool, panel.selectedPacketId, dir);
     if (next === undefined) return { moved: 'nothing' };
     panel.select(next);
-    return { moved: 'view', packetId: next };
+    return inConnection ? { moved: 'view', packetId: next, connId } : { moved: 'view', packetId: next };
   }
 
   /**
@@ -176,12 +188,7 @@ export class Commands {
     const panel = this.panel(true);
     const c = panel.capture;
     if (c === undefined) return { moved: 'nothing' };
-    if (this.lastStep === 'packet') {
-      const prev = neighbourPacket(c, panel.selectedPacketId, -1);
-      if (prev === undefined) return { moved: 'nothing' };
-      panel.select(prev);
-      return { moved: 'view', packetId: prev };
-    }
+    if (this.lastStep === 'packet') return this.stepHeldPacket(panel, -1);
     const connId = panel.focusedConnId ?? c.store.connections()[0]?.connId;
     if (connId === undefined) return { moved: 'nothing' };
     const step = panel.step('back', connId);
@@ -303,9 +310,9 @@ function lastTransition(c: Capture) {
 }
 
 /** The held packet next to `from` in id order (`dir` +1 after, -1 before); the first or last when `from` is unset. */
-function neighbourPacket(c: Capture, from: number | undefined, dir: 1 | -1): number | undefined {
+function neighbourPacket(packets: Iterable<{ readonly id: number }>, from: number | undefined, dir: 1 | -1): number | undefined {
   let best: number | undefined;
-  for (const p of c.store.packets()) {
+  for (const p of packets) {
     if (from === undefined) {
       if (best === undefined || (dir > 0 ? p.id < best : p.id > best)) best = p.id;
     } else if (dir > 0 ? p.id > from && (best === undefined || p.id < best) : p.id < from && (best === undefined || p.id > best)) {

@@ -53,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): BypassScopeApi {
     views.connections,
     views.rules,
     vscode.window.registerTreeDataProvider('bypassScope.captures', views.captures),
-    vscode.window.registerTreeDataProvider('bypassScope.connections', views.connections),
+    views.connections.attach(vscode.window.createTreeView('bypassScope.connections', { treeDataProvider: views.connections })),
     vscode.window.registerTreeDataProvider('bypassScope.rules', views.rules),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       deserializeWebviewPanel: async (panel) => {

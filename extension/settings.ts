@@ -22,6 +22,8 @@ export interface Settings {
   /** sim: hold virtual time while the extension catches up, rather than have the engine sample trace records away. */
   readonly simLossless: boolean;
   readonly lab: LabAddresses;
+  /** tap/afpacket: the named network namespace (`ip netns`) their device is in; empty: this one. */
+  readonly networkNamespace: string;
   /** Start a sim capture and open the visualizer when the workspace opens. */
   readonly startCaptureOnOpen: boolean;
 }
@@ -47,6 +49,7 @@ export function readSettings(): Settings {
       peer: c.get<string>('lab.peerAddress', '198.18.0.1'),
       prefixLength: c.get<number>('lab.prefixLength', 15),
     },
+    networkNamespace: c.get<string>('capture.networkNamespace', '').trim(),
     startCaptureOnOpen: c.get<boolean>('startCaptureOnOpen', false) || process.env.BYPASS_SCOPE_START_ON_OPEN === '1',
   };
 }

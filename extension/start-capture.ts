@@ -1,11 +1,12 @@
 // extension: Start Capture's questions — backend, then the scenario, device or capture file, then the
 // rules file and the impairment preset — as quick picks, skipping any the caller already answered.
-import { networkInterfaces } from 'node:os';
 import * as vscode from 'vscode';
+import { DeviceRequestError, deviceStartRequest } from '../engine/backends/device-request';
 import type { BackendName } from '../engine/protocol';
 import { SCENARIOS } from '../engine/workloads/mixed';
 import type { CaptureRequest } from './capture-controller';
 import { IMPAIRMENT_PRESETS } from './impairments';
+import { hasNetRaw, listDevices, mayAttach, suggestBypassAddress, type NetDevice } from './devices';
 import { backendAllowed, readSettings } from './settings';
 
 interface BackendItem extends vscode.QuickPickItem {
@@ -49,20 +50,34 @@ export async function askCaptureRequest(given: Partial<CaptureRequest>, availabl
     return { backend };
   }
   let { scenario, device, file } = given;
-  if ((backend === 'sim' || backend === 'lab') && scenario === undefined) {
+  if ((backend === 'sim' || backend === 'lab' || backend === 'tap') && scenario === undefined) {
     const items = SCENARIOS.map((s) => ({ label: s.name, description: s.name === settings.defaultScenario ? 'default' : '', detail: s.description }));
     items.sort((a, b) => (a.label === settings.defaultScenario ? -1 : b.label === settings.defaultScenario ? 1 : 0));
     const pick = await vscode.window.showQuickPick(items, { title: 'Start Capture (2/4): scenario', placeHolder: 'The traffic to run on both stacks', ignoreFocusOut: true });
     if (pick === undefined) return undefined;
     scenario = pick.label;
   }
-  if ((backend === 'tap' || backend === 'afpacket') && device === undefined) {
-    const names = Object.keys(networkInterfaces()).filter((n) => n !== 'lo');
-    const items: vscode.QuickPickItem[] = [...names.map((n) => ({ label: n })), { label: 'Another device…', description: 'type its name' }];
-    const pick = await vscode.window.showQuickPick(items, { title: 'Start Capture (2/4): device', placeHolder: backend === 'tap' ? 'The TAP device to attach to' : 'The interface to watch', ignoreFocusOut: true });
-    if (pick === undefined) return undefined;
-    device = pick.label === 'Another device…' ? await vscode.window.showInputBox({ title: 'Device name', prompt: 'e.g. tap0', ignoreFocusOut: true, validateInput: (v) => (/^[\w.:-]{1,15}$/.test(v) ? undefined : 'a device name: up to 15 letters, digits, . : _ -') }) : pick.label;
-    if (device === undefined) return undefined;
+  let address = given.address;
+  if (backend === 'tap' || backend === 'afpacket') {
+    const netns = given.networkNamespace ?? (settings.networkNamespace || undefined);
+    let devices: NetDevice[] = [];
+    if (device === undefined || (backend === 'afpacket' && address === undefined)) {
+      try {
+        devices = listDevices(netns);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Bypass Scope: ${(e as Error).message}`);
+        return undefined;
+      }
+    }
+    if (device === undefined) {
+      device = await askDevice(backend, devices, netns);
+      if (device === undefined) return undefined;
+    }
+    if (backend === 'afpacket' && address === undefined) {
+      const dev = devices.find((d) => d.name === device);
+      address = await askBypassAddress(device, dev);
+      if (address === undefined) return undefined;
+    }
   }
   if (backend === 'pcap' && file === undefined) {
     const uri = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Replay', title: 'Replay Capture File', filters: { 'Packet captures': ['pcap', 'pcapng', 'cap'], 'All files': ['*'] } });
@@ -84,7 +99,68 @@ export async function askCaptureRequest(given: Partial<CaptureRequest>, availabl
     if (pick === undefined) return undefined;
     impairment = pick.id;
   }
-  return { ...given, backend, scenario, device, file, rulesUri, impairment };
+  return { ...given, backend, scenario, device, address, file, rulesUri, impairment };
+}
+
+type DeviceItem = vscode.QuickPickItem & { device?: string; other?: boolean };
+
+/** tap: the TAP devices there, the user's first; afpacket: the interfaces with their addresses. */
+async function askDevice(backend: 'tap' | 'afpacket', devices: readonly NetDevice[], netns: string | undefined): Promise<string | undefined> {
+  const where = netns ? ` in network namespace ${netns}` : '';
+  const items: DeviceItem[] = [];
+  if (backend === 'tap') {
+    const taps = devices.filter((d) => d.kind === 'tap');
+    taps.sort((a, b) => Number(mayAttach(b)) - Number(mayAttach(a)));
+    for (const d of taps) {
+      const notes = [d.addresses.join(', ') || 'no IPv4 address on its kernel side', d.up ? '' : 'down', mayAttach(d) ? '' : `owned by ${d.owner ?? 'nobody'}: not yours to attach to`];
+      items.push({ label: d.name, description: notes.filter(Boolean).join(' · '), device: d.name });
+    }
+    if (taps.length === 0) {
+      items.push({ label: `No TAP device${where}`, description: 'make one: sudo ip tuntap add dev tap0 mode tap user $USER', kind: vscode.QuickPickItemKind.Separator });
+    }
+  } else {
+    const raw = hasNetRaw();
+    for (const d of devices.filter((x) => x.kind !== 'loopback')) {
+      const notes = [d.kind, d.addresses.join(', '), d.up ? '' : 'down', raw ? '' : 'needs CAP_NET_RAW, which VS Code does not have'];
+      items.push({ label: d.name, description: notes.filter(Boolean).join(' · '), device: d.name });
+    }
+  }
+  items.push({ label: 'Another device…', description: 'type its name', other: true });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `Start Capture (2/4): ${backend === 'tap' ? 'TAP device' : 'interface'}${where}`,
+    placeHolder: backend === 'tap' ? 'The TAP device to attach to (one you own)' : 'The interface to watch and steer on',
+    ignoreFocusOut: true,
+  });
+  if (pick === undefined) return undefined;
+  if (!pick.other) return pick.device;
+  return vscode.window.showInputBox({
+    title: 'Device name',
+    prompt: backend === 'tap' ? 'A TAP device you own, e.g. tap0' : 'An interface, e.g. eth0',
+    ignoreFocusOut: true,
+    validateInput: (v) => checked({ backend, device: v, address: backend === 'afpacket' ? '0.0.0.0/1' : undefined }),
+  });
+}
+
+/** afpacket: the bypass stack's own address on the interface's network (checked as the engine will). */
+async function askBypassAddress(device: string, dev: NetDevice | undefined): Promise<string | undefined> {
+  const suggested = dev === undefined ? undefined : suggestBypassAddress(dev);
+  return vscode.window.showInputBox({
+    title: `Start Capture (2/4): the bypass stack's address on ${device}`,
+    prompt: `An address of its own on ${device}'s network${dev?.addresses.length ? ` (${dev.addresses.join(', ')})` : ''}, not the interface's: A.B.C.D/N`,
+    value: suggested,
+    ignoreFocusOut: true,
+    validateInput: (v) => checked({ backend: 'afpacket', device, address: v }) ?? (dev?.addresses.some((a) => a.split('/')[0] === v.split('/')[0]) ? `${v.split('/')[0]} is ${device}'s own address: the bypass stack needs one of its own` : undefined),
+  });
+}
+
+function checked(o: Parameters<typeof deviceStartRequest>[0]): string | undefined {
+  try {
+    deviceStartRequest(o);
+    return undefined;
+  } catch (e) {
+    if (e instanceof DeviceRequestError) return e.message;
+    throw e;
+  }
 }
 
 /** The workspace's .bypass files, the built-in example rules, or another file: a URI string, undefined (built-in) or null (cancelled). */

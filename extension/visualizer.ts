@@ -10,6 +10,8 @@ import {
   isPacketRange,
   isReady,
   isSelectionChanged,
+  isStepChanged,
+  WEBVIEW_HOLD_PACKETS,
   type CaptureStateName,
   type HostMessage,
   type WebviewMessage,
@@ -44,6 +46,15 @@ export class VisualizerPanel extends Disposable {
   connStep = 0;
   /** The last selection the host asked for (the webview echoes it back). */
   private selectPosted: number | undefined;
+  /** Numbers the host's step and open messages; the webview's reports say the last one it applied. */
+  private stepSeq = 0;
+  /** The seq of the last step or open posted to the webview loaded now (a reloaded one starts from 0). */
+  private stepFloor = 0;
+  private readonly stepEmitter = this.register(new vscode.EventEmitter<{ readonly connId: number | undefined; readonly step: number; readonly steps: number }>());
+  /** The connection view moved (the user stepped in the webview, or a host step was applied). */
+  readonly onDidChangeStep = this.stepEmitter.event;
+  /** Every open panel's step changes, for views that outlive a panel (the Connections view). */
+  static readonly stepChanges = new vscode.EventEmitter<{ readonly connId: number | undefined; readonly step: number; readonly steps: number }>();
   /** Messages posted and received, newest last (bounded): what the integration tests look at. */
   readonly posted: HostMessage[] = [];
   readonly received: WebviewMessage[] = [];
@@ -107,6 +118,20 @@ export class VisualizerPanel extends Disposable {
       }
     }));
     this.register(controller.onDidChangeViewed((c) => this.show(c)));
+    // What the store holds, at most four times a second while it changes: the webview's list spans it.
+    this.register(controller.onDidChange(() => this.postExtent()));
+  }
+
+  private lastExtent = '';
+
+  private postExtent(): void {
+    const c = this.shown;
+    if (c === undefined || !this.live) return;
+    const extent = c.store.extent();
+    const key = `${extent.firstId}/${extent.lastId}/${extent.held}`;
+    if (key === this.lastExtent) return;
+    this.lastExtent = key;
+    this.post({ type: 'scope/extent', extent });
   }
 
   override dispose(): void {
@@ -127,11 +152,13 @@ export class VisualizerPanel extends Disposable {
     this.selectedPacketId = undefined;
     this.focusedConnId = undefined;
     this.connStep = 0;
+    this.fireStep();
     this.updateTitle();
     this.live = false;
     // Not loaded yet, or hidden: the webview asks for everything once it is (re)loaded.
     if (this.readyCount === 0 || !this.panel.visible) return;
-    this.post({ type: 'scope/reset' });
+    this.stepFloor = ++this.stepSeq;
+    this.post({ type: 'scope/reset', seq: this.stepSeq });
     this.postState();
     this.sendAll();
   }
@@ -155,27 +182,35 @@ export class VisualizerPanel extends Disposable {
     const id = connId ?? this.focusedConnId;
     if (id === undefined) return 0;
     const from = id === this.focusedConnId ? this.connStep : 0;
-    this.showTransition(id, Math.max(0, Math.min(this.transitionCount(id), from + (direction === 'forward' ? 1 : -1))));
+    this.showTransition(id, from + (direction === 'forward' ? 1 : -1));
     return this.connStep;
   }
 
-  /**
-   * Shows connection `connId` after its `n`-th transition (0: its first state), wherever the view was:
-   * back to the first state (a step back there stays there), then forward n times.
-   */
+  /** Shows connection `connId` after its `n`-th transition (0: its first state), as one absolute message. */
   showTransition(connId: number, n: number): void {
-    const total = this.transitionCount(connId);
-    for (let i = 0; i < Math.max(1, total); i++) this.post({ type: 'scope/step', direction: 'back', connId });
-    for (let i = 0; i < Math.min(n, total); i++) this.post({ type: 'scope/step', direction: 'forward', connId });
+    const step = Math.max(0, Math.min(n, this.transitionCount(connId)));
     this.focusedConnId = connId;
-    this.connStep = Math.min(n, total);
+    this.connStep = step;
+    this.stepFloor = ++this.stepSeq;
+    this.post({ type: 'scope/step', connId, step, seq: this.stepSeq });
+    this.fireStep();
   }
 
-  /** Opens a connection in the webview at its first state, and selects its first packet. */
+  /** Opens a connection in the webview on its TCP tab at its first state, and selects its first packet. */
   openConnection(connId: number): void {
-    this.showTransition(connId, 0);
+    this.focusedConnId = connId;
+    this.connStep = 0;
+    this.stepFloor = ++this.stepSeq;
+    this.post({ type: 'scope/openConnection', connId, seq: this.stepSeq });
+    this.fireStep();
     const first = this.shown?.store.connectionInfo(connId)?.firstPacketId;
     if (first !== undefined) this.select(first);
+  }
+
+  private fireStep(): void {
+    const e = { connId: this.focusedConnId, step: this.connStep, steps: this.focusedConnId === undefined ? 0 : this.transitionCount(this.focusedConnId) };
+    this.stepEmitter.fire(e);
+    VisualizerPanel.stepChanges.fire(e);
   }
 
   private post(m: HostMessage): void {
@@ -199,8 +234,10 @@ export class VisualizerPanel extends Disposable {
   private sendAll(): void {
     const c = this.shown;
     if (c === undefined) return;
-    const r = c.store.range(1, 0xffffffff);
+    // The newest packets the webview holds at most, with every transition; it asks for older ones as it scrolls.
+    const r = c.store.range(1, 0xffffffff, WEBVIEW_HOLD_PACKETS);
     for (const conn of r.connections) this.post({ type: 'scope/connection', connection: conn });
+    this.post({ type: 'scope/extent', extent: r.extent });
     for (const b of r.batches) this.post({ type: 'scope/traceBatch', batch: b });
     if (c.store.lastStats !== undefined) this.post({ type: 'scope/stats', stats: c.store.lastStats });
     this.live = true;
@@ -215,6 +252,7 @@ export class VisualizerPanel extends Disposable {
       // A (re)loaded webview holds nothing: it asks for the range next; nothing live until then.
       this.readyCount++;
       this.live = false;
+      this.stepFloor = 0;
       this.postState();
       return;
     }
@@ -231,9 +269,17 @@ export class VisualizerPanel extends Disposable {
       }
       return;
     }
+    if (isStepChanged(m)) {
+      // A report from before the webview applied the host's latest step is stale: that step overrides it.
+      if (m.hostSeq < this.stepFloor) return;
+      this.focusedConnId = m.connId;
+      this.connStep = m.step;
+      this.fireStep();
+      return;
+    }
     if (isPacketRange(m)) {
       const store = this.shown?.store;
-      const result = store === undefined ? { batches: [], connections: [] } : store.range(m.fromId, m.toId);
+      const result = store === undefined ? { batches: [], connections: [] } : store.range(m.fromId, m.toId, m.newest);
       this.post({ type: 'scope/response', id: m.id, ok: true, result });
       if (store?.lastStats !== undefined) this.post({ type: 'scope/stats', stats: store.lastStats });
       this.live = true;

@@ -9,6 +9,8 @@ import {
   isSelect,
   isStats,
   isStep,
+  isOpenConnection,
+  isExtent,
   isTraceBatch,
   type HostMessage,
   type RequestResults,
@@ -45,7 +47,7 @@ export class HostClient {
         }
         return;
       }
-      if (isTraceBatch(m) || isConnection(m) || isStats(m) || isCaptureState(m) || isSelect(m) || isStep(m) || isReset(m)) onNotification(m);
+      if (isTraceBatch(m) || isConnection(m) || isStats(m) || isCaptureState(m) || isSelect(m) || isStep(m) || isOpenConnection(m) || isExtent(m) || isReset(m)) onNotification(m);
     });
   }
 

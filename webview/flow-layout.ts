@@ -2,8 +2,8 @@
 // shared stations (wire, nic.rx, nic.tx, steer) stand on the left, the bypass lane fills the top
 // half and the kernel lane the bottom half in five columns (link, ip, transport, socket, syscall;
 // tcp, udp and icmp stacked in the transport column), and the application stands on the right.
-// Received packets move left to right on each box's upper track, sent ones right to left on its
-// lower track. A `kernel.stack` span, when the trace has one, takes the place of the kernel's
+// Received packets move left to right on a rail just above each box, sent ones right to left on a
+// rail just below it, turning in the gaps between columns (so that no dot crosses a box's text). A `kernel.stack` span, when the trace has one, takes the place of the kernel's
 // insides it covers.
 import type { LayerName } from '../engine/trace/schema';
 
@@ -43,6 +43,9 @@ export interface FlowLayout {
   /** The routes packets take, as polylines (the faint tracks under the dots). */
   readonly routes: readonly { readonly lane: Lane; readonly dir: 'rx' | 'tx'; readonly points: readonly (readonly [number, number])[] }[];
 }
+
+/** How far above (received) or below (sent) its box a station's rail runs: clear of its text and of a dot's radius. */
+export const RAIL_GAP = 7;
 
 const LANE_COLUMNS: Record<Lane, readonly (readonly LayerName[])[]> = {
   bypass: [['bypass.eth'], ['bypass.ip'], ['bypass.tcp', 'bypass.udp', 'bypass.icmp'], ['bypass.socket'], []],
@@ -92,7 +95,8 @@ export function layoutFlow(width: number, height: number, span: boolean, insides
   const ghosts: Ghost[] = [];
   const cw = laneW / 5;
   for (const lane of lanes) {
-    const y0 = lane.y + 26;
+    // Below the lane's title, with room for the rail above the stacked transport boxes.
+    const y0 = lane.y + 34;
     const y1 = lane.y + lane.h - 8;
     const cy = (y0 + y1) / 2;
     const bw = cw - 26;
@@ -104,8 +108,10 @@ export function layoutFlow(width: number, height: number, span: boolean, insides
       } else if (layers.length === 1) {
         put(layers[0], lane.lane, { x, y: cy - bh / 2, w: bw, h: bh });
       } else {
-        const th = (y1 - y0 - 2 * 8) / layers.length;
-        layers.forEach((l, k) => put(l, lane.lane, { x, y: y0 + k * (th + 8), w: bw, h: th }));
+        // Room between stacked boxes for the sent rail below one and the received rail above the next.
+        const between = 2 * RAIL_GAP + 8;
+        const th = (y1 - y0 - (layers.length - 1) * between) / layers.length;
+        layers.forEach((l, k) => put(l, lane.lane, { x, y: y0 + k * (th + between), w: bw, h: th }));
       }
     });
     if (lane.lane === 'kernel' && span) {
@@ -123,26 +129,83 @@ export function layoutFlow(width: number, height: number, span: boolean, insides
 
   const routes: FlowLayout['routes'][number][] = [];
   for (const lane of ['bypass', 'kernel'] as const) {
-    const first = stations.get(lane === 'bypass' ? 'bypass.eth' : 'kernel.driver')!;
-    const lastCol = stations.get(lane === 'bypass' ? 'bypass.socket' : 'kernel.syscall')!;
-    const rx = anchorOf(stations, 'steer', lane, 'rx');
-    const tx = anchorOf(stations, 'nic.tx', lane, 'tx');
-    routes.push({ lane, dir: 'rx', points: [anchorOf(stations, 'wire', lane, 'rx'), anchorOf(stations, 'nic.rx', lane, 'rx'), rx, anchorOf(stations, first.layer, lane, 'rx'),
-      anchorOf(stations, lastCol.layer, lane, 'rx'), anchorOf(stations, 'app', lane, 'rx')] });
-    routes.push({ lane, dir: 'tx', points: [anchorOf(stations, lastCol.layer, lane, 'tx'), anchorOf(stations, first.layer, lane, 'tx'), tx, anchorOf(stations, 'wire', lane, 'tx')] });
+    // The track a TCP packet rides (the dots of other transports turn off it at their own box).
+    const inside = (lane === 'bypass' ? ['bypass.eth', 'bypass.ip', 'bypass.tcp', 'bypass.socket'] : ['kernel.driver', 'kernel.ip', 'kernel.tcp', 'kernel.socket', 'kernel.syscall'])
+      .filter((l) => stations.has(l as LayerName)) as LayerName[];
+    if (lane === 'kernel' && stations.has('kernel.stack') && !stations.has('kernel.ip')) inside.splice(1, 0, 'kernel.stack');
+    const rxStops: LayerName[] = ['wire', 'nic.rx', 'steer', ...inside, 'app'];
+    const txStops: LayerName[] = [...[...inside].reverse(), 'nic.tx', 'wire'];
+    routes.push({ lane, dir: 'rx', points: railPoints(stations, rxStops.map((l) => ({ layer: l, at: anchorOf(stations, l, lane, 'rx') }))) });
+    routes.push({ lane, dir: 'tx', points: railPoints(stations, txStops.map((l) => ({ layer: l, at: anchorOf(stations, l, lane, 'tx') }))) });
   }
   return { width: W, height: H, stations, lanes, ghosts, routes };
 }
 
 /**
- * Where a packet of `lane` going `dir` passes through the station of `layer`: received packets ride
- * the top edges of the boxes, sent ones the bottom edges, so that no dot runs over a box's figures.
+ * The polyline through the stations' anchors, with a turn in the gap between two boxes wherever the
+ * rail changes height, so that the dot goes along a rail, then straight up or down beside the boxes.
+ * `stop` says, for each point, where it lies among the stops it was made from (1.5: a third of the
+ * way from the second stop to the third…), for timing a dot along it.
+ */
+export function railPath(stations: ReadonlyMap<LayerName, StationBox>, stops: readonly { readonly layer: LayerName; readonly at: readonly [number, number] }[]): { points: [number, number][]; stop: number[] } {
+  const points: [number, number][] = [];
+  const stop: number[] = [];
+  stops.forEach((s, i) => {
+    if (i > 0) {
+      const prev = stops[i - 1];
+      const [xa, ya] = prev.at;
+      const [xb, yb] = s.at;
+      if (Math.abs(ya - yb) > 0.5 && Math.abs(xa - xb) > 0.5) {
+        const a = stations.get(prev.layer);
+        const b = stations.get(s.layer);
+        // The turn: midway between the two boxes' facing edges (or between the anchors, when they
+        // overlap), or else beside whichever box would be in the way.
+        const right = xb > xa;
+        const edgeA = a === undefined ? xa : right ? a.x + a.w : a.x;
+        const edgeB = b === undefined ? xb : right ? b.x : b.x + b.w;
+        const mid = (right ? edgeA <= edgeB : edgeA >= edgeB) ? (edgeA + edgeB) / 2 : (xa + xb) / 2;
+        const boxes = [...stations.values()].filter((x) => x.layer !== 'wire' && x.layer !== 'app');
+        const lo = Math.min(xa, xb), hi = Math.max(xa, xb);
+        const candidates = [mid, ...boxes.flatMap((x) => [x.x - TURN_CLEARANCE, x.x + x.w + TURN_CLEARANCE])]
+          .filter((x) => x > lo && x < hi)
+          .sort((p, q) => Math.abs(p - mid) - Math.abs(q - mid));
+        const clear = (xm: number) =>
+          !boxes.some((x) => crosses(x, xa, ya, xm, ya) || crosses(x, xm, ya, xm, yb) || crosses(x, xm, yb, xb, yb));
+        const xm = candidates.find(clear) ?? mid;
+        points.push([xm, ya], [xm, yb]);
+        stop.push(i - 1 + 1 / 3, i - 1 + 2 / 3);
+      }
+    }
+    points.push([s.at[0], s.at[1]]);
+    stop.push(i);
+  });
+  return { points, stop };
+}
+
+/** How far from a box a turn keeps: a dot's radius and a little air. */
+const TURN_CLEARANCE = 6;
+
+/** Whether the axis-aligned segment (x1,y1)–(x2,y2) passes through box `b` (a dot's radius around it included). */
+function crosses(b: Box, x1: number, y1: number, x2: number, y2: number): boolean {
+  const r = 3;
+  const [l, rr] = [Math.min(x1, x2), Math.max(x1, x2)];
+  const [t, bt] = [Math.min(y1, y2), Math.max(y1, y2)];
+  return l < b.x + b.w + r && rr > b.x - r && t < b.y + b.h + r && bt > b.y - r;
+}
+
+function railPoints(stations: ReadonlyMap<LayerName, StationBox>, stops: readonly { readonly layer: LayerName; readonly at: readonly [number, number] }[]): [number, number][] {
+  return railPath(stations, stops).points;
+}
+
+/**
+ * Where a packet of `lane` going `dir` passes the station of `layer`: received packets ride a rail
+ * just above the boxes, sent ones a rail just below, so that no dot runs over a box's figures.
  */
 export function anchorOf(stations: ReadonlyMap<LayerName, StationBox>, layer: LayerName, lane: Lane | 'none', dir: 'rx' | 'tx'): [number, number] {
   const s = stations.get(layer);
   if (!s) return [0, 0];
   const cx = s.x + s.w / 2;
-  const edge = (b: Box) => (dir === 'rx' ? b.y : b.y + b.h);
+  const edge = (b: Box) => (dir === 'rx' ? b.y - RAIL_GAP : b.y + b.h + RAIL_GAP);
   if (layer === 'wire') {
     const nic = stations.get(dir === 'rx' ? 'nic.rx' : 'nic.tx');
     return [cx, nic ? edge(nic) : s.y + s.h / 2];

@@ -9,7 +9,7 @@ import * as d3 from 'd3';
 import { LAYERS, Layer, type Hop, type LayerName, type TraceStats } from '../engine/trace/schema';
 import { LATENCY_DOMAIN, decades, drawHistogram, formatNs, formatRate, latencyDomain, tickNs } from './charts';
 import { button, dropdown, link } from './controls';
-import { anchorOf, layoutFlow, type FlowLayout, type Lane, type StationBox } from './flow-layout';
+import { anchorOf, layoutFlow, railPath, type FlowLayout, type Lane, type StationBox } from './flow-layout';
 import type { PacketRow, TraceStore } from './store';
 
 /** Wall time a dot takes between two stations: a base, plus this much per decade above 100 ns of the time between them (the layer's cost, and any wait). */
@@ -109,7 +109,7 @@ export class FlowView {
     } });
     const legend = document.createElement('span');
     legend.className = 'flow-legend';
-    legend.title = 'Each dot is a packet. Received packets ride the top edges of the boxes left to right, sent ones the bottom edges right to left; ' +
+    legend.title = 'Each dot is a packet. Received packets ride a rail just above the boxes left to right, sent ones a rail just below them right to left; ' +
       'a dot takes longer over a hop that cost more (log scale). The figures in the boxes are the measured ones.';
     for (const [cls, text] of [['kind-measured', 'measured'], ['kind-span', 'span'], ['kind-emulated', 'emulated']] as const) {
       const item = document.createElement('span');
@@ -121,7 +121,7 @@ export class FlowView {
     }
     const dir = document.createElement('span');
     dir.className = 'legend-item';
-    dir.textContent = '→ received (top edges) · ← sent (bottom edges) · ✕ drop · slower dot = costlier hop';
+    dir.textContent = '→ received (above the boxes) · ← sent (below) · ✕ drop · slower dot = costlier hop';
     legend.append(dir);
     this.note = document.createElement('span');
     this.note.className = 'flow-note';
@@ -185,6 +185,14 @@ export class FlowView {
   /** Marks a packet's dot (the packet selected elsewhere). */
   highlight(id: number | undefined): void {
     this.highlighted = id;
+  }
+
+  /** The store let rows go: the playhead keeps its place among the rows still held. */
+  compacted(): void {
+    const moves = this.store.lastMoves;
+    let j = Math.min(this.cursor, moves.length) - 1;
+    while (j >= 0 && moves[j] < 0) j--;
+    this.cursor = j < 0 ? 0 : moves[j] + 1;
   }
 
   /** New data or a reset (the stations redraw on the view's own clock, twice a second). */
@@ -523,8 +531,8 @@ export class FlowView {
     const row = this.store.row(index);
     const hops = row.hops;
     const lane: Lane | 'none' = row.path === 'bypass' || row.path === 'kernel' ? row.path : 'none';
-    const points: [number, number][] = [];
-    const at: number[] = [];
+    const stops: { layer: LayerName; at: [number, number] }[] = [];
+    const stopTimes: number[] = [];
     let t = 0;
     let dropped = false;
     let prev: Hop | undefined;
@@ -536,14 +544,21 @@ export class FlowView {
       if (h.layer === 'wire' && h.verdict !== 'drop' && k > 0 && k < hops.length - 1) continue;
       if (prev) t += SEG_BASE_MS + SEG_PER_DECADE_MS * Math.log10(1 + Math.max(0, h.offsetNs - prev.offsetNs) / 100);
       const hopLane = h.layer.startsWith('bypass.') ? 'bypass' : h.layer.startsWith('kernel.') ? 'kernel' : lane;
-      points.push(anchorOf(L.stations, h.layer, hopLane, row.direction));
-      at.push(t);
+      stops.push({ layer: h.layer, at: anchorOf(L.stations, h.layer, hopLane, row.direction) });
+      stopTimes.push(t);
       prev = h;
       if (h.verdict === 'drop') {
         dropped = true;
         break;
       }
     }
+    // Along the rails, turning beside the boxes; a turn's time is its share of the hop it is in.
+    const rail = railPath(L.stations, stops);
+    const points = rail.points;
+    const at = rail.stop.map((f) => {
+      const i = Math.floor(f);
+      return f === i ? stopTimes[i] : stopTimes[i] + (stopTimes[i + 1] - stopTimes[i]) * (f - i);
+    });
     if (points.length === 0) return;
     if (points.length === 1) {
       points.push(points[0]);

@@ -34,7 +34,9 @@ const TABS = [
 
 function start(): void {
   registerControls();
-  const store = new TraceStore();
+  // The packets held here at most (the test page can make it smaller to test the bound quickly).
+  const hold = Number(new URLSearchParams(location.search).get('hold') ?? '');
+  const store = new TraceStore(Number.isInteger(hold) && hold >= 1000 ? hold : undefined);
   const root = document.getElementById('app') ?? document.body;
   root.classList.add('scope');
 
@@ -74,6 +76,7 @@ function start(): void {
     packetsView,
     store,
     (id) => {
+      inspectorShows = id !== undefined && store.get(id) ? id : undefined;
       inspector.show(id === undefined ? undefined : store.get(id));
       flow.highlight(id);
       client.notify({ type: 'scope/selectionChanged', packetId: id });
@@ -83,18 +86,30 @@ function start(): void {
       follow.set(on);
       save();
     },
+    (fromId, toId) => askRange(fromId, toId),
   );
   const inspector = new Inspector(packetsView, () => save());
+  let inspectorShows: number | undefined;
   let lastStep = '';
-  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => {
+  /** The seq of the last host step or open applied: the host takes older reports as stale. */
+  let hostSeq = 0;
+  const connection = new ConnectionView(views.views.get('connection')!, store, (id) => list.select(id), () => reportStep());
+  /** Tells the host where the connection view is (once per change of place or of the host step applied). */
+  function reportStep(): void {
     save();
+    reportIfChanged();
+  }
+  /** The connection last reported: its count of transitions is reported again as more arrive. */
+  let reportedConn: number | undefined;
+  function reportIfChanged(): void {
     const steps = connection.connId === undefined ? 0 : store.transitionsOf(connection.connId).length;
-    const key = `${connection.connId}/${connection.step}/${steps}`;
+    const key = `${connection.connId}/${connection.step}/${steps}/${hostSeq}`;
     if (key !== lastStep) {
       lastStep = key;
-      client.notify({ type: 'scope/stepChanged', connId: connection.connId, step: connection.step, steps });
+      reportedConn = connection.connId;
+      client.notify({ type: 'scope/stepChanged', connId: connection.connId, step: connection.step, steps, hostSeq });
     }
-  });
+  }
   const flow = new FlowView(views.views.get('flow')!, store, (id) => list.select(id), () => save());
   const stats = new StatsView(views.views.get('stats')!, store);
 
@@ -156,7 +171,13 @@ function start(): void {
       frame = 0;
       store.drain(DRAIN_BUDGET_MS);
       if (store.pending > 0) refresh();
+      bound();
       list.ingest();
+      // A selected packet that was not held when it was picked (a range on its way): shown once it is.
+      if (list.selected !== undefined && inspectorShows !== list.selected && store.get(list.selected)) {
+        inspectorShows = list.selected;
+        inspector.show(store.get(list.selected));
+      }
       if (pendingSelect !== undefined && store.get(pendingSelect)) {
         const id = pendingSelect;
         pendingSelect = undefined;
@@ -172,7 +193,9 @@ function start(): void {
         const p = pendingConn;
         pendingConn = undefined;
         connection.pick(p.connId, p.step);
+        reportStep();
       }
+      if (connection.connId !== undefined && connection.connId === reportedConn) reportIfChanged();
       // The heavier views redraw at most four times a second; the last change always gets drawn.
       clearTimeout(viewTimer);
       if (now - lastViewRedraw >= VIEW_REDRAW_MS) {
@@ -182,8 +205,10 @@ function start(): void {
         lastViewRedraw = performance.now();
         renderActive();
       }, VIEW_REDRAW_MS);
+      const total = store.extent?.held ?? store.count;
+      status.dataset.held = String(store.count);
       const line = notice +
-        `${store.count.toLocaleString('en-US')} packets · ${store.transitions.length} transitions · ${store.connectionIds().length} connections` +
+        `${total.toLocaleString('en-US')} packets${total > store.count ? ` (${store.count.toLocaleString('en-US')} held here)` : ''} · ${store.transitions.length} transitions · ${store.connectionIds().length} connections` +
         (store.pending ? ` · ${store.pending.toLocaleString('en-US')} decoding` : '') +
         (store.recordsDropped ? ` · ${store.recordsDropped} records sampled away` : '') +
         (store.lastError ? ` · ${store.lastError}` : '');
@@ -196,10 +221,66 @@ function start(): void {
     refresh();
   };
 
+  // ---- ranges: the list asks for the packets in view that the webview does not hold; one request at
+  // a time, the newest wish next (scrolling fast asks for where the user stopped, not every place passed).
+  let rangeInFlight = false;
+  let resets = 0;
+  let rangeWanted: [number, number] | undefined;
+  function askRange(fromId: number, toId: number): void {
+    if (rangeInFlight) {
+      rangeWanted = [fromId, toId];
+      return;
+    }
+    rangeInFlight = true;
+    const capture = resets;
+    client.request('scope/packetRange', { fromId, toId }).then(
+      (r) => {
+        // An answer about the capture before a reset is not this one's.
+        if (capture === resets) {
+          if (r.extent) store.extent = r.extent;
+          addBatches(r.batches);
+          store.noteAnswered(fromId, toId);
+        }
+      },
+      (e: Error) => {
+        notice = `packets ${fromId}–${toId} did not come (${e.message}) · `;
+      },
+    ).finally(() => {
+      rangeInFlight = false;
+      const next = rangeWanted;
+      rangeWanted = undefined;
+      if (next) askRange(next[0], next[1]);
+      else refresh();
+    });
+  }
+
+  /** Past 1.25 × its bound, the store keeps the packets nearest the list's view (the newest while following). */
+  function bound(): void {
+    if (store.count <= store.hold * 1.25) return;
+    if (store.compact(list.centerId()) === 0) return;
+    list.compacted();
+    flow.compacted();
+  }
+
+  function showStep(connId: number, step: number): void {
+    const held = store.transitionsOf(connId).length;
+    // Transitions still on their way (a live capture): the furthest held now, the step once they are here.
+    pendingConn = held >= step ? undefined : { connId, step };
+    if (connId !== connection.connId) connection.pick(connId, Math.min(step, held));
+    else connection.go(Math.min(step, held));
+    // go() says nothing when the view is there already: the host still learns its step was applied.
+    reportStep();
+    if (pendingConn) refresh();
+  }
+
   function onMessage(m: Exclude<HostMessage, ResponseMessage>): void {
     switch (m.type) {
       case 'scope/traceBatch':
         addBatches([m.batch]);
+        break;
+      case 'scope/extent':
+        store.extent = m.extent;
+        refresh();
         break;
       case 'scope/connection':
         store.connections.set(m.connection.connId, m.connection);
@@ -230,10 +311,20 @@ function start(): void {
         }
         break;
       case 'scope/step':
-        if (m.connId !== undefined && m.connId !== connection.connId) connection.pick(m.connId);
-        connection.stepBy(m.direction === 'forward' ? 1 : -1);
+        // Absolute: connection connId after its step-th transition, once the webview holds that many.
+        hostSeq = m.seq;
+        showStep(m.connId, m.step);
+        break;
+      case 'scope/openConnection':
+        hostSeq = m.seq;
+        views.activate('connection');
+        showView('connection');
+        save();
+        showStep(m.connId, 0);
         break;
       case 'scope/reset':
+        resets++;
+        hostSeq = m.seq;
         store.reset();
         list.select(undefined);
         connection.pick(undefined);
@@ -269,15 +360,24 @@ function start(): void {
   });
 
   client.notify({ type: 'scope/ready' });
+  // The first answer brings the newest packets; the list asks for others only after it.
+  rangeInFlight = true;
   client
-    .request('scope/packetRange', { fromId: 1, toId: 0xffffffff })
+    .request('scope/packetRange', { fromId: 1, toId: 0xffffffff, newest: store.hold })
     .then((r) => {
       for (const c of r.connections) store.connections.set(c.connId, c);
+      if (r.extent) store.extent = r.extent;
       addBatches(r.batches);
     })
     .catch((e: Error) => {
       notice = `the extension did not send the capture so far (${e.message}); showing live packets only · `;
       refresh();
+    })
+    .finally(() => {
+      rangeInFlight = false;
+      const next = rangeWanted;
+      rangeWanted = undefined;
+      if (next) askRange(next[0], next[1]);
     });
   list.focus();
 }

@@ -1,6 +1,8 @@
-// webview/packet-list: the virtualized packet list — only the rows in view exist in the DOM (a keyed
-// d3 join on packet id), so 100,000 rows scroll as smoothly as 100. Follows a live capture until the
-// user scrolls away from the bottom.
+// webview/packet-list: the virtualized packet list — only the rows in view exist in the DOM, so
+// 100,000 rows scroll as smoothly as 100. Unfiltered, it spans every packet the extension holds (the
+// webview holds a window of them): a row not held here is asked for by range and drawn when it comes.
+// Filtered, it lists the held packets that match. Follows a live capture until the user scrolls away
+// from the bottom.
 import * as d3 from 'd3';
 import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN } from '../engine/trace/schema';
 import { compileFilter, matches, type CompiledFilter } from './filter';
@@ -43,7 +45,10 @@ export class PacketList {
   private revealPending: number | undefined;
   /** The scroller's height, as the ResizeObserver last said: reading it (or scrollHeight) every frame would force a layout. */
   private viewHeight = 0;
-  /** Row elements on screen, by row index, and detached ones ready to show another row. */
+  /** The ids the unfiltered list spans (the store's span when it was last ingested). */
+  private firstId = 0;
+  private lastId = -1;
+  /** Row elements on screen, by packet id, and detached ones ready to show another row. */
   private readonly onScreen = new Map<number, RowElement>();
   private readonly pool: RowElement[] = [];
   private followedAt = 0;
@@ -58,6 +63,8 @@ export class PacketList {
     private readonly store: TraceStore,
     private readonly onSelect: (id: number | undefined) => void,
     private readonly onFollowChange: (follow: boolean) => void,
+    /** Packets in view that the webview does not hold: ask the host for ids fromId…toId. */
+    private readonly onNeedRange: (fromId: number, toId: number) => void = () => undefined,
   ) {
     this.element = document.createElement('div');
     this.element.className = 'packet-list';
@@ -96,7 +103,7 @@ export class PacketList {
       const top = this.scroller.scrollTop;
       // Following: rows keep arriving below the place the list last moved to, so leaving means
       // scrolling up from there. Not following: reaching the newest row starts following again.
-      const follow = this.follow ? top >= this.autoTop - ROW_HEIGHT : top + this.viewHeight >= this.visibleCount * ROW_HEIGHT - ROW_HEIGHT;
+      const follow = this.follow ? top >= this.autoTop - ROW_HEIGHT : top + this.viewHeight >= this.rowCount * ROW_HEIGHT - ROW_HEIGHT;
       if (follow !== this.follow) {
         this.follow = follow;
         this.onFollowChange(follow);
@@ -134,6 +141,35 @@ export class PacketList {
     if (this.selectedId !== undefined) this.reveal(this.selectedId);
   }
 
+  /** True while a filter narrows the list to the held packets that match. */
+  private get filtering(): boolean {
+    return this.filter.ok && this.filter.program !== undefined;
+  }
+
+  /** Rows in the list: every id the extension holds, or the held packets that match the filter. */
+  private get rowCount(): number {
+    return this.filtering ? this.visibleCount : this.lastId - this.firstId + 1;
+  }
+
+  /** The packet id at list position p. */
+  private idAt(p: number): number {
+    return this.filtering ? this.store.id(this.visible[p]) : this.firstId + p;
+  }
+
+  /** The store let rows go (row indices changed): the filtered list is made again from what is held. */
+  compacted(): void {
+    this.visibleCount = 0;
+    this.filtered = 0;
+    this.ingest();
+  }
+
+  /** The packet id in the middle of the view (the newest while following): where the store keeps its window. */
+  centerId(): number {
+    if (this.follow || this.rowCount === 0) return this.store.span()?.lastId ?? 0;
+    const p = Math.min(this.rowCount - 1, Math.floor((this.scroller.scrollTop + this.viewHeight / 2) / ROW_HEIGHT));
+    return this.idAt(Math.max(0, p));
+  }
+
   /** New rows arrived in the store (or it was reset). */
   ingest(): void {
     const store = this.store;
@@ -141,12 +177,21 @@ export class PacketList {
       this.visibleCount = 0;
       this.filtered = 0;
     }
+    const span = store.span();
+    this.firstId = span?.firstId ?? 0;
+    this.lastId = span?.lastId ?? -1;
     const f = this.filter;
-    for (let i = this.filtered; i < store.count; i++) {
-      if (!f.ok || f.program === undefined || matches(f, store.frame(i), store.wireLen(i))) this.pushVisible(i);
+    if (this.filtering) {
+      let sorted = true;
+      for (let i = this.filtered; i < store.count; i++) {
+        if (!matches(f, store.frame(i), store.wireLen(i))) continue;
+        sorted = this.pushVisible(i) && sorted;
+      }
+      // A range answered out of order (older packets after newer ones): one sort, not an insertion each.
+      if (!sorted) this.sortVisible();
     }
     this.filtered = store.count;
-    const height = `${this.visibleCount * ROW_HEIGHT}px`;
+    const height = `${this.rowCount * ROW_HEIGHT}px`;
     if (this.spacer.style.height !== height) this.spacer.style.height = height;
     // Following a live capture, every row in view changes with each batch: the list moves to the
     // newest rows ten times a second (as Wireshark's live list does), not every frame.
@@ -175,13 +220,13 @@ export class PacketList {
   private scrolledAwaySinceMove(): boolean {
     // A hidden list (another view's tab is shown) has no height and reads scrollTop 0: not a scroll.
     if (this.viewHeight <= 0) return false;
-    const bottom = Math.max(0, this.visibleCount * ROW_HEIGHT - this.viewHeight);
+    const bottom = Math.max(0, this.rowCount * ROW_HEIGHT - this.viewHeight);
     return this.scroller.scrollTop < Math.min(this.autoTop, bottom) - ROW_HEIGHT;
   }
 
   /** Scrolls to the newest row, from the known content height (no layout read). */
   private toEnd(): void {
-    this.autoTop = Math.max(0, this.visibleCount * ROW_HEIGHT - this.viewHeight);
+    this.autoTop = Math.max(0, this.rowCount * ROW_HEIGHT - this.viewHeight);
     this.scroller.scrollTop = this.autoTop;
   }
 
@@ -192,14 +237,19 @@ export class PacketList {
    */
   private updateCount(): void {
     const f = this.filter;
-    const what = f.ok && f.program ? ` of ${this.store.count.toLocaleString('en-US')} (filter: ${f.text.trim()})` : '';
+    const held = this.store.count.toLocaleString('en-US');
+    const total = this.store.extent?.held ?? this.store.count;
+    const what = this.filtering
+      ? ` of ${held}${total > this.store.count ? ` held here (the capture has ${total.toLocaleString('en-US')})` : ''} (filter: ${f.text.trim()})`
+      : total > this.store.count ? ` (${held} held here; the rest come from the extension as you scroll)` : '';
     const sel = this.selectedId;
-    const hidden = sel !== undefined && this.store.byId.has(sel) && this.positionOf(sel) < 0 ? ` · the selected packet ${sel} does not match the filter` : '';
-    const text = `${this.visibleCount.toLocaleString('en-US')} packets${what}${hidden}`;
+    const hidden = sel !== undefined && this.filtering && this.store.byId.has(sel) && this.positionOf(sel) < 0 ? ` · the selected packet ${sel} does not match the filter` : '';
+    const text = `${(this.filtering ? this.visibleCount : total).toLocaleString('en-US')} packets${what}${hidden}`;
     if (this.countEl.textContent !== text) this.countEl.textContent = text;
   }
 
-  private pushVisible(i: number): void {
+  /** Adds row i; a few late ones are moved into place, a row far out of order says so (false) for one sort after. */
+  private pushVisible(i: number): boolean {
     if (this.visibleCount === this.visible.length) {
       const grown = new Int32Array(Math.max(1024, this.visible.length * 2));
       grown.set(this.visible);
@@ -208,10 +258,21 @@ export class PacketList {
     const store = this.store;
     const id = store.id(i);
     let at = this.visibleCount;
-    while (at > 0 && store.id(this.visible[at - 1]) > id) at--;
+    while (at > 0 && this.visibleCount - at < 64 && store.id(this.visible[at - 1]) > id) at--;
+    if (at > 0 && store.id(this.visible[at - 1]) > id) {
+      this.visible[this.visibleCount++] = i;
+      return false;
+    }
     if (at < this.visibleCount) this.visible.copyWithin(at + 1, at, this.visibleCount);
     this.visible[at] = i;
     this.visibleCount++;
+    return true;
+  }
+
+  private sortVisible(): void {
+    const store = this.store;
+    const part = this.visible.subarray(0, this.visibleCount);
+    part.sort((a, b) => store.id(a) - store.id(b));
   }
 
   /** The list became visible again (its tab was chosen): lay it out and bring the selection into view. */
@@ -262,6 +323,7 @@ export class PacketList {
 
   /** Where packet `id` is in the list (which is in packet-number order), or -1. */
   private positionOf(id: number): number {
+    if (!this.filtering) return id >= this.firstId && id <= this.lastId ? id - this.firstId : -1;
     if (!this.store.byId.has(id)) return -1;
     const store = this.store;
     let lo = 0, hi = this.visibleCount;
@@ -277,15 +339,15 @@ export class PacketList {
     const page = Math.max(1, Math.floor(this.scroller.clientHeight / ROW_HEIGHT) - 1);
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
     const m = moves[e.key];
-    if (m === undefined || this.visibleCount === 0) return;
+    if (m === undefined || this.rowCount <= 0) return;
     e.preventDefault();
     const cur = this.selectedId === undefined ? -1 : this.positionOf(this.selectedId);
-    const lastPos = this.visibleCount - 1;
+    const lastPos = this.rowCount - 1;
     let next: number;
     if (m === -Infinity) next = 0;
     else if (m === Infinity) next = lastPos;
     else next = Math.max(0, Math.min(lastPos, cur < 0 ? (m > 0 ? 0 : lastPos) : cur + m));
-    this.select(this.store.id(this.visible[next]));
+    this.select(this.idAt(next));
   }
 
   private schedule(): void {
@@ -321,31 +383,41 @@ export class PacketList {
     const s = this.scroller;
     if (this.revealPending !== undefined && this.viewHeight > 0) this.reveal(this.revealPending);
     const top = s.scrollTop;
+    const rows = this.rowCount;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.visibleCount, Math.ceil((top + this.viewHeight) / ROW_HEIGHT) + OVERSCAN);
+    const last = Math.min(rows, Math.ceil((top + this.viewHeight) / ROW_HEIGHT) + OVERSCAN);
     const inView = new Set<number>();
-    for (let p = first; p < last; p++) inView.add(this.visible[p]);
-    for (const [index, el] of this.onScreen) {
-      if (inView.has(index)) continue;
-      this.onScreen.delete(index);
+    for (let p = first; p < last; p++) inView.add(this.idAt(p));
+    for (const [id, el] of this.onScreen) {
+      // A row drawn before its packet came (or after it was let go) is drawn again.
+      if (inView.has(id) && el.held === this.store.byId.has(id)) continue;
+      this.onScreen.delete(id);
       this.park(el);
     }
-    const sel = this.selectedId === undefined ? -1 : (this.store.byId.get(this.selectedId) ?? -1);
+    let missingFrom = Infinity;
+    let missingTo = -Infinity;
     for (let p = first; p < last; p++) {
-      const index = this.visible[p];
-      let el = this.onScreen.get(index);
+      const id = this.idAt(p);
+      let el = this.onScreen.get(id);
       if (!el) {
         el = this.pool.pop() ?? this.makeRow();
-        el.index = index;
-        this.fillRow(el, this.store.row(index));
+        el.pid = id;
+        const index = this.store.byId.get(id);
+        el.held = index !== undefined;
+        if (index !== undefined) this.fillRow(el, this.store.row(index));
+        else this.fillMissing(el, id);
         el.shownSel = undefined;
-        this.onScreen.set(index, el);
+        this.onScreen.set(id, el);
+      }
+      if (!el.held && !this.store.isAbsent(id)) {
+        missingFrom = Math.min(missingFrom, id);
+        missingTo = Math.max(missingTo, id);
       }
       if (el.shownPos !== p) {
         el.shownPos = p;
         el.style.transform = `translateY(${p * ROW_HEIGHT}px)`;
       }
-      const on = index === sel;
+      const on = id === this.selectedId;
       if (el.shownSel !== on) {
         el.shownSel = on;
         el.classList.toggle('selected', on);
@@ -354,6 +426,26 @@ export class PacketList {
     }
     // The pool keeps what one frame can need; the rest go.
     while (this.pool.length > Math.max(8, last - first)) this.pool.pop()!.remove();
+    // Rows in view the webview does not hold: the host is asked for them and a screenful either side
+    // (not while batches wait to be decoded: the rows may be among them).
+    if (missingTo >= missingFrom && this.store.pending === 0) {
+      const margin = Math.max(200, last - first);
+      this.onNeedRange(Math.max(this.firstId, missingFrom - margin), Math.min(this.lastId, missingTo + margin));
+    }
+  }
+
+  /** A row whose packet the webview does not hold: on its way from the extension, or never recorded. */
+  private fillMissing(el: RowElement, id: number): void {
+    const absent = this.store.isAbsent(id);
+    el.className = `row row-grid ${absent ? 'absent' : 'loading'}`;
+    el.dataset.id = String(id);
+    el.shownPos = undefined;
+    const cells = el.children;
+    COLUMNS.forEach((c, k) => {
+      const cell = cells[k] as HTMLElement;
+      (cell.firstChild as Text).data = c.key === 'no' ? String(id) : c.key === 'info' ? (absent ? 'not recorded: the engine sampled this packet\'s trace record away' : 'asking the extension for this packet…') : '';
+      cell.title = '';
+    });
   }
 
   /**
@@ -361,7 +453,7 @@ export class PacketList {
    * capture replaces every row in view each frame) would make the browser lay the whole page out.
    */
   private park(el: RowElement): void {
-    el.index = undefined;
+    el.pid = undefined;
     el.shownPos = undefined;
     el.className = 'pooled';
     el.removeAttribute('data-id');
@@ -381,8 +473,8 @@ export class PacketList {
       el.append(cell);
     }
     el.addEventListener('click', () => {
-      if (el.index === undefined) return;
-      this.select(this.store.id(el.index), false);
+      if (el.pid === undefined) return;
+      this.select(el.pid, false);
       this.scroller.focus();
     });
     this.spacer.append(el);
@@ -418,7 +510,7 @@ export class PacketList {
 }
 
 /** A row element, with what it shows (so that a frame writes only what changed). */
-type RowElement = HTMLDivElement & { index?: number; shownPos?: number; shownSel?: boolean };
+type RowElement = HTMLDivElement & { pid?: number; held?: boolean; shownPos?: number; shownSel?: boolean };
 
 function rowClass(r: PacketRow): string {
   let c = `row row-grid path-${r.drop ? 'drop' : r.path}`;

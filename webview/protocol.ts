@@ -5,6 +5,8 @@
 import type { ConnectionInfo, TraceStats } from '../engine/trace/schema';
 
 export const REQUEST_TIMEOUT_MS = 5000;
+/** The packets the webview holds at most (a little more between two compactions); the host's ring holds the capture. */
+export const WEBVIEW_HOLD_PACKETS = 100_000;
 
 /** A TraceBatch as postMessage carries it: the records as an ArrayBuffer (structured clone, no copy into JSON). */
 export interface WireBatch {
@@ -40,10 +42,28 @@ export interface CaptureStateNotification {
 }
 /** The host (a command, a tree view) selects a packet. */
 export interface SelectNotification { readonly type: 'scope/select'; readonly packetId: number }
-/** The host steps the connection view (commands bound to keys outside the webview). */
-export interface StepNotification { readonly type: 'scope/step'; readonly direction: 'back' | 'forward'; readonly connId?: number }
-/** A new capture starts: forget everything held. */
-export interface ResetNotification { readonly type: 'scope/reset' }
+/**
+ * The host puts the connection view at an absolute place: connection `connId` after its `step`-th
+ * transition (0: its first state). Absolute, so that a step crossing a move the user made in the
+ * webview cannot drift; `seq` numbers the host's step and open messages, and the webview's
+ * `scope/stepChanged` says the last one it applied (older reports are stale to the host).
+ */
+export interface StepNotification { readonly type: 'scope/step'; readonly connId: number; readonly step: number; readonly seq: number }
+/** The host opens a connection (the Connections view's selection): the TCP tab, at its first state. */
+export interface OpenConnectionNotification { readonly type: 'scope/openConnection'; readonly connId: number; readonly seq: number }
+/**
+ * What the host's capture store holds: packet ids firstId…lastId (ids between that it lacks were
+ * sampled away by the engine), `held` packets in all. The webview holds a bounded part of it and
+ * asks for the rest by range.
+ */
+export interface CaptureExtent {
+  readonly firstId: number;
+  readonly lastId: number;
+  readonly held: number;
+}
+export interface ExtentNotification { readonly type: 'scope/extent'; readonly extent: CaptureExtent }
+/** A new capture starts: forget everything held. `seq` as a step's: the webview's reports of the old capture are stale. */
+export interface ResetNotification { readonly type: 'scope/reset'; readonly seq: number }
 export interface ResponseMessage {
   readonly type: 'scope/response';
   readonly id: number;
@@ -59,6 +79,8 @@ export type HostMessage =
   | CaptureStateNotification
   | SelectNotification
   | StepNotification
+  | OpenConnectionNotification
+  | ExtentNotification
   | ResetNotification
   | ResponseMessage;
 
@@ -75,13 +97,20 @@ export interface StepChangedNotification {
   readonly connId: number | undefined;
   readonly step: number;
   readonly steps: number;
+  /** The `seq` of the last host `scope/step`, `scope/openConnection` or `scope/reset` applied before this move (0: none). */
+  readonly hostSeq: number;
 }
 
-/** Packets with ids in [fromId, toId] (inclusive), as batches, plus the connections they mention. */
-export interface PacketRangeRequest { readonly type: 'scope/packetRange'; readonly id: number; readonly fromId: number; readonly toId: number }
+/**
+ * Packets with ids in [fromId, toId] (inclusive), as batches, plus the connections they mention.
+ * `newest`: at most that many, the newest of the range, and every transition held (the first load).
+ */
+export interface PacketRangeRequest { readonly type: 'scope/packetRange'; readonly id: number; readonly fromId: number; readonly toId: number; readonly newest?: number }
 export interface PacketRangeResult {
   readonly batches: readonly WireBatch[];
   readonly connections: readonly ConnectionInfo[];
+  /** What the host holds now (absent from hosts that do not say). */
+  readonly extent?: CaptureExtent;
 }
 
 /** One packet's record, for a packet the webview no longer holds. */
@@ -116,14 +145,25 @@ export const isCaptureState = (m: unknown): m is CaptureStateNotification =>
   tagged(m, 'scope/captureState') && typeof (m as CaptureStateNotification).state === 'string' && Array.isArray((m as CaptureStateNotification).rules);
 export const isSelect = (m: unknown): m is SelectNotification => tagged(m, 'scope/select') && typeof (m as SelectNotification).packetId === 'number';
 export const isStep = (m: unknown): m is StepNotification =>
-  tagged(m, 'scope/step') && ((m as StepNotification).direction === 'back' || (m as StepNotification).direction === 'forward');
-export const isReset = (m: unknown): m is ResetNotification => tagged(m, 'scope/reset');
+  tagged(m, 'scope/step') &&
+  typeof (m as StepNotification).connId === 'number' &&
+  Number.isInteger((m as StepNotification).step) &&
+  (m as StepNotification).step >= 0 &&
+  typeof (m as StepNotification).seq === 'number';
+export const isOpenConnection = (m: unknown): m is OpenConnectionNotification =>
+  tagged(m, 'scope/openConnection') && typeof (m as OpenConnectionNotification).connId === 'number' && typeof (m as OpenConnectionNotification).seq === 'number';
+export const isExtent = (m: unknown): m is ExtentNotification =>
+  tagged(m, 'scope/extent') && typeof (m as ExtentNotification).extent?.firstId === 'number' && typeof (m as ExtentNotification).extent?.lastId === 'number';
+export const isReset = (m: unknown): m is ResetNotification => tagged(m, 'scope/reset') && typeof (m as ResetNotification).seq === 'number';
 export const isResponse = (m: unknown): m is ResponseMessage =>
   tagged(m, 'scope/response') && typeof (m as ResponseMessage).id === 'number' && typeof (m as ResponseMessage).ok === 'boolean';
 export const isReady = (m: unknown): m is ReadyNotification => tagged(m, 'scope/ready');
 export const isSelectionChanged = (m: unknown): m is SelectionChangedNotification => tagged(m, 'scope/selectionChanged');
 export const isStepChanged = (m: unknown): m is StepChangedNotification =>
-  tagged(m, 'scope/stepChanged') && typeof (m as StepChangedNotification).step === 'number' && typeof (m as StepChangedNotification).steps === 'number';
+  tagged(m, 'scope/stepChanged') &&
+  typeof (m as StepChangedNotification).step === 'number' &&
+  typeof (m as StepChangedNotification).steps === 'number' &&
+  typeof (m as StepChangedNotification).hostSeq === 'number';
 export const isPacketRange = (m: unknown): m is PacketRangeRequest =>
   tagged(m, 'scope/packetRange') && typeof (m as PacketRangeRequest).fromId === 'number' && typeof (m as PacketRangeRequest).toId === 'number';
 export const isPacketDetail = (m: unknown): m is PacketDetailRequest => tagged(m, 'scope/packetDetail') && typeof (m as PacketDetailRequest).packetId === 'number';

@@ -1,26 +1,29 @@
 // webview/state-diagram: the RFC 9293 TCP state diagram (§3.3.2, figure 5) in SVG — the states laid
 // out as the figure has them, its transitions with their event / action labels, the current state
 // lit and the transitions a connection has taken so far marked with their step numbers. A
-// transition the figure does not draw (a reset, a timeout) is added as a dashed edge.
+// transition the figure does not draw (a reset, a timeout) is added as a dashed edge. Each label is
+// placed beside its edge where it overlaps no state, no other label and as few edges as can be.
 import * as d3 from 'd3';
 import { TCP_STATE_NAMES, type TcpStateName, type TransitionRecord } from '../engine/trace/schema';
 
-/** Node centres, laid out as RFC 9293's figure 5. */
+/** Node centres, laid out as RFC 9293's figure 5, in a VIEW_W × VIEW_H view box. */
+const VIEW_W = 720;
+const VIEW_H = 560;
 const NODES: Readonly<Record<TcpStateName, readonly [number, number]>> = {
-  CLOSED: [300, 28],
-  LISTEN: [300, 100],
-  'SYN-RECEIVED': [110, 176],
-  'SYN-SENT': [490, 176],
-  ESTABLISHED: [300, 252],
-  'FIN-WAIT-1': [110, 330],
-  'CLOSE-WAIT': [490, 330],
-  'FIN-WAIT-2': [110, 420],
-  CLOSING: [300, 400],
-  'LAST-ACK': [490, 420],
-  'TIME-WAIT': [300, 490],
+  CLOSED: [360, 26],
+  LISTEN: [360, 108],
+  'SYN-RECEIVED': [118, 194],
+  'SYN-SENT': [602, 194],
+  ESTABLISHED: [360, 280],
+  'FIN-WAIT-1': [118, 366],
+  'CLOSE-WAIT': [602, 366],
+  'FIN-WAIT-2': [118, 452],
+  CLOSING: [360, 440],
+  'LAST-ACK': [602, 452],
+  'TIME-WAIT': [360, 530],
 };
-const NODE_W = 112;
-const NODE_H = 26;
+const NODE_W = 124;
+const NODE_H = 28;
 
 /** The figure's transitions and their labels (event / action). */
 const RFC_EDGES: readonly (readonly [TcpStateName, TcpStateName, string])[] = [
@@ -59,11 +62,13 @@ function edgePath(e: Edge): string {
   const [x1, y1] = NODES[e.from];
   const [x2, y2] = NODES[e.to];
   if (e.to === 'CLOSED' && (e.from === 'LAST-ACK' || e.from === 'TIME-WAIT' || e.from === 'CLOSE-WAIT' || e.from === 'ESTABLISHED')) {
+    // Round the outside of the figure (TIME-WAIT on the left, the others on the right), clear of every state.
     const side = e.from === 'TIME-WAIT' ? -1 : 1;
-    const xOut = side > 0 ? 590 : 12;
+    const xOut = side > 0 ? VIEW_W - 14 : 14;
     const sx = x1 + (side * NODE_W) / 2;
-    const yStart = e.from === 'TIME-WAIT' ? y1 : y1;
-    return `M${e.from === 'TIME-WAIT' ? x1 - NODE_W / 2 : sx},${yStart} C${xOut},${yStart} ${xOut},${y2} ${x2 + (side * NODE_W) / 2},${y2}`;
+    const ex = x2 + (side * NODE_W) / 2;
+    const r = 14;
+    return `M${sx},${y1} L${xOut - side * r},${y1} Q${xOut},${y1} ${xOut},${y1 - r} L${xOut},${y2 + r} Q${xOut},${y2} ${xOut - side * r},${y2} L${ex},${y2}`;
   }
   const dx = x2 - x1, dy = y2 - y1;
   // Trim both ends to the boxes' borders.
@@ -86,7 +91,7 @@ export class StateDiagram {
 
   constructor(parent: HTMLElement) {
     this.svg = d3.select(parent).append('svg').attr('class', 'state-diagram').attr('id', 'state-diagram')
-      .attr('viewBox', '0 0 600 520').attr('preserveAspectRatio', 'xMidYMid meet').attr('role', 'img').attr('aria-label', 'RFC 9293 TCP state diagram');
+      .attr('viewBox', `0 0 ${VIEW_W} ${VIEW_H}`).attr('preserveAspectRatio', 'xMidYMid meet').attr('role', 'img').attr('aria-label', 'RFC 9293 TCP state diagram');
     this.element = this.svg.node()!;
     const defs = this.svg.append('defs');
     for (const k of ['plain', 'visited', 'current']) {
@@ -129,23 +134,17 @@ export class StateDiagram {
       .attr('data-edge', (d) => d.key)
       .call((g) => {
         g.select('path').attr('marker-end', marker);
-        g.select<SVGTextElement>('text').each(function (d) {
-          const path = (this.parentNode as SVGGElement).querySelector('path') as SVGPathElement;
-          const len = path.getTotalLength();
-          // Where each label sits: beside its edge, clear of the others (a straight line down is labelled on its left).
-          const at = d.from === 'LAST-ACK' && d.to === 'CLOSED' ? 0.3 : d.from === 'TIME-WAIT' && d.to === 'CLOSED' ? 0.8 : 0.5;
-          const p = path.getPointAtLength(len * at);
-          const [x1, y1] = NODES[d.from];
-          const [x2, y2] = NODES[d.to];
-          const leftOfLine = Math.abs(x2 - x1) < 10 && y2 > y1 && d.from !== 'CLOSING';
+        g.select<SVGTextElement>('text').text((d) => {
           const steps = taken.get(d.key);
-          d3.select(this)
-            .attr('x', p.x + (leftOfLine ? -4 : 4))
-            .attr('y', p.y - 3)
-            .attr('text-anchor', leftOfLine ? 'end' : 'start')
-            .text(steps ? `${steps.join(',')}. ${d.label}` : d.label);
+          return steps ? `${steps.join(',')}. ${takenLabel(d, ts.slice(0, step))}` : d.label;
         });
       });
+    // The taken transitions' labels are placed first: they get the places nearest their edges.
+    const rank = (e: Edge) => (e.key === last ? 0 : taken.has(e.key) ? 1 : 2);
+    const labels = this.svg.selectAll<SVGGElement, Edge>('g.edges g.edge').nodes()
+      .map((g) => ({ edge: d3.select<SVGGElement, Edge>(g).datum(), text: g.querySelector('text') as SVGTextElement, path: g.querySelector('path') as SVGPathElement }))
+      .sort((a, b) => rank(a.edge) - rank(b.edge));
+    placeLabels(labels);
     this.svg.select('g.nodes')
       .selectAll<SVGGElement, TcpStateName>('g.node')
       .data(TCP_STATE_NAMES as readonly TcpStateName[], (d) => d)
@@ -158,4 +157,91 @@ export class StateDiagram {
       .attr('data-state', (d) => d)
       .attr('class', (d) => `node${d === current ? ' current' : visitedStates.has(d) ? ' visited' : ''}`);
   }
+}
+
+/**
+ * A taken edge's label: the figure's, unless the connection took it on another event (TIME-WAIT to
+ * CLOSED on a reset, not the 2MSL timer): then what happened. An API call (connect(), close()) is
+ * the figure's OPEN or CLOSE.
+ */
+function takenLabel(e: Edge, taken: readonly TransitionRecord[]): string {
+  const events = [...new Set(taken.filter((t) => `${t.from}>${t.to}` === e.key).map((t) => t.event))];
+  const own = events.filter((ev) => !ev.endsWith(')') && !e.label.toLowerCase().startsWith(ev.toLowerCase()));
+  return own.length === 0 ? e.label : own.join(' · ');
+}
+
+interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
+const overlaps = (a: Rect, b: Rect) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/** Where along its edge a label may sit, nearest the middle first. */
+const ALONG = [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82];
+
+/**
+ * Puts each label beside its edge: of the places along it (either side, a little off the line), the
+ * first that overlaps no state box, no label placed before it and stays in the view; among those, the
+ * one that covers the fewest points of other edges. Labels are drawn with a halo (CSS), so an edge
+ * that still passes under one stays readable.
+ */
+function placeLabels(labels: readonly { readonly edge: Edge; readonly text: SVGTextElement; readonly path: SVGPathElement }[]): void {
+  const nodes: Rect[] = Object.values(NODES).map(([x, y]) => ({ x: x - NODE_W / 2 - 3, y: y - NODE_H / 2 - 3, w: NODE_W + 6, h: NODE_H + 6 }));
+  const sampled = labels.map(({ path }) => {
+    const len = path.getTotalLength();
+    const pts: [number, number][] = [];
+    for (let d = 0; d <= len; d += 5) {
+      const p = path.getPointAtLength(d);
+      pts.push([p.x, p.y]);
+    }
+    return pts;
+  });
+  const placed: Rect[] = [];
+  labels.forEach(({ text, path }, li) => {
+    text.setAttribute('text-anchor', 'middle');
+    text.setAttribute('dominant-baseline', 'central');
+    text.setAttribute('x', '0');
+    text.setAttribute('y', '0');
+    const box = text.getBBox();
+    // Not laid out (its tab hidden): its size as the font would make it; placed again when shown.
+    const w = (box.width || (text.textContent ?? '').length * 6.8) + 4;
+    const h = (box.height || 15) + 2;
+    const len = path.getTotalLength();
+    let best: { x: number; y: number; score: number } | undefined;
+    for (const f of ALONG) {
+      const p = path.getPointAtLength(len * f);
+      const q = path.getPointAtLength(Math.min(len, len * f + 1));
+      const r = path.getPointAtLength(Math.max(0, len * f - 1));
+      const tx = q.x - r.x, ty = q.y - r.y;
+      const n = Math.hypot(tx, ty) || 1;
+      // The normal, and how far the label's centre must be from the line for its box to clear it.
+      const nx = -ty / n, ny = tx / n;
+      const off = 3 + Math.abs(nx) * (w / 2) + Math.abs(ny) * (h / 2);
+      for (const side of [1, -1]) {
+        const cx = p.x + side * nx * off;
+        const cy = p.y + side * ny * off;
+        const rect = { x: cx - w / 2, y: cy - h / 2, w, h };
+        if (rect.x < 0 || rect.y < 0 || rect.x + w > VIEW_W || rect.y + h > VIEW_H) continue;
+        if (nodes.some((b) => overlaps(rect, b)) || placed.some((b) => overlaps(rect, b))) continue;
+        let crossed = 0;
+        sampled.forEach((pts, k) => {
+          for (const [x, y] of pts) if (x > rect.x && x < rect.x + w && y > rect.y && y < rect.y + h) crossed += k === li ? 3 : 1;
+        });
+        const score = crossed * 10 + Math.abs(f - 0.5) * 20;
+        if (best === undefined || score < best.score) best = { x: cx, y: cy, score };
+      }
+      if (best !== undefined && best.score === 0) break;
+    }
+    // No clear place (it cannot happen with this figure, but a label must still show): the middle.
+    const at = best ?? (() => {
+      const p = path.getPointAtLength(len / 2);
+      return { x: p.x, y: p.y - h / 2 - 3, score: Infinity };
+    })();
+    text.setAttribute('x', at.x.toFixed(1));
+    text.setAttribute('y', at.y.toFixed(1));
+    placed.push({ x: at.x - w / 2, y: at.y - h / 2, w, h });
+  });
 }

@@ -1,8 +1,11 @@
-// webview/store: what the webview holds of a capture — every packet as a row of typed-array columns
-// over the batch buffers it came in (no object per packet, so 100,000 rows cost the garbage
-// collector nothing), each row's tcpdump-style summary, TCP transitions, connections and statistics.
-// Batches are queued when they arrive and decoded in slices (`drain`), so a burst never holds a frame.
-// A row's details (hops, dissection, addresses) are decoded when a view asks for them.
+// webview/store: what the webview holds of a capture — a bounded window of its packets as rows of
+// typed-array columns over the batch buffers they came in (no object per packet, so 100,000 rows
+// cost the garbage collector nothing), each row's tcpdump-style summary, every TCP transition,
+// connections and statistics. The host's capture store holds the whole capture (`extent`): past
+// `hold` packets the rows far from where the user looks are let go (`compact`), and the list asks
+// the host for a range again when it scrolls there. Batches are queued when they arrive and decoded
+// in slices (`drain`), so a burst never holds a frame. A row's details (hops, dissection, addresses)
+// are decoded when a view asks for them.
 import { StringTable, decodeBatch } from '../engine/trace/codec';
 import {
   HOP_KINDS,
@@ -27,7 +30,7 @@ import { ipv4ToString, ipv6ToString } from '../engine/wire/address';
 import { dissect, type Dissection } from '../engine/wire/dissect';
 import { FAST_SUMMARY_ROOM, FastSummary } from '../engine/wire/fast-summary';
 import { SummaryContext, summarize } from '../engine/wire/summary';
-import type { WireBatch } from './protocol';
+import { WEBVIEW_HOLD_PACKETS, type CaptureExtent, type WireBatch } from './protocol';
 
 /** One packet as the views see it; the costly parts are worked out on first use. */
 export interface PacketRow {
@@ -95,14 +98,24 @@ export class LayerIndex {
     return HOP_KINDS.filter((_, i) => bits & (1 << i));
   }
 
-  /** The latest rows through `layer` (or dropped there), newest first. */
+  /** The latest rows through `layer` (or dropped there) still held, newest first. */
   latest(layer: LayerName, dropped = false): number[] {
     const l = Layer[layer];
     const n = dropped ? this.drops[l] : this.packets[l];
     const ring = dropped ? this.recentDrops : this.recent;
     const out: number[] = [];
-    for (let k = 1; k <= Math.min(n, RECENT); k++) out.push(ring[l * RECENT + ((n - k) % RECENT)]);
+    for (let k = 1; k <= Math.min(n, RECENT); k++) {
+      const row = ring[l * RECENT + ((n - k) % RECENT)];
+      if (row >= 0) out.push(row);
+    }
     return out;
+  }
+
+  /** Rows were compacted: `moved[old]` is each row's new index, -1 for the rows let go. */
+  remap(moved: Int32Array): void {
+    for (const ring of [this.recent, this.recentDrops]) {
+      for (let k = 0; k < ring.length; k++) if (ring[k] >= 0) ring[k] = ring[k] < moved.length ? moved[ring[k]] : -1;
+    }
   }
 }
 
@@ -147,6 +160,17 @@ class Columns {
 export class TraceStore {
   /** Rows held. */
   count = 0;
+  /** What the host holds (its extent notifications and range answers); undefined when it has not said. */
+  extent: CaptureExtent | undefined;
+  /** The lowest and highest packet ids held now. */
+  minId = Infinity;
+  maxId = 0;
+  /** Bumped by every compaction: row indices taken before it are stale. */
+  generation = 0;
+  /** The last compaction's map from old row index to new (-1: let go). */
+  lastMoves: Int32Array = new Int32Array(0);
+  /** Id ranges the host has answered since the last compaction: an id in one that is not held was never recorded. */
+  private answered: [number, number][] = [];
   readonly byId = new Map<number, number>();
   readonly transitions: TransitionRecord[] = [];
   readonly connections = new Map<number, ConnectionInfo>();
@@ -176,8 +200,17 @@ export class TraceStore {
   private seenTransitions = new Set<string>();
   private rowCache = new Map<number, Row>();
 
+  /** `hold`: the packets kept at most between compactions' targets (the main view compacts past 1.25 × it). */
+  constructor(readonly hold = WEBVIEW_HOLD_PACKETS) {}
+
   reset(): void {
     this.count = 0;
+    this.extent = undefined;
+    this.minId = Infinity;
+    this.maxId = 0;
+    this.answered = [];
+    this.generation++;
+    this.lastMoves = new Int32Array(0);
     this.byId.clear();
     this.transitions.length = 0;
     this.connections.clear();
@@ -198,6 +231,7 @@ export class TraceStore {
     this.fast = new FastSummary(this.summary);
     this.seenSeq = new Map();
     this.incarnation = new Map();
+    this.idBits = new Uint8Array(0);
     this.byConn.clear();
     this.transitionsByConn.clear();
     this.rowCache = new Map();
@@ -319,11 +353,13 @@ export class TraceStore {
     c.offset[i] = at;
     let meta = (r.direction === 'tx' ? META_TX : 0) | (PATHS.indexOf(r.path) << PATH_SHIFT);
     for (const h of r.hops) if (h.verdict === 'drop') meta |= META_DROP;
-    if ((r.flags & PacketFlag.RETRANSMISSION) !== 0 || this.seenBefore(r)) meta |= META_RETRANS;
+    if ((r.flags & PacketFlag.RETRANSMISSION) !== 0 || this.retransmitted(r)) meta |= META_RETRANS;
     c.meta[i] = meta;
     this.layers.add(i, r.hops);
-    this.infos.push(this.summarize(r));
+    this.infos[i] = this.summarize(r);
     this.byId.set(r.packetId, i);
+    if (r.packetId < this.minId) this.minId = r.packetId;
+    if (r.packetId > this.maxId) this.maxId = r.packetId;
     if (r.connId !== 0) {
       let list = this.byConn.get(r.connId);
       if (!list) this.byConn.set(r.connId, (list = []));
@@ -340,6 +376,26 @@ export class TraceStore {
     const n = this.fast.write(r.bytes, 1, r.wireLen, this.line, 0);
     const text = n >= 0 ? latin1.decode(this.line.subarray(0, n)) : summarize(dissect(r.bytes), r.wireLen, this.summary);
     return text.startsWith('IP ') ? text.slice(3) : text;
+  }
+
+  /** Per packet id, two bits: seen before (let go and asked for again), and a retransmission when first seen. */
+  private idBits = new Uint8Array(0);
+
+  /** A packet asked for again after a compaction keeps what it was found to be the first time. */
+  private retransmitted(r: PacketRecord): boolean {
+    const id = r.packetId;
+    const byte = id >> 2;
+    if (byte >= this.idBits.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, this.idBits.length * 2, 4096));
+      grown.set(this.idBits);
+      this.idBits = grown;
+    }
+    const shift = (id & 3) * 2;
+    const bits = (this.idBits[byte] >> shift) & 3;
+    if (bits & 1) return (bits & 2) !== 0;
+    const again = this.seenBefore(r);
+    this.idBits[byte] |= (again ? 3 : 1) << shift;
+    return again;
   }
 
   /**
@@ -367,6 +423,102 @@ export class TraceStore {
     const again = seen.has(seg) && (r.flags & PacketFlag.IMPAIRED) === 0;
     seen.add(seg);
     return again;
+  }
+
+  // ---- the window
+
+  /** The ids the list spans: the host's extent, widened by what arrived since it said. */
+  span(): { firstId: number; lastId: number } | undefined {
+    const e = this.extent;
+    if (e === undefined || e.held === 0) return this.count === 0 ? undefined : { firstId: this.minId, lastId: this.maxId };
+    return { firstId: Math.min(e.firstId, this.count ? this.minId : Infinity), lastId: Math.max(e.lastId, this.maxId) };
+  }
+
+  /** The host answered a range: ids in it that are not held were never recorded (sampled away by the engine). */
+  noteAnswered(fromId: number, toId: number): void {
+    this.answered.push([fromId, toId]);
+    if (this.answered.length > 64) this.answered.splice(0, 32);
+  }
+
+  /** True when packet `id` is not held and the host said it has no such packet. */
+  isAbsent(id: number): boolean {
+    // Until what came is decoded, it may be among it.
+    if (this.byId.has(id) || this.queuedRecords > 0) return false;
+    return this.answered.some(([a, b]) => id >= a && id <= b);
+  }
+
+  /**
+   * Keeps at most `hold` rows: those with ids nearest `centerId` (the newest when following), and
+   * lets the rest go — their batch buffers with them, once no kept row is in one. Transitions,
+   * connections, statistics and the per-layer counts stay whole. Returns the rows let go.
+   */
+  compact(centerId: number): number {
+    if (this.count <= this.hold) return 0;
+    const c = this.cols;
+    const n = this.count;
+    // The window of ids to keep: `hold` ids around the center, inside what is held.
+    let lo = Math.max(this.minId, Math.round(centerId - this.hold / 2));
+    let hi = lo + this.hold - 1;
+    if (hi > this.maxId) {
+      hi = this.maxId;
+      lo = Math.max(this.minId, hi - this.hold + 1);
+    }
+    const moved = new Int32Array(n).fill(-1);
+    const next = new Columns();
+    next.grow(Math.min(n, this.hold) + 1024);
+    const infos: string[] = [];
+    const bufferMap = new Map<number, number>();
+    const buffers: Uint8Array[] = [];
+    const schemas: number[] = [];
+    let k = 0;
+    let minId = Infinity;
+    let maxId = 0;
+    for (let i = 0; i < n; i++) {
+      const id = c.ids[i];
+      if (id < lo || id > hi || k >= this.hold) continue;
+      let b = bufferMap.get(c.buffer[i]);
+      if (b === undefined) {
+        b = buffers.length;
+        bufferMap.set(c.buffer[i], b);
+        buffers.push(this.buffers[c.buffer[i]]);
+        schemas.push(this.schemas[c.buffer[i]]);
+      }
+      next.ids[k] = id;
+      next.times[k] = c.times[i];
+      next.meta[k] = c.meta[i];
+      next.rules[k] = c.rules[i];
+      next.flows[k] = c.flows[i];
+      next.conns[k] = c.conns[i];
+      next.wireLens[k] = c.wireLens[i];
+      next.flags[k] = c.flags[i];
+      next.buffer[k] = b;
+      next.offset[k] = c.offset[i];
+      infos[k] = this.infos[i];
+      moved[i] = k;
+      if (id < minId) minId = id;
+      if (id > maxId) maxId = id;
+      k++;
+    }
+    this.cols = next;
+    this.infos = infos;
+    this.buffers = buffers;
+    this.schemas = schemas;
+    this.count = k;
+    this.minId = minId;
+    this.maxId = maxId;
+    this.byId.clear();
+    for (let i = 0; i < k; i++) this.byId.set(next.ids[i], i);
+    for (const [conn, rows] of this.byConn) {
+      const kept = rows.map((r) => moved[r]).filter((r) => r >= 0);
+      if (kept.length > 0) this.byConn.set(conn, kept);
+      else this.byConn.delete(conn);
+    }
+    this.layers.remap(moved);
+    this.rowCache = new Map();
+    this.answered = [];
+    this.lastMoves = moved;
+    this.generation++;
+    return n - k;
   }
 
   // ---- reading
@@ -420,15 +572,24 @@ export class TraceStore {
 
   /** Row i's full record, decoded again from its batch bytes. */
   record(i: number): PacketRecord {
+    return this.recordLoader(i)();
+  }
+
+  /** Decodes row i's record when called, from the bytes it has now (a later compaction does not change them). */
+  recordLoader(i: number): () => PacketRecord {
     const b = this.cols.buffer[i];
     const buf = this.buffers[b];
+    const schema = this.schemas[b] as TraceBatch['schema'];
     const at = this.cols.offset[i];
-    const len = buf[at + 4] | (buf[at + 5] << 8) | (buf[at + 6] << 16) | (buf[at + 7] << 24);
-    let out: PacketRecord | undefined;
-    decodeBatch({ schema: this.schemas[b] as TraceBatch['schema'], seq: 0, records: buf.subarray(at, at + len), recordCount: 1, strings: [], dropped: 0 }, this.strings, (r) => {
-      if (r.type === 'packet') out = r;
-    });
-    return out!;
+    const strings = this.strings;
+    return () => {
+      const len = buf[at + 4] | (buf[at + 5] << 8) | (buf[at + 6] << 16) | (buf[at + 7] << 24);
+      let out: PacketRecord | undefined;
+      decodeBatch({ schema, seq: 0, records: buf.subarray(at, at + len), recordCount: 1, strings: [], dropped: 0 }, strings, (r) => {
+        if (r.type === 'packet') out = r;
+      });
+      return out!;
+    };
   }
 
   /** Row i as an object for the views (cached for the rows in use). */
@@ -469,33 +630,51 @@ export class TraceStore {
   }
 }
 
-/** Row i of a store; each costly part is worked out once, when a view first reads it. */
+/**
+ * Row i of a store, taken when it is made (so that a view holding it is unaffected by a compaction);
+ * each costly part is worked out once, when a view first reads it.
+ */
 class Row implements PacketRow {
   private rec: PacketRecord | undefined;
   private diss: Dissection | undefined;
   private ends: { src: string; dst: string; protocol: string } | undefined;
   private tcpFields: PacketRow['tcp'] | null = null;
+  readonly id: number;
+  readonly timeNs: number;
+  readonly direction: 'rx' | 'tx';
+  readonly path: PathName;
+  readonly connId: number;
+  readonly wireLen: number;
+  readonly info: string;
+  readonly retransmission: boolean;
+  private readonly dropped: boolean;
 
-  constructor(private readonly store: TraceStore, readonly index: number) {}
-
-  private get record(): PacketRecord {
-    return (this.rec ??= this.store.record(this.index));
+  constructor(store: TraceStore, readonly index: number) {
+    this.id = store.id(index);
+    this.timeNs = store.timeNs(index);
+    this.direction = store.isTx(index) ? 'tx' : 'rx';
+    this.path = store.path(index);
+    this.connId = store.connIdOf(index);
+    this.wireLen = store.wireLen(index);
+    this.info = store.info(index);
+    this.retransmission = store.isRetransmission(index);
+    this.dropped = store.isDropped(index);
+    // Decoding the record now would cost every row in view: the loader keeps its bytes for when a view asks.
+    this.load = store.recordLoader(index);
   }
 
-  get id(): number { return this.store.id(this.index); }
-  get timeNs(): number { return this.store.timeNs(this.index); }
-  get direction(): 'rx' | 'tx' { return this.store.isTx(this.index) ? 'tx' : 'rx'; }
-  get path(): PathName { return this.store.path(this.index); }
+  private readonly load: () => PacketRecord;
+
+  private get record(): PacketRecord {
+    return (this.rec ??= this.load());
+  }
+
   get rule(): number { return this.record.rule; }
   get flowId(): number { return this.record.flowId; }
-  get connId(): number { return this.store.connIdOf(this.index); }
-  get wireLen(): number { return this.store.wireLen(this.index); }
   get flags(): number { return this.record.flags; }
   get hops(): readonly Hop[] { return this.record.hops; }
   get bytes(): Uint8Array { return this.record.bytes; }
-  get info(): string { return this.store.info(this.index); }
-  get retransmission(): boolean { return this.store.isRetransmission(this.index); }
-  get drop(): Hop | undefined { return this.store.isDropped(this.index) ? this.hops.find((h) => h.verdict === 'drop') : undefined; }
+  get drop(): Hop | undefined { return this.dropped ? this.hops.find((h) => h.verdict === 'drop') : undefined; }
   get dissection(): Dissection { return (this.diss ??= dissect(this.bytes)); }
   get src(): string { return this.endpoints().src; }
   get dst(): string { return this.endpoints().dst; }

@@ -3,12 +3,11 @@
 // carry each packet's path, rule and hops.
 import { basename, join } from 'node:path';
 import type { Impairments } from '../backends/impair';
-import { inPrivateNamespace, Lab, rerunInPrivateNamespace } from '../backends/lab';
-import { TapCapture } from '../backends/tap-backend';
-import { AfPacketCapture } from '../backends/afpacket-backend';
-import { ipv4FromString } from '../wire/address';
+import { DeviceRequestError, deviceRulesSuffix, deviceStartRequest, isDeviceBackend, readDeviceRequest, type DeviceRequest } from '../backends/device-request';
+import { inPrivateNamespace, rerunInPrivateNamespace } from '../backends/lab';
+import { openDevice, type OpenedDevice } from '../backends/open-device';
 import { pcapBackend } from '../backends/pcap';
-import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC, type StopReason } from '../capture/session';
+import { CaptureSession, type StopReason } from '../capture/session';
 import type { PacketTrace } from '../capture/nic';
 import type { LatencyHistogram } from '../capture/stats';
 import { parseRules, type RuleSet } from '../steer/rules';
@@ -29,39 +28,22 @@ const DEFAULT_RULES_FILE = join(__dirname, '..', '..', DEFAULT_RULES);
 const DEFAULT_DURATION_S = 2;
 const LAB_DURATION_S = 10;
 
-/** The lab's network, with the engine's addresses; its errors are the command's. */
-/** The bypass stack's own address on an afpacket interface (`A.B.C.D/N`), with a locally administered MAC. */
-function afpacketHost(text: string): { address: number; prefixLength: number; mac: Uint8Array } {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text);
-  const address = m === null ? undefined : ipv4FromString(m[1]);
-  const prefixLength = m === null ? NaN : Number(m[2]);
-  if (address === undefined || !(prefixLength >= 1 && prefixLength <= 32)) throw new CliError(`--ip wants A.B.C.D/N (an address for the bypass stack, not the interface's own), got '${text}'`);
-  return { address, prefixLength, mac: HOST_MAC };
-}
-
-function openAfPacket(ifname: string, rules: RuleSet, host: { address: number }): AfPacketCapture {
+/** The device backend's request from the flags: the one function the extension builds its request with too. */
+function deviceRequest(backend: 'lab' | 'tap' | 'afpacket', values: { tap?: string; interface?: string; ip?: string }): DeviceRequest {
   try {
-    // The bypass stack's MAC is not the interface's: the socket is promiscuous to see frames for it.
-    return AfPacketCapture.open(ifname, rules, host.address, true);
+    return readDeviceRequest(deviceStartRequest({ backend, device: backend === 'tap' ? values.tap : values.interface, address: values.ip }));
   } catch (e) {
-    throw new CliError(`afpacket: ${(e as Error).message}`);
+    if (e instanceof DeviceRequestError) throw new CliError(e.message);
+    throw e;
   }
 }
 
-/** The tap backend on the user's own TAP device; its errors are the command's. */
-function openTapCapture(name: string): TapCapture {
+async function openDeviceCapture(r: DeviceRequest, rules: RuleSet): Promise<OpenedDevice> {
   try {
-    return TapCapture.open(name, { hostAddress: HOST_ADDRESS, prefixLength: 24 });
+    return await openDevice(r, rules);
   } catch (e) {
-    throw new CliError(`tap: ${(e as Error).message}`);
-  }
-}
-
-async function openLab(): Promise<Lab> {
-  try {
-    return await Lab.create({ hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24, hostMac: HOST_MAC, peerMac: PEER_MAC });
-  } catch (e) {
-    throw new CliError(`lab: ${(e as Error).message}`);
+    if (e instanceof DeviceRequestError) throw new CliError(e.message);
+    throw e;
   }
 }
 
@@ -162,9 +144,9 @@ our emulation's cost, not Linux's.`,
     const scenario = findScenario(scenarioName);
     if (scenario === undefined) throw new CliError(`unknown scenario '${scenarioName}' (want one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
     const rulesPath = values.rules ?? DEFAULT_RULES;
-    const afpacket = backend === 'afpacket' ? afpacketHost(values.ip!) : undefined;
-    // The bypass stack answers ARP for its own address on afpacket, unless a rule says otherwise (appended: first match wins).
-    const rules = readRules(values.rules ?? DEFAULT_RULES_FILE, afpacket === undefined ? '' : `\nbypass arp dst host ${values.ip!.split('/')[0]}    # added by --backend afpacket\n`);
+    const device = isDeviceBackend(backend) ? deviceRequest(backend, values) : undefined;
+    const afpacket = device?.backend === 'afpacket' ? device : undefined;
+    const rules = readRules(values.rules ?? DEFAULT_RULES_FILE, device === undefined ? '' : deviceRulesSuffix(device));
     // A replay plays the whole file unless told otherwise; a real-time capture runs until its workloads are done or --duration.
     const durationS = values.duration === undefined ? (values.packets === undefined && !replay ? (realTime ? LAB_DURATION_S : DEFAULT_DURATION_S) : undefined) : positiveNumber('duration', values.duration);
     const speed = values.speed === undefined || values.speed === 'max' ? Infinity : positiveNumber('speed', values.speed);
@@ -176,7 +158,7 @@ our emulation's cost, not Linux's.`,
     if (values.out !== undefined && !/\.pcapng$/i.test(values.out)) throw new CliError(`--out wants a .pcapng file name, got '${values.out}'`);
 
     if (afpacket !== undefined && scenario.name !== 'idle') throw new CliError(`--backend afpacket runs no workloads (the remote hosts are the network's): use --scenario idle and send traffic yourself`);
-    const lab = backend === 'lab' ? await openLab() : backend === 'tap' ? openTapCapture(values.tap!) : afpacket !== undefined ? openAfPacket(values.interface!, rules, afpacket) : undefined;
+    const lab = device === undefined ? undefined : await openDeviceCapture(device, rules);
     let session: CaptureSession;
     try {
       session = new CaptureSession({
@@ -185,9 +167,9 @@ our emulation's cost, not Linux's.`,
         seed,
         impairments,
         traceLevel: level as TraceLevel,
-        backend: lab?.backend() ?? (replay ? pcapBackend({ file: values.file! }) : 'sim'),
-        kernel: lab instanceof Lab || lab instanceof AfPacketCapture ? lab.kernel() : undefined,
-        host: afpacket,
+        backend: lab?.backend ?? (replay ? pcapBackend({ file: values.file! }) : 'sim'),
+        kernel: lab?.kernel,
+        host: lab?.host,
       });
     } catch (err) {
       if (lab !== undefined) await lab.close();

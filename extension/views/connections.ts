@@ -1,10 +1,11 @@
 // extension/views: the Connections view — the TCP connections of the capture shown, with the stack
 // that owns each, how it was opened, its RFC 9293 state (live) and its packets; selecting one opens
-// the visualizer on it.
+// the visualizer on it; the connection the visualizer is stepping is marked with its step, and revealed.
 import * as vscode from 'vscode';
 import type { CaptureController } from '../capture-controller';
 import type { ConnectionSummary } from '../capture-store';
 import { Disposable } from '../dispose';
+import { VisualizerPanel } from '../visualizer';
 import { bytes, count } from './format';
 
 export interface ConnectionNode {
@@ -41,9 +42,37 @@ export class ConnectionsView extends Disposable implements vscode.TreeDataProvid
   private readonly changed = this.register(new vscode.EventEmitter<ConnectionNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
 
+  /** Where the visualizer's connection view is: the connection it shows and after which transition. */
+  stepping: { readonly connId: number; readonly step: number } | undefined;
+  private treeView: vscode.TreeView<ConnectionNode> | undefined;
+
   constructor(private readonly controller: CaptureController) {
     super();
     this.register(controller.onDidChange(() => this.changed.fire(undefined)));
+    this.register(controller.onDidChangeViewed(() => {
+      this.stepping = undefined;
+    }));
+    this.register(VisualizerPanel.stepChanges.event(({ connId, step }) => {
+      const was = this.stepping;
+      this.stepping = connId === undefined ? undefined : { connId, step };
+      if (was?.connId === this.stepping?.connId && was?.step === this.stepping?.step) return;
+      this.changed.fire(undefined);
+      const c = this.controller.viewed;
+      // Follow the visualizer: its connection comes into view, selected, without taking the focus.
+      if (connId !== undefined && c !== undefined && this.treeView?.visible) {
+        void this.treeView.reveal({ captureSerial: c.serial, connId }, { select: true, focus: false }).then(undefined, () => undefined);
+      }
+    }));
+  }
+
+  /** The tree view that shows this provider (for revealing the stepped connection). */
+  attach(view: vscode.TreeView<ConnectionNode>): vscode.TreeView<ConnectionNode> {
+    this.treeView = view;
+    return view;
+  }
+
+  getParent(): undefined {
+    return undefined;
   }
 
   getChildren(node?: ConnectionNode): ConnectionNode[] {
@@ -59,11 +88,15 @@ export class ConnectionsView extends Disposable implements vscode.TreeDataProvid
     item.id = `conn-${node.captureSerial}-${node.connId}`;
     if (c === undefined || capture === undefined) return item;
     const open = c.info?.open === 'active' ? 'opened by us' : c.info?.open === 'passive' ? 'accepted' : '';
-    item.description = [c.stack, c.state ?? '—', `${count(c.packets)} pkts`].filter(Boolean).join(' · ');
+    const transitions = capture.store.transitionsOf(node.connId);
+    const at = this.stepping?.connId === node.connId && capture === this.controller.viewed ? this.stepping.step : undefined;
+    // While stepped: the state at the visualizer's step first, then the connection's latest.
+    const stepped = at === undefined || transitions.length === 0 ? undefined : `step ${at}/${transitions.length} ${at === 0 ? transitions[0].from : transitions[Math.min(at, transitions.length) - 1].to}`;
+    item.description = [stepped === undefined ? undefined : `▶ ${stepped}`, c.stack, c.state ?? '—', `${count(c.packets)} pkts`].filter(Boolean).join(' · ');
     item.iconPath = stateIcon(c.state);
     item.contextValue = 'connection';
     item.command = { command: 'bypassScope.openConnection', title: 'Open in Visualizer', arguments: [node.connId] };
-    const steps = capture.store.transitionsOf(node.connId).map((t, i) => `${i + 1}. ${t.from} → **${t.to}** on “${t.event}”${t.packetId ? ` (packet ${t.packetId})` : ''}`);
+    const steps = transitions.map((t, i) => `${i + 1}. ${t.from} → **${t.to}** on “${t.event}”${t.packetId ? ` (packet ${t.packetId})` : ''}${i + 1 === at ? ' ◀ the visualizer is here' : ''}`);
     item.tooltip = new vscode.MarkdownString(
       `**#${c.connId} ${c.stack ?? ''} ${connectionLabel(c)}** ${open}\n\n${count(c.packets)} packets, ${bytes(c.bytes)}\n\n${steps.join('\n\n') || 'no transitions yet'}`,
     );

@@ -4,12 +4,15 @@
 // Query: ?mode=replay (default: the range request gets everything) | live (batches stream in);
 // ?trace=NAME (test/fixtures/webview/trace-NAME.json; default trace.json, the recorded sim capture; lab-shaped:
 // the same packets with synthetic lab-like hop timing); ?scale=N (the trace's packets N times over,
-// ids and times shifted: volume tests); ?noanswer=1 (the host never answers a request).
+// ids and times shifted: volume tests); ?noanswer=1 (the host never answers a request); ?ring=1 (the
+// host answers ranges as the extension's capture store does: the packets with ids in the range, the
+// newest N when asked so, and what it holds as an extent, sent while it streams too).
 (() => {
   const params = new URLSearchParams(location.search);
   const mode = params.get('mode') ?? 'replay';
   const scale = Number(params.get('scale') ?? '1');
   const noAnswer = params.get('noanswer') === '1';
+  const ring = params.get('ring') === '1';
   const traceName = /^[a-z-]+$/.test(params.get('trace') ?? '') ? `trace-${params.get('trace')}` : 'trace';
   const host = { sent: [], batches: [], connections: [], stats: [], ready: false, fixture: undefined };
   window.__host = host;
@@ -98,10 +101,62 @@
     return undefined;
   }
 
+  /** Every packet record the host has (ring mode): id, bytes, in id order; and the transition records. */
+  let index;
+  function recordIndex() {
+    if (index) return index;
+    const packets = [];
+    const transitions = [];
+    const strings = new Map();
+    for (const b of host.batches) {
+      for (const [k, v] of b.strings) strings.set(k, v);
+      const src = new Uint8Array(b.records);
+      const v = new DataView(b.records);
+      for (let at = 0; at < src.length;) {
+        const len = v.getUint32(at + 4, true);
+        if (src[at] === 1) packets.push({ id: v.getUint32(at + 8, true), bytes: src.subarray(at, at + len) });
+        else transitions.push(src.subarray(at, at + len));
+        at += len;
+      }
+    }
+    packets.sort((a, b) => a.id - b.id);
+    index = { packets, transitions, strings: [...strings.entries()] };
+    return index;
+  }
+
+  /** Records as batches of at most 2,000, each with every string. */
+  function asBatches(records, strings) {
+    const out = [];
+    for (let i = 0; i < records.length; i += 2000) {
+      const part = records.slice(i, i + 2000);
+      const buf = new Uint8Array(part.reduce((a, r) => a + r.length, 0));
+      let o = 0;
+      for (const r of part) { buf.set(r, o); o += r.length; }
+      out.push({ schema: host.batches[0].schema, seq: 900000 + out.length, records: buf.buffer, recordCount: part.length, strings, dropped: 0 });
+    }
+    return out;
+  }
+
+  /** Ring mode: the packets the host "holds" now (all of them, or those streamed so far). */
+  host.heldUpTo = mode === 'live' ? 0 : Infinity;
+  function ringAnswer(m) {
+    const ix = recordIndex();
+    const held = ix.packets.filter((p) => p.id <= host.heldUpTo);
+    let picked = held.filter((p) => p.id >= m.fromId && p.id <= m.toId);
+    if (m.newest !== undefined) picked = picked.slice(Math.max(0, picked.length - m.newest));
+    const records = picked.map((p) => p.bytes);
+    if (m.newest !== undefined) records.push(...ix.transitions);
+    host.ranges = (host.ranges ?? 0) + 1;
+    const extent = held.length ? { firstId: held[0].id, lastId: held[held.length - 1].id, held: held.length } : { firstId: 0, lastId: 0, held: 0 };
+    return { batches: asBatches(records, ix.strings), connections: host.connections, extent };
+  }
+
   function answer(m) {
     if (noAnswer) return;
     loaded.then(() => {
-      if (m.type === 'scope/packetRange') {
+      if (m.type === 'scope/packetRange' && ring) {
+        post({ type: 'scope/response', id: m.id, ok: true, result: ringAnswer(m) });
+      } else if (m.type === 'scope/packetRange') {
         const batches = mode === 'live' ? [] : host.batches;
         post({ type: 'scope/response', id: m.id, ok: true, result: { batches, connections: mode === 'live' ? [] : host.connections } });
         if (mode !== 'live') for (const s of host.stats) post({ type: 'scope/stats', stats: s });
@@ -157,6 +212,9 @@
     let i = 0;
     let statsAt = 0;
     for (const c of host.connections) post({ type: 'scope/connection', connection: c });
+    // Ring mode: what the host holds grows with what it has streamed, and it says so as the extension does.
+    host.heldUpTo = 0;
+    let streamed = 0;
     const timer = setInterval(() => {
       if (i >= batches.length) {
         clearInterval(timer);
@@ -166,6 +224,15 @@
         return;
       }
       post({ type: 'scope/traceBatch', batch: batches[i] });
+      if (ring) {
+        const v = new DataView(batches[i].records);
+        for (let at = 0; at < batches[i].records.byteLength;) {
+          const len = v.getUint32(at + 4, true);
+          if (v.getUint8(at) === 1) { host.heldUpTo = Math.max(host.heldUpTo, v.getUint32(at + 8, true)); streamed++; }
+          at += len;
+        }
+        if (i % 8 === 0 || i === batches.length - 1) post({ type: 'scope/extent', extent: { firstId: 1, lastId: host.heldUpTo, held: streamed } });
+      }
       const now = performance.now();
       if (now - statsAt >= 500 || i === 0) {
         statsAt = now;

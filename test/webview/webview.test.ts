@@ -304,7 +304,62 @@ describe('webview', { skip }, () => {
     assert.match(await text(page, '#field-tree'), /SYN, ACK/);
     // The host hears where the stepper is (for its own step commands and status).
     const told = await page.evaluate(() => (window as unknown as { __host: { sent: { type: string }[] } }).__host.sent.filter((m) => m.type === 'scope/stepChanged').pop());
-    assert.deepEqual(told, { type: 'scope/stepChanged', connId: 1, step: 2, steps: 6 });
+    assert.deepEqual(told, { type: 'scope/stepChanged', connId: 1, step: 2, steps: 6, hostSeq: 0 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the state diagram\'s labels overlap no state and no other label, in every step of a connection', async () => {
+    const { page, errors } = await open(browser, base);
+    await page.keyboard.press('Alt+2');
+    await pickConnection(page, 1);
+    for (let step = 0; step <= 6; step++) {
+      // As a string: helpers named inside a function would be renamed by the TypeScript loader (its __name) in the page.
+      const clashes = (await page.evaluate(`(() => {
+        const inView = (e) => { const b = e.getBBox(); const m = e.getCTM(); const root = e.ownerSVGElement.getCTM().inverse(); const t = root.multiply(m); return { x: b.x + t.e, y: b.y + t.f, width: b.width, height: b.height }; };
+        const labels = [...document.querySelectorAll('#state-diagram .edge text')].map((t) => ({ name: t.textContent || '', b: inView(t) }));
+        const nodes = [...document.querySelectorAll('#state-diagram .node rect')].map((r) => ({ name: r.parentElement.getAttribute('data-state') || '', b: inView(r) }));
+        const hit = (a, c) => a.x < c.x + c.width && c.x < a.x + a.width && a.y < c.y + c.height && c.y < a.y + a.height;
+        const out = [];
+        labels.forEach((l, i) => {
+          if (l.b.width === 0) out.push('"' + l.name + '" has no size');
+          for (const n of nodes) if (hit(l.b, n.b)) out.push('"' + l.name + '" over ' + n.name);
+          for (const m of labels.slice(i + 1)) if (hit(l.b, m.b)) out.push('"' + l.name + '" over "' + m.name + '"');
+        });
+        return { out, count: labels.length };
+      })()`)) as { out: string[]; count: number };
+      assert.ok(clashes.count >= 20, `want the figure's 20 transitions labelled, got ${clashes.count}`);
+      assert.deepEqual(clashes.out, [], `step ${step}`);
+      await page.keyboard.press('ArrowRight');
+    }
+    await shot(page, 'state-diagram-labels');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the host opens a connection on the TCP tab and puts it at absolute steps, which the webview reports with the host step it applied', async () => {
+    const { page, errors } = await open(browser, base);
+    const post = (m: unknown) => page.evaluate((x) => window.postMessage(x, '*'), m);
+    const reports = () => page.evaluate(() => (window as unknown as { __host: { sent: { type: string }[] } }).__host.sent.filter((m) => m.type === 'scope/stepChanged'));
+    await post({ type: 'scope/openConnection', connId: 1, seq: 7 });
+    await page.waitForFunction(() => document.getElementById('tab-connection')?.getAttribute('aria-selected') === 'true');
+    assert.equal(await text(page, '#step-counter'), 'step 0 of 6');
+    assert.equal(await currentState(page), 'CLOSED');
+    assert.deepEqual((await reports()).pop(), { type: 'scope/stepChanged', connId: 1, step: 0, steps: 6, hostSeq: 7 });
+    // Absolute: the same step twice stays there (a relative step would have moved twice).
+    await post({ type: 'scope/step', connId: 1, step: 3, seq: 8 });
+    await post({ type: 'scope/step', connId: 1, step: 3, seq: 9 });
+    await page.waitForFunction(() => document.getElementById('step-counter')?.textContent === 'step 3 of 6');
+    assert.equal(await currentState(page), 'FIN-WAIT-1');
+    await page.waitForFunction(() => (window as unknown as { __host: { sent: { type: string; hostSeq?: number }[] } }).__host.sent.some((m) => m.type === 'scope/stepChanged' && m.hostSeq === 9));
+    assert.deepEqual((await reports()).pop(), { type: 'scope/stepChanged', connId: 1, step: 3, steps: 6, hostSeq: 9 });
+    // The user's own step is reported with the host step before it.
+    await post({ type: 'scope/step', connId: 1, step: 6, seq: 10 });
+    await page.waitForFunction(() => document.getElementById('step-counter')?.textContent === 'step 6 of 6');
+    await page.focus('#connection-view');
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual((await reports()).pop(), { type: 'scope/stepChanged', connId: 1, step: 5, steps: 6, hostSeq: 10 });
+    await shot(page, 'host-step');
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -703,6 +758,56 @@ describe('webview', { skip }, () => {
     await streamed;
     await page.waitForFunction(() => /^replay at ×0\.1/.test(document.getElementById('flow-note')?.textContent ?? ''));
     assert.match(await text(page, '#flow-svg g.station[data-layer="steer"]'), /1,020 pkts/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('300,000 packets streamed in: the webview holds a bounded window of them, and the list still scrolls to any row, asking the host for its range', async () => {
+    // 300,988 packets (the recorded capture 188 times over), in batches of 2,000 as a busy engine sends them.
+    const { page, errors } = await open(browser, base, '?mode=live&ring=1&scale=188', 1600, 1000, false);
+    const held = () => page.$eval('#status', (el) => Number((el as HTMLElement).dataset.held ?? 0));
+    const bound = 125_000; // WEBVIEW_HOLD_PACKETS and the 25% it may grow by between two compactions
+    let most = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        most = Math.max(most, await held());
+        await page.waitForTimeout(50);
+      }
+    })();
+    const batches = await page.evaluate(() => (window as unknown as { __host: { stream(ms: number, per: number): Promise<number> } }).__host.stream(20, 2000));
+    assert.ok(batches >= 150, `streamed ${batches} batches`);
+    await page.waitForFunction(() => /^300,988 packets \(/.test(document.getElementById('status')?.textContent ?? '') && !/decoding/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    sampling = false;
+    await sampler;
+    most = Math.max(most, await held());
+    assert.ok(most > 100_000 && most <= bound, `held at most ${most.toLocaleString('en-US')} packets here while 300,988 streamed in; want more than 100,000 and at most ${bound.toLocaleString('en-US')}`);
+    assert.match(await text(page, '#packet-count'), /^300,988 packets \([\d,]+ held here; the rest come from the extension as you scroll\)$/);
+    // Following: the newest packets are the ones held and in view.
+    assert.equal(Math.max(...(await rowIds(page))), 300_988);
+    const rangesBefore = await page.evaluate(() => (window as unknown as { __host: { ranges?: number } }).__host.ranges ?? 0);
+    // Home: the first packet, which the webview let go long ago — asked for, then shown and inspected.
+    await page.focus('#packet-list');
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => document.querySelector('#packet-list .row.selected:not(.loading)')?.getAttribute('data-id') === '1', undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => /Frame 1\b|Ethernet/.test(document.getElementById('field-tree')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    const asked = await page.evaluate(() => (window as unknown as { __host: { sent: { type: string; fromId?: number; toId?: number }[] } }).__host.sent.filter((m) => m.type === 'scope/packetRange').slice(1));
+    assert.ok(asked.some((m) => m.fromId! <= 1 && m.toId! >= 1), `a range request covering packet 1: ${JSON.stringify(asked.slice(-3))}`);
+    assert.ok((await page.evaluate(() => (window as unknown as { __host: { ranges?: number } }).__host.ranges ?? 0)) > rangesBefore);
+    // The middle of the capture, by the scroll bar: its rows come, contiguous, and nothing stays "asking".
+    await page.evaluate(() => {
+      const s = document.getElementById('packet-list')!;
+      s.scrollTop = s.scrollHeight / 2;
+    });
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#packet-list .row[data-id]')];
+      return rows.length > 20 && rows.every((r) => Number(r.getAttribute('data-id')) > 100_000 && !r.classList.contains('loading'));
+    }, undefined, { timeout: 20_000 });
+    const ids = await rowIds(page);
+    assert.ok(ids[0] > 140_000 && ids[0] < 160_000, `mid-scroll shows rows from ${ids[0]}`);
+    assert.equal(ids[ids.length - 1] - ids[0], ids.length - 1, 'contiguous packet numbers in view');
+    assert.ok((await held()) <= bound, `held ${await held()} after scrolling about`);
+    await shot(page, 'packets-300k-window');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -12,7 +12,7 @@ describe('engine process: start and stop', () => {
       assert.equal(client.hello.pid, client.child.pid);
       assert.equal(client.hello.protocol, 1);
       // tap needs koffi (native/), which loads here; lab needs a private network namespace, which this engine is not in.
-      assert.deepEqual(client.hello.backends, ['sim', 'pcap', 'tap'], 'the backends this engine really has');
+      assert.deepEqual(client.hello.backends, ['sim', 'pcap', 'tap', 'afpacket'], 'the backends this engine really has');
       const started = await client.start({ backend: 'sim', scenario: 'mixed' });
       assert.equal(started.backend, 'sim');
       assert.equal(started.scenario, 'mixed');
@@ -90,7 +90,9 @@ describe('engine process: start errors', () => {
     try {
       // The lab needs the engine started in a private network namespace (EngineClient's privateNetworkNamespace); this one is not.
       await assert.rejects(client.start({ backend: 'lab' }), (e: unknown) => e instanceof EngineError && /backend 'lab' needs the engine in a private network namespace.*privateNetworkNamespace/.test(e.message));
-      await assert.rejects(client.start({ backend: 'tap' }), /backend 'tap' wants device/);
+      await assert.rejects(client.start({ backend: 'tap' }), /tap: name a TAP device you own/);
+      await assert.rejects(client.start({ backend: 'afpacket', device: 'lo' }), /afpacket: the bypass stack's address wants A.B.C.D\/N/);
+      await assert.rejects(client.start({ backend: 'afpacket', device: 'no-such-if0', address: '198.18.0.9/24' }), /afpacket: .*no-such-if0/);
       await assert.rejects(client.start({ backend: 'pcap' }), /backend 'pcap' wants file/);
       await assert.rejects(client.start({ backend: 'bogus' as never }), /unknown backend 'bogus' \(want one of sim, lab, tap, afpacket, pcap\)/);
       // The engine is still there and can start a sim capture after the errors.

@@ -145,7 +145,8 @@ describe('live capture', () => {
     const p = a.visualizer()!;
     const steps = p.posted.filter((m) => m.type === 'scope/step');
     const last = steps[steps.length - 1];
-    assert.deepEqual(last, { type: 'scope/step', direction: 'forward', connId: r.connId });
+    // Absolute: that connection after its newest transition.
+    assert.deepEqual(last && { connId: last.connId, step: last.step }, { connId: r.connId, step: c.store.transitionsOf(r.connId!).length });
     await noLiveCapture(a);
   });
 
@@ -189,11 +190,10 @@ describe('stepping a finished capture', () => {
     assert.deepEqual(states, ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT']);
     const back = (await vscode.commands.executeCommand('bypassScope.stepBack')) as { moved: string; state: string };
     assert.deepEqual(back, { moved: 'view', connId: rr.connId, state: 'FIN-WAIT-2' });
-    // What the webview was told: back to the first state, then forward four transitions.
+    // What the webview was told: the connection opened, then one absolute place per step.
     const p = a.visualizer()!;
-    const total = c.store.transitionsOf(rr.connId).length;
-    const steps = p.posted.slice(-(total + 4)).map((m) => (m.type === 'scope/step' ? `${m.direction}:${m.connId}` : m.type));
-    assert.deepEqual(steps, [...Array(total).fill(`back:${rr.connId}`), ...Array(4).fill(`forward:${rr.connId}`)]);
+    const told = p.posted.filter((m) => m.type === 'scope/step' || m.type === 'scope/openConnection').slice(-7).map((m) => (m.type === 'scope/step' ? `${m.connId}@${m.step}` : `open ${m.connId}`));
+    assert.deepEqual(told, [`open ${rr.connId}`, ...[1, 2, 3, 4, 5, 4].map((n) => `${rr.connId}@${n}`)]);
   });
 });
 

@@ -12,7 +12,7 @@ describe(`workspace trust (${vscode.workspace.isTrusted ? 'trusted' : 'restricte
       const a = await api();
       await noLiveCapture(a);
       const before = a.controller.captures.length;
-      const err = await a.controller.start({ backend, device: 'tap0', rulesUri: undefined }).then(() => undefined, (e: Error) => e);
+      const err = await a.controller.start({ backend, device: 'tap0', address: '198.18.0.9/24', rulesUri: undefined }).then(() => undefined, (e: Error) => e);
       if (vscode.workspace.isTrusted) {
         // Not a trust refusal: whatever the engine says about the backend itself.
         assert.notEqual(err?.name, 'TrustError', `got ${err?.name}: ${err?.message}`);

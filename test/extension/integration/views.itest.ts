@@ -39,7 +39,7 @@ describe('views', () => {
     const p = a.visualizer()!;
     assert.equal(p.focusedConnId, connId);
     const recent = p.posted.slice(-2);
-    assert.deepEqual(recent[0], { type: 'scope/step', direction: 'back', connId });
+    assert.deepEqual({ ...recent[0], seq: 0 }, { type: 'scope/openConnection', connId, seq: 0 });
     assert.deepEqual(recent[1], { type: 'scope/select', packetId: c.store.connectionInfo(connId)!.firstPacketId });
   });
 
