@@ -164,8 +164,26 @@ function checked(o: Parameters<typeof deviceStartRequest>[0]): string | undefine
 }
 
 /** The workspace's .bypass files, the built-in example rules, or another file: a URI string, undefined (built-in) or null (cancelled). */
+/**
+ * The workspace's .bypass files: VS Code's file search, and beside it the top of each workspace
+ * folder read directly (the search can come back empty while it is still starting up).
+ */
+async function workspaceRulesFiles(): Promise<vscode.Uri[]> {
+  const found = new Map<string, vscode.Uri>();
+  for (const u of await vscode.workspace.findFiles('**/*.bypass', '**/node_modules/**', 50)) found.set(u.toString(), u);
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    const entries = await Promise.resolve(vscode.workspace.fs.readDirectory(folder.uri)).catch(() => [] as [string, vscode.FileType][]);
+    for (const [name, type] of entries) {
+      if (type !== vscode.FileType.File || !name.endsWith('.bypass')) continue;
+      const u = vscode.Uri.joinPath(folder.uri, name);
+      found.set(u.toString(), u);
+    }
+  }
+  return [...found.values()];
+}
+
 async function askRulesFile(defaultFile: string): Promise<string | undefined | null> {
-  const found = await vscode.workspace.findFiles('**/*.bypass', '**/node_modules/**', 50);
+  const found = await workspaceRulesFiles();
   type RulesItem = vscode.QuickPickItem & { uri?: string; browse?: boolean };
   const items: RulesItem[] = found
     .sort((a, b) => a.fsPath.localeCompare(b.fsPath))
