@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { StringTable, decodeBatch } from '../../../engine/trace/codec';
-import type { PacketRangeResult, ResponseMessage, WireBatch } from '../../../webview/protocol';
+import type { PacketRangeResult, ResponseMessage, WebviewMessage, WireBatch } from '../../../webview/protocol';
 import { api, extensionPath, finishedMixedCapture, noLiveCapture, scratchFile, sleep, startCapture, until } from './helpers';
 
 function packetIdsOf(batches: readonly WireBatch[]): number[] {
@@ -74,13 +74,16 @@ describe('visualizer', () => {
     assert.ok(panel);
     await until('the webview to send scope/ready and a range request', () => p.received.some((m) => m.type === 'scope/packetRange') && p.capture === c);
     // The webview asked while the capture may still have been filling: ask the panel to show it afresh.
-    const asked = p.received.length;
-    const answered = p.posted.length;
+    // (The logs are bounded and trimmed from the front: emptied here rather than indexed into.)
+    p.received.length = 0;
+    p.posted.length = 0;
     p.panel.webview.html = p.panel.webview.html + ' ';
-    await until('the reloaded webview to ask again', () => p.received.slice(asked).some((m) => m.type === 'scope/packetRange'), 20_000);
-    const request = p.received.slice(asked).find((m) => m.type === 'scope/packetRange') as { id: number };
-    // Request ids start again at 1 in a reloaded webview: the answer is among what was posted since.
-    const response = await until('the answer', () => p.posted.slice(answered).find((m): m is ResponseMessage => m.type === 'scope/response' && m.id === request.id));
+    // The reloaded webview's first request is for the whole capture (the newest it can hold).
+    const isWhole = (m: WebviewMessage): boolean => m.type === 'scope/packetRange' && m.fromId === 1 && m.toId === 0xffffffff;
+    await until('the reloaded webview to ask again', () => p.received.some(isWhole), 20_000);
+    const request = p.received.find(isWhole) as { id: number };
+    // Request ids start again at 1 in a reloaded webview: the answer is the last one posted with its id.
+    const response = await until('the answer', () => p.posted.filter((m): m is ResponseMessage => m.type === 'scope/response' && m.id === request.id).pop());
     assert.equal(response.ok, true);
     const ids = packetIdsOf((response.result as PacketRangeResult).batches);
     assert.deepEqual(ids, [...c.store.packets()].map((x) => x.id));
