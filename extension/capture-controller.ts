@@ -400,7 +400,9 @@ export class CaptureController extends Disposable {
     const r = c.store.addBatch(batch);
     if (r.error !== undefined) this.log.warn(`${c.title}: ${r.error}; the records before it are kept`);
     this.traceEmitter.fire({ capture: c, batch });
-    this.changedSoon();
+    // A live capture's views follow four times a second; one paused, stepped or ended shows at once.
+    if (c.state === 'running' || c.state === 'starting') this.changedSoon();
+    else this.changeEmitter.fire();
   }
 
   private byEngineCapture(id: number): Capture | undefined {

@@ -48,6 +48,12 @@ export class VisualizerPanel extends Disposable {
   private selectPosted: number | undefined;
   /** Numbers the host's step and open messages; the webview's reports say the last one it applied. */
   private stepSeq = 0;
+  /**
+   * The host's last step or open, until the webview reports it applied (a report with its seq): a
+   * webview hidden or still loading when it was posted never got it (hidden webviews are torn down
+   * here), so a (re)loaded one is sent it again.
+   */
+  private lastPlace: (HostMessage & { type: 'scope/step' | 'scope/openConnection' }) | undefined;
   /** The seq of the last step or open posted to the webview loaded now (a reloaded one starts from 0). */
   private stepFloor = 0;
   private readonly stepEmitter = this.register(new vscode.EventEmitter<{ readonly connId: number | undefined; readonly step: number; readonly steps: number }>());
@@ -149,6 +155,7 @@ export class VisualizerPanel extends Disposable {
   show(c: Capture | undefined): void {
     if (c === this.shown) return;
     this.shown = c;
+    this.lastPlace = undefined;
     this.selectedPacketId = undefined;
     this.focusedConnId = undefined;
     this.connStep = 0;
@@ -192,7 +199,7 @@ export class VisualizerPanel extends Disposable {
     this.focusedConnId = connId;
     this.connStep = step;
     this.stepFloor = ++this.stepSeq;
-    this.post({ type: 'scope/step', connId, step, seq: this.stepSeq });
+    this.place({ type: 'scope/step', connId, step, seq: this.stepSeq });
     this.fireStep();
   }
 
@@ -201,10 +208,15 @@ export class VisualizerPanel extends Disposable {
     this.focusedConnId = connId;
     this.connStep = 0;
     this.stepFloor = ++this.stepSeq;
-    this.post({ type: 'scope/openConnection', connId, seq: this.stepSeq });
+    this.place({ type: 'scope/openConnection', connId, seq: this.stepSeq });
     this.fireStep();
     const first = this.shown?.store.connectionInfo(connId)?.firstPacketId;
     if (first !== undefined) this.select(first);
+  }
+
+  private place(m: HostMessage & { type: 'scope/step' | 'scope/openConnection' }): void {
+    this.lastPlace = m;
+    this.post(m);
   }
 
   private fireStep(): void {
@@ -254,6 +266,10 @@ export class VisualizerPanel extends Disposable {
       this.live = false;
       this.stepFloor = 0;
       this.postState();
+      if (this.lastPlace !== undefined) {
+        this.stepFloor = this.lastPlace.seq;
+        this.post(this.lastPlace);
+      }
       return;
     }
     if (isSelectionChanged(m)) {
@@ -272,6 +288,7 @@ export class VisualizerPanel extends Disposable {
     if (isStepChanged(m)) {
       // A report from before the webview applied the host's latest step is stale: that step overrides it.
       if (m.hostSeq < this.stepFloor) return;
+      if (this.lastPlace !== undefined && m.hostSeq >= this.lastPlace.seq) this.lastPlace = undefined;
       this.focusedConnId = m.connId;
       this.connStep = m.step;
       this.fireStep();

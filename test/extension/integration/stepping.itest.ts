@@ -103,4 +103,25 @@ describe('stepping between the host and the visualizer', () => {
     const back = (await vscode.commands.executeCommand('bypassScope.stepBack')) as { packetId: number; connId: number };
     assert.deepEqual(back, { moved: 'view', packetId: own[2], connId: rr.connId });
   });
+  it('a connection opened while the visualizer is hidden is shown once the webview loads again', async () => {
+    const a = await api();
+    const c = await finishedMixedCapture(a);
+    const rr = c.store.connections().find((x) => x.info?.remotePort === 9000)!;
+    await vscode.commands.executeCommand('bypassScope.openVisualizer');
+    const p = a.visualizer()!;
+    await until('the visualizer to be loaded', () => p.readyCount > 0 && p.panel.visible);
+    // Another editor over it: the hidden webview is torn down, and what is posted to it is lost.
+    const doc = await vscode.workspace.openTextDocument({ content: 'over the visualizer' });
+    await vscode.window.showTextDocument(doc, { viewColumn: p.panel.viewColumn, preview: false });
+    await until('the visualizer to be hidden', () => !p.panel.visible);
+    const ready = p.readyCount;
+    p.openConnection(rr.connId);
+    const seq = lastSeq(p);
+    p.panel.reveal(p.panel.viewColumn);
+    await until('the webview to load again', () => p.readyCount > ready);
+    const total = c.store.transitionsOf(rr.connId).length;
+    const r = await until('the reloaded webview to report the connection opened while it was hidden', () => reportAfter(p, seq)?.steps === total && reportAfter(p, seq));
+    assert.deepEqual({ connId: r.connId, step: r.step }, { connId: rr.connId, step: 0 });
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
 });
