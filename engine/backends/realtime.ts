@@ -94,7 +94,19 @@ export class RealtimeDriver {
   private waiters: (() => void)[] = [];
   private stopWaiters: (() => void)[] = [];
   private readonly onError: ((err: Error) => void) | undefined;
-  private readonly loopFn = (): void => this.loop();
+  private readonly immediateFn = (): void => {
+    this.immediate = undefined;
+    this.lastYield = this.now;
+    this.loop();
+  };
+  private readonly tickFn = (): void => {
+    this.tickPending = false;
+    if (this.immediate === undefined) this.loop();
+  };
+  /** The own loop's next turn is queued with process.nextTick (sync, spin: between yields to the event loop). */
+  private tickPending = false;
+  /** Driver time of the own loop's last turn of the event loop. */
+  private lastYield = 0;
   readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0 };
 
   constructor(options: RealtimeOptions = {}) {
@@ -224,7 +236,7 @@ export class RealtimeDriver {
    */
   kick(): void {
     this.wakeWaiters();
-    if (this.running && this.immediate === undefined) this.immediate = setImmediate(this.loopFn);
+    if (this.running && this.immediate === undefined) this.immediate = setImmediate(this.immediateFn);
   }
 
   /** Runs the driver's own loop until `stop()`. */
@@ -276,13 +288,12 @@ export class RealtimeDriver {
   }
 
   /**
-   * One turn of the own loop. After a step that did work it yields to the event loop (what
-   * application callbacks queued with process.nextTick is then polled at once). Otherwise sync and
-   * spin wait right here, and step at once when a frame or a deadline comes; a wait that ran to the
-   * maxBlockMs cap yields too. async (or a parked driver) waits on the pool thread.
+   * One turn of the own loop. After a step that did work it lets what application callbacks queued
+   * with process.nextTick run, then goes on (`next`). Otherwise sync and spin wait right here, and
+   * step at once when a frame or a deadline comes; a wait that ran to the maxBlockMs cap yields to
+   * the event loop. async (or a parked driver) waits on the pool thread.
    */
   private loop(): void {
-    this.immediate = undefined;
     if (!this.running) return;
     try {
       // Bounded, so that a source that stays readable without giving frames cannot hold the thread.
@@ -298,7 +309,11 @@ export class RealtimeDriver {
             });
             return;
           }
-          if (this.blockingWait(next ?? Infinity) === 0 && (next === undefined || next > this.now)) break;
+          if (this.blockingWait(next ?? Infinity) === 0 && (next === undefined || next > this.now)) {
+            // A wait that ran to the cap: a full turn of the event loop.
+            this.kick();
+            return;
+          }
         }
         if (this.step()) break;
         if (!this.running) return;
@@ -306,6 +321,23 @@ export class RealtimeDriver {
     } catch (e) {
       void this.stop();
       this.onError?.(e as Error);
+      return;
+    }
+    this.next();
+  }
+
+  /**
+   * The own loop's next turn. sync, spin: after process.nextTick, so that what the step's callbacks
+   * queued with it runs first, without a turn of the event loop (its epoll_wait, a system call per
+   * step); at least every maxBlockMs a full turn (setImmediate) lets I/O, timers and promise
+   * callbacks run. async: always a full turn.
+   */
+  private next(): void {
+    if (this.mode !== 'async' && this.now - this.lastYield < this.maxBlockMs) {
+      if (!this.tickPending && this.immediate === undefined) {
+        this.tickPending = true;
+        process.nextTick(this.tickFn);
+      }
       return;
     }
     this.kick();
