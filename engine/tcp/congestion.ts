@@ -17,6 +17,11 @@ export interface CongestionControl {
   /** Retransmission timeout: reduce ssthresh and set cwnd to the loss window (1 segment). */
   onRto(flight: number, smss: number, now: number): void;
   onRecoveryExit(now: number): void;
+  /**
+   * The last reduction answered retransmissions that D-SACK showed unnecessary (RFC 3708): back to
+   * the window and threshold from before it, as RFC 4015's response does.
+   */
+  undo(priorCwnd: number, priorSsthresh: number): void;
 }
 
 /** RFC 6928 §2: IW = min(10·MSS, max(2·MSS, 14600)) — generalised to n segments. */
@@ -76,6 +81,12 @@ class NewReno implements CongestionControl {
   onRecoveryExit(): void {
     this.bytesAcked = 0;
   }
+
+  undo(priorCwnd: number, priorSsthresh: number): void {
+    this.cwnd = Math.max(this.cwnd, priorCwnd);
+    this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
+    this.bytesAcked = 0;
+  }
 }
 
 /** RFC 9438 §4: C = 0.4, β_cubic = 0.7. */
@@ -88,6 +99,8 @@ class Cubic implements CongestionControl {
   ssthresh = 0x7fffffff;
   /** W_max in bytes. */
   private wMax = 0;
+  /** W_max before the last reduction, for `undo`. */
+  private priorWMax = 0;
   private k = 0;
   private epochStart: number | undefined = undefined;
   /** W_est (RFC 9438 §4.3) in bytes. */
@@ -140,8 +153,16 @@ class Cubic implements CongestionControl {
     this.epochStart = undefined;
   }
 
+  undo(priorCwnd: number, priorSsthresh: number): void {
+    this.cwnd = Math.max(this.cwnd, priorCwnd);
+    this.ssthresh = Math.max(this.ssthresh, priorSsthresh);
+    this.wMax = Math.max(this.wMax, this.priorWMax);
+    this.epochStart = undefined;
+  }
+
   private reduce(smss: number): void {
     // RFC 9438 §4.7 fast convergence, §4.6 multiplicative decrease.
+    this.priorWMax = this.wMax;
     this.wMax = this.cwnd < this.wMax ? (this.cwnd * (1 + CUBIC_BETA)) / 2 : this.cwnd;
     this.ssthresh = Math.max(Math.floor(this.cwnd * CUBIC_BETA), 2 * smss);
     this.epochStart = undefined;

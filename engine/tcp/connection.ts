@@ -7,19 +7,28 @@
 // Deliberately not supported: urgent data (URG is ignored on receipt and never sent; RFC 9293
 // §3.8.5 lets a host not implement it usefully), TCP Fast Open (data on a SYN is not delivered;
 // the peer retransmits it), ECN (RFC 3168: ECE/CWR are never set and ignored), TCP-MD5 and TCP-AO,
-// D-SACK interpretation, the RFC 6675 rescue retransmission, HyStart, restart after idle, RFC 1337
+// sending D-SACK blocks (RFC 2883: received ones are used), undo of an RTO (F-RTO, RFC 5682, and
+// Eifel, RFC 3522), PRR and RACK-TLP without SACK, HyStart, restart after idle, RFC 1337
 // TIME-WAIT assassination protection (a valid RST closes TIME-WAIT, as RFC 9293 and Linux's default
 // do), the 24-day TS.Recent invalidation of RFC 7323 §5.5, SYN cookies, and the
 // "security/compartment" check of RFC 9293 §3.10.7.4 (third step).
+//
+// Loss recovery with SACK: RACK-TLP (RFC 8985) detects loss from transmit times and sends tail loss
+// probes, RFC 6675 chooses what to (re)send (NextSeg rules 1, 2 and 4, the rescue retransmission),
+// PRR (RFC 6937) says how much during fast recovery, and D-SACK (RFC 2883, RFC 3708) undoes the
+// response to retransmissions that were not needed and widens RACK's reordering window. Without
+// SACK: fast retransmit and NewReno (RFC 5681, RFC 6582). RFC 6298 RTO in both.
 
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOption, type TcpRepr } from '../wire/tcp';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type SackBlock, type TcpOption, type TcpRepr } from '../wire/tcp';
 import { assertNever } from './assert';
 import { createCongestion, initialWindow, type CongestionControl } from './congestion';
 import type { TcpContext } from './context';
 import { findSackBlocks, findTimestamps, NOP, readSynOptions, windowShiftFor } from './options';
 import { ReceiveQueue } from './receive-queue';
+import { ProportionalRateReduction } from './prr';
+import { probeTimeout, Rack, SentLog, TailLossProbe, type SentSegment } from './rack';
 import { RttEstimator } from './rtt';
-import { DUP_THRESH, SackScoreboard } from './sack';
+import { DUP_THRESH, dsackBlock, SackScoreboard } from './sack';
 import { SendQueue } from './send-queue';
 import { seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqMax, seqSub, type Seq } from './seq';
 import { TIMER_IDLE, type TcpTimer } from './timers';
@@ -131,6 +140,25 @@ export class TcpConnection {
   private highRxt: Seq = seq(0);
   private retransmitUna = false;
   private readonly scoreboard = new SackScoreboard();
+  // With SACK: RACK-TLP (RFC 8985), PRR (RFC 6937), RescueRxt (RFC 6675) and D-SACK undo (RFC 3708).
+  private readonly sent = new SentLog();
+  private readonly rack = new Rack();
+  private readonly tlp = new TailLossProbe();
+  private readonly prr = new ProportionalRateReduction();
+  /** After a timeout, until SND.UNA passes `recover` (RFC 6582 §4's recovery point). */
+  private rtoRecovery = false;
+  /** RFC 6675 §4 RescueRxt: undefined until the episode's rescue retransmission. */
+  private rescueRxt: Seq | undefined = undefined;
+  /** RACK_detect_loss()'s last answer: ms until the next segment may be deemed lost, 0 if none. */
+  private rackTimeout = 0;
+  /** The loss probe timer fired and a probe may go out (RFC 8985 §7.3). */
+  private probeDue = false;
+  /** RFC 3708 undo: where the episode began (undefined: nothing to undo), and what it retransmitted. */
+  private undoMarker: Seq | undefined = undefined;
+  private undoRetrans = 0;
+  private undoRetransSent = false;
+  private priorCwnd = 0;
+  private priorSsthresh = 0;
 
   private persistBackoff = 0;
   private persistProbes = 0;
@@ -155,6 +183,17 @@ export class TcpConnection {
     retransmits: 0,
     fastRetransmits: 0,
     rtoTimeouts: 0,
+    /** RFC 8985 §6.2: segments RACK marked lost, and how often its reordering timer did so. */
+    rackLost: 0,
+    rackTimeouts: 0,
+    /** RFC 8985 §7: tail loss probes sent, and the losses they repaired (§7.4.2). */
+    lossProbes: 0,
+    lossProbeRecoveries: 0,
+    /** RFC 6675 §4 NextSeg rule 4. */
+    rescueRetransmits: 0,
+    /** RFC 2883 D-SACK blocks received, and reductions undone because of them (RFC 3708). */
+    dsacks: 0,
+    undos: 0,
     challengeAcks: 0,
     challengeAcksSuppressed: 0,
     dropped: 0,
@@ -228,6 +267,12 @@ export class TcpConnection {
 
   get currentTimer(): TcpTimer {
     return this.timer;
+  }
+
+  /** RACK-TLP's view (RFC 8985), for tests and the UI. */
+  get lossDetection(): { rtt: number; minRtt: number; reorderingSeen: boolean; reoWndMult: number; inRecovery: boolean; rtoRecovery: boolean; pipe: number } {
+    const r = this.rack;
+    return { rtt: r.rtt, minRtt: r.minRtt, reorderingSeen: r.reorderingSeen, reoWndMult: r.reoWndMult, inRecovery: this.inRecovery, rtoRecovery: this.rtoRecovery, pipe: this.sent.pipe };
   }
 
   vars(): TcpVars {
@@ -696,10 +741,16 @@ export class TcpConnection {
   /** §3.10.7.4 fifth, for an acceptable ACK in a synchronized state. */
   private onAck(seg: TcpRepr, segSeq: Seq, ack: Seq, ts: { tsVal: number; tsEcr: number } | undefined, now: number): void {
     const oldWnd = this.sndWnd;
+    const priorUna = this.sndUna;
     let sackedNew = 0;
+    let blocks: readonly SackBlock[] | undefined = undefined;
+    let delivered = 0;
+    let dsack: SackBlock | undefined = undefined;
     if (this.sackOk) {
-      const blocks = findSackBlocks(seg.options);
+      blocks = findSackBlocks(seg.options);
       if (blocks !== undefined) sackedNew = this.scoreboard.update(seqMax(ack, this.sndUna), this.sndMax, blocks);
+      dsack = blocks === undefined ? undefined : dsackBlock(blocks, ack);
+      delivered = this.rackDelivered(ack, blocks, dsack, ts, now);
     }
     if (seqGt(ack, this.sndUna)) {
       this.ackNewData(ack, ts, now);
@@ -734,6 +785,10 @@ export class TcpConnection {
       this.persistProbes = 0;
       this.retries = 0;
     }
+    if (this.sackOk) {
+      const pureDupAck = ack === priorUna && blocks === undefined && seg.payload.length === 0 && (seg.window << this.sndShift) === oldWnd;
+      this.rackAfterAck(ack, delivered, dsack, pureDupAck, now);
+    }
   }
 
   private ackNewData(ack: Seq, ts: { tsVal: number; tsEcr: number } | undefined, now: number): void {
@@ -752,22 +807,31 @@ export class TcpConnection {
     if (this.tsOk && ts !== undefined && ts.tsEcr !== 0) {
       // Karn's rule for timestamps: an echo older than our last timeout names a transmission from
       // before it (a stale TS.Recent at the peer), not this exchange — no sample.
-      if (seqGe(seq(ts.tsEcr), seq(this.tsRtoFloor))) this.rtt.sample(Math.max(0, (this.tsClock(now) - ts.tsEcr) | 0));
+      if (seqGe(seq(ts.tsEcr), seq(this.tsRtoFloor))) {
+        this.rtt.sample(Math.max(0, (this.tsClock(now) - ts.tsEcr) | 0));
+        this.tlp.rttSampled = true;
+      }
     } else if (this.rttSeq !== undefined && seqGe(ack, this.rttSeq)) {
       this.rtt.sample(now - this.rttTime);
       this.rttSeq = undefined;
+      this.tlp.rttSampled = true;
+    }
+    if (this.rtoRecovery && seqGe(ack, this.recover)) {
+      this.rtoRecovery = false;
+      this.rack.onRecoveryExit();
     }
 
     if (this.inRecovery) {
       if (seqGe(ack, this.recover)) {
-        // RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: leave recovery.
+        // RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: leave recovery, with cwnd at
+        // min(ssthresh, FlightSize + SMSS), the choice that avoids a burst (after PRR too).
         const flight = seqSub(this.sndMax, this.sndUna);
         this.cc.cwnd = Math.min(this.cc.ssthresh, Math.max(flight, this.smss) + this.smss);
         this.inRecovery = false;
         this.cc.onRecoveryExit(now);
+        if (this.sackOk) this.rack.onRecoveryExit();
       } else if (this.sackOk) {
-        // RFC 6675 finds holes through SACKs; with none above SND.UNA fall back to NewReno's rule.
-        if (this.scoreboard.isEmpty) this.retransmitUna = true;
+        // RFC 6937: during SACK recovery PRR sets what may be sent on each ACK (rackAfterAck).
       } else {
         // RFC 6582 §3.2 step 4 (partial acknowledgment): retransmit the next hole, deflate cwnd.
         this.retransmitUna = true;
@@ -777,8 +841,10 @@ export class TcpConnection {
       this.cc.onAck(dataAcked, this.smss, now, this.rtt.srtt);
     }
     this.dupAcks = 0;
-    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
-    if (this.timer.kind === 'retransmit') this.timer = TIMER_IDLE;
+    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it (the RACK and
+    // probe timers stand in for it and are re-armed from the new RTO by rackAfterAck).
+    const t = this.timer.kind;
+    if (t === 'retransmit' || t === 'rack-reorder' || t === 'loss-probe') this.timer = TIMER_IDLE;
     this.armRetransmitIfOutstanding(now);
     if (dataAcked > 0 && this.wantWritable && this.sq.free > 0) {
       this.wantWritable = false;
@@ -788,6 +854,8 @@ export class TcpConnection {
 
   private onDupAck(sackedNew: number, now: number): void {
     this.dupAcks++;
+    // With SACK, RACK decides what is lost and when recovery begins (rackAfterAck).
+    if (this.sackOk) return;
     if (this.inRecovery) {
       // RFC 5681 §3.2 step 4: each further duplicate inflates cwnd (without SACK; with SACK the pipe
       // estimate already accounts for the departed segment).
@@ -807,11 +875,187 @@ export class TcpConnection {
     this.inRecovery = true;
     this.recover = this.sndMax;
     this.highRxt = this.sndUna;
-    this.cc.onLoss(flight, this.smss, now);
-    if (!this.sackOk) this.cc.cwnd = this.cc.ssthresh + DUP_THRESH * this.smss;
-    this.retransmitUna = true;
     this.rttSeq = undefined;
     this.stats.fastRetransmits++;
+    if (this.sackOk) {
+      // RFC 3708: remember what to restore should D-SACK show every retransmission unneeded.
+      this.undoMarker = this.sndUna;
+      this.undoRetrans = 0;
+      this.undoRetransSent = false;
+      this.priorCwnd = this.cc.cwnd;
+      this.priorSsthresh = this.cc.ssthresh;
+      this.cc.onLoss(flight, this.smss, now);
+      // RFC 6937 §3: RecoverFS = snd.nxt − snd.una; RFC 6675 §5 (3): a fresh RescueRxt.
+      this.prr.start(flight);
+      this.rescueRxt = undefined;
+      return;
+    }
+    this.cc.onLoss(flight, this.smss, now);
+    this.cc.cwnd = this.cc.ssthresh + DUP_THRESH * this.smss;
+    this.retransmitUna = true;
+  }
+
+  // ───────────────────────── RACK-TLP, PRR, D-SACK (RFC 8985, RFC 6937, RFC 3708) ─────────────────────────
+
+  /**
+   * RFC 8985 §6.2 steps 1–3 for what this ACK newly delivers (cumulatively, then SACKed blocks in
+   * sequence order) and the D-SACK block's meaning. Returns DeliveredData (RFC 6937 §3).
+   */
+  private rackDelivered(ack: Seq, blocks: readonly SackBlock[] | undefined, dsack: SackBlock | undefined, ts: { tsVal: number; tsEcr: number } | undefined, now: number): number {
+    const tsEcr = this.tsOk && ts !== undefined ? ts.tsEcr : undefined;
+    const visit = (s: SentSegment): void => {
+      if (this.rack.delivered(s, now, tsEcr)) this.tlp.rttSampled = true;
+    };
+    let delivered = 0;
+    if (seqGt(ack, this.sndUna) && seqLe(ack, this.sndMax)) delivered += this.sent.ack(ack, visit);
+    if (blocks !== undefined) {
+      const sacks = dsack === undefined ? blocks.slice() : blocks.slice(1);
+      sacks.sort((a, b) => seqSub(seq(a.left), seq(b.left)));
+      for (const b of sacks) {
+        if (seqGt(seq(b.right), this.sndMax)) continue;
+        delivered += this.sent.sack(seq(b.left), seq(b.right), visit);
+      }
+    }
+    if (dsack !== undefined) this.onDsack(seq(dsack.left), seq(dsack.right), now);
+    return delivered;
+  }
+
+  /**
+   * RFC 2883 / RFC 3708: the peer received [left, right) twice. Inside the current episode this
+   * means one of its retransmissions was not needed; when that holds for all of them, the
+   * congestion response is undone (the RFC 4015 response). A duplicate of retransmitted data is
+   * also evidence of reordering (RFC 8985 §6.2 step 4 widens the window per D-SACK round).
+   */
+  private onDsack(left: Seq, right: Seq, now: number): void {
+    this.stats.dsacks++;
+    this.rack.reorderingSeen = true;
+    if (this.undoMarker === undefined || !seqGe(left, this.undoMarker) || !this.undoRetransSent) return;
+    this.undoRetrans -= seqSub(right, left);
+    if (this.undoRetrans > 0) return;
+    this.cc.undo(this.priorCwnd, this.priorSsthresh);
+    this.undoMarker = undefined;
+    this.stats.undos++;
+    if (this.inRecovery) {
+      this.inRecovery = false;
+      this.cc.onRecoveryExit(now);
+      this.rack.onRecoveryExit();
+    }
+  }
+
+  /**
+   * After an ACK with SACK: RFC 8985 §6.2 step 4 (the D-SACK round), TLP_process_ack (§7.4.2),
+   * RACK_detect_loss_and_arm_timer (step 5), fast recovery when something is lost, PRR's sndcnt,
+   * and the one timer (§8).
+   */
+  private rackAfterAck(ack: Seq, delivered: number, dsack: SackBlock | undefined, pureDupAck: boolean, now: number): void {
+    this.rack.onAck(this.sndUna, this.sndMax, dsack !== undefined);
+    if (this.tlp.onAck(ack, dsack === undefined ? undefined : seq(dsack.right), pureDupAck)) {
+      // §7.4.2: the probe repaired a loss: respond as to any loss, once.
+      this.stats.lossProbeRecoveries++;
+      if (!this.inRecovery && !this.rtoRecovery) this.cc.onLoss(seqSub(this.sndMax, this.sndUna), this.smss, now);
+    }
+    this.rackDetect(now, delivered);
+    this.armLossTimer(now, false);
+  }
+
+  /** RACK_detect_loss (RFC 8985 §6.2 step 5), entering fast recovery on a loss, and PRR (RFC 6937 §3). */
+  private rackDetect(now: number, delivered: number): void {
+    const inAnyRecovery = this.inRecovery || this.rtoRecovery;
+    const reoWnd = this.rack.reoWnd(inAnyRecovery, this.sent.sackedBytes, this.smss, this.rtt.srtt);
+    this.rackTimeout = this.rack.detectLoss(this.sent, now, reoWnd, () => {
+      this.stats.rackLost++;
+      this.dirty = true;
+    });
+    if (this.sent.lostBytes > 0 && !inAnyRecovery) this.enterRecovery(now);
+    if (this.inRecovery) {
+      const pipe = this.sent.pipe;
+      const sndcnt = this.prr.onAck(delivered, pipe, this.cc.ssthresh, this.smss);
+      this.cc.cwnd = pipe + sndcnt;
+    }
+  }
+
+  /** RFC 8985 §7.2: a probe timeout may stand in for the RTO only with SACK, nothing SACKed, and no recovery. */
+  private mayScheduleProbe(): boolean {
+    return this.sent.sackedBytes === 0 && !this.inRecovery && !this.rtoRecovery && this.sndWnd > 0 && !this.sent.isEmpty;
+  }
+
+  /**
+   * RFC 8985 §8: the RACK reordering timer, the probe timeout and the RTO share the one timer. The
+   * first two remember when the RTO would fire (TCP_RTO_expire()). `afterSend`: new data went out
+   * (§7.2 step 1 case 1), which moves a pending probe but not a pending reordering timer.
+   */
+  private armLossTimer(now: number, afterSend: boolean): void {
+    const t = this.timer;
+    if (t.kind !== 'idle' && t.kind !== 'retransmit' && t.kind !== 'rack-reorder' && t.kind !== 'loss-probe') return;
+    if (afterSend && t.kind === 'rack-reorder') return;
+    if (!seqGt(this.sndMax, this.sndUna)) {
+      if (t.kind !== 'idle') this.timer = TIMER_IDLE;
+      return;
+    }
+    const rtoAt = t.kind === 'retransmit' ? t.at : t.kind === 'idle' ? now + this.rtt.rto : t.rtoAt;
+    if (this.rackTimeout > 0 && !afterSend) {
+      this.timer = { kind: 'rack-reorder', at: Math.min(now + this.rackTimeout, rtoAt), rtoAt };
+    } else if (this.mayScheduleProbe()) {
+      const at = now + probeTimeout(this.rtt.srtt, seqSub(this.sndMax, this.sndUna), this.smss, now, rtoAt);
+      this.timer = { kind: 'loss-probe', at, rtoAt };
+    } else {
+      this.timer = { kind: 'retransmit', at: rtoAt };
+    }
+  }
+
+  /** RFC 8985 §6.2 step 5 on the reordering timer: RACK_detect_loss_and_arm_timer(). */
+  private onRackTimeout(now: number, rtoAt: number): void {
+    this.stats.rackTimeouts++;
+    this.timer = { kind: 'retransmit', at: rtoAt };
+    this.rackDetect(now, 0);
+    this.armLossTimer(now, false);
+    this.dirty = true;
+  }
+
+  /**
+   * RFC 8985 §7.3: the probe timer fired. A probe may go out if none is in flight and an RTT was
+   * measured since the last; either way the RTO is armed again, not the probe timer.
+   */
+  private onProbeTimeout(now: number): void {
+    this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+    if (this.tlp.mayProbe) {
+      this.probeDue = true;
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * RFC 8985 §7.3 TLP_send_probe(): a new segment if the receive window allows (over cwnd by one
+   * segment at most), else the highest-sequence segment sent again. Returns whether one went out.
+   */
+  private sendProbe(now: number, out: TcpRepr[]): boolean {
+    this.forceOverride = true;
+    const sentNew = this.sendNewSegment(now, out, this.smss);
+    this.forceOverride = false;
+    if (sentNew) {
+      this.tlp.sent(this.sndMax, false);
+    } else {
+      const last = this.sent.last;
+      if (last === undefined) return false;
+      const start = seqMax(last.start, seqAdd(last.end, -this.payloadLimit()));
+      out.push(this.dataSegment(start, this.unsentFrom(start, last.end), now, true));
+      this.tlp.sent(this.sndMax, true);
+    }
+    this.stats.lossProbes++;
+    // "Arm the RTO timer only (not PTO)": RFC 6298 §5.1 for the probe just sent.
+    this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+    return true;
+  }
+
+  /** Per transmitted range: RACK's record (RFC 8985 §6.1), PRR's prr_out, and the undo count. */
+  private noteTransmit(at: Seq, end: Seq, retransmission: boolean, now: number): void {
+    this.sent.onSend(at, end, now, this.tsClock(now));
+    const n = seqSub(end, at);
+    if (this.inRecovery) this.prr.onSend(n);
+    if (retransmission && this.undoMarker !== undefined) {
+      this.undoRetrans += n;
+      this.undoRetransSent = true;
+    }
   }
 
   /** §3.10.7.4 seventh: segment text, for ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2. */
@@ -1001,6 +1245,12 @@ export class TcpConnection {
       case 'retransmit':
         if (now >= t.at) this.onRetransmitTimeout(now);
         return;
+      case 'rack-reorder':
+        if (now >= t.at) this.onRackTimeout(now, t.rtoAt);
+        return;
+      case 'loss-probe':
+        if (now >= t.at) this.onProbeTimeout(now);
+        return;
       case 'persist':
         if (now >= t.at) this.onPersistTimeout(now);
         return;
@@ -1043,10 +1293,23 @@ export class TcpConnection {
       this.scoreboard.clear();
       this.dupAcks = 0;
       this.retransmitUna = false;
+      if (this.sackOk) {
+        // RFC 8985 §6.3: RACK_mark_losses_on_RTO(), then the lost segments go out again under the
+        // loss window in sequence order (sendData), skipping any the peer SACKs meanwhile.
+        this.sent.forgetSacks();
+        const reoWnd = this.rack.reoWnd(true, 0, this.smss, this.rtt.srtt);
+        this.rack.markLossesOnRto(this.sent, this.sndUna, now, reoWnd, () => {});
+        this.rtoRecovery = true;
+        this.undoMarker = undefined;
+        this.tlp.endSeq = undefined;
+        this.probeDue = false;
+        this.rackTimeout = 0;
+      }
     } else {
       this.synRetransmitted = true;
     }
-    this.sndNxt = this.sndUna;
+    // Without SACK, go back N: everything from SND.UNA is sent again.
+    if (!this.sackOk || !seqGt(this.sndUna, this.iss)) this.sndNxt = this.sndUna;
     this.highRxt = this.sndUna;
     this.rttSeq = undefined;
     this.tsRtoFloor = this.tsClock(now);
@@ -1177,48 +1440,83 @@ export class TcpConnection {
     return out;
   }
 
-  /** Data and FIN: retransmissions for loss recovery first, then new data (RFC 6675 §5 NextSeg). */
+  /** Data and FIN: retransmissions for loss recovery first, then new data. */
   private sendData(now: number, out: TcpRepr[]): void {
+    if (this.sackOk) {
+      this.sendDataSack(now, out);
+      return;
+    }
     if (this.retransmitUna && seqGt(this.sndMax, this.sndUna)) {
       this.retransmitUna = false;
       const len = Math.min(this.payloadLimit(), this.unsentFrom(this.sndUna, this.sndMax));
       out.push(this.dataSegment(this.sndUna, len, now, true));
-      if (this.sackOk) this.highRxt = seqMax(this.highRxt, seqAdd(this.sndUna, Math.max(len, 1)));
-    }
-    if (this.inRecovery && this.sackOk) {
-      for (let guard = 0; guard < 10_000; guard++) {
-        const pipe = this.scoreboard.pipe(this.sndUna, this.sndMax, this.highRxt, this.smss);
-        if (this.cc.cwnd - pipe < this.smss) break;
-        // RFC 6675 §4 NextSeg (1): a lost hole.
-        const lost = this.scoreboard.nextHole(this.sndUna, this.highRxt, this.smss, true, this.payloadLimit());
-        if (lost !== undefined) {
-          out.push(this.dataSegment(lost.seq, lost.len, now, true));
-          this.highRxt = seqAdd(lost.seq, lost.len);
-          continue;
-        }
-        // (2) new data, if the receive window allows.
-        if (this.sendNewSegment(now, out, true)) continue;
-        // (3) an unSACKed hole below the highest SACK, lost or not.
-        const hole = this.scoreboard.nextHole(this.sndUna, this.highRxt, this.smss, false, this.payloadLimit());
-        if (hole !== undefined) {
-          out.push(this.dataSegment(hole.seq, hole.len, now, true));
-          this.highRxt = seqAdd(hole.seq, hole.len);
-          continue;
-        }
-        break;
-      }
-      return;
     }
     for (let guard = 0; guard < 100_000; guard++) {
-      if (!this.sendNewSegment(now, out, false)) break;
+      if (!this.sendNewSegment(now, out, undefined)) break;
     }
+  }
+
+  /**
+   * With SACK, RFC 6675 §5 NextSeg() in order: (1) the lowest segment RACK deems lost, (2) new data,
+   * (4) the rescue retransmission; rule (3), a hole not yet lost, is left to RACK's reordering
+   * timer (sending it early is what the reordering window exists to avoid). How much: PRR's sndcnt
+   * in fast recovery (RFC 6937), otherwise cwnd less pipe. A due loss probe goes first (RFC 8985 §7.3).
+   */
+  private sendDataSack(now: number, out: TcpRepr[]): void {
+    if (this.probeDue) {
+      this.probeDue = false;
+      if (this.sendProbe(now, out)) return;
+    }
+    let sentNew = false;
+    for (let guard = 0; guard < 100_000; guard++) {
+      const room = this.inRecovery ? this.prr.budget : this.cc.cwnd - this.sent.pipe;
+      if (room <= 0) break;
+      const lost = this.sent.firstLost();
+      if (lost !== undefined) {
+        const len = Math.min(this.payloadLimit(), this.unsentFrom(lost.start, lost.end));
+        if (len > room) break;
+        out.push(this.dataSegment(lost.start, len, now, true));
+        // A record that the retransmission did not cover (nothing to send at it) must not spin the loop.
+        if (this.sent.firstLost() === lost) break;
+        continue;
+      }
+      if (this.sendNewSegment(now, out, room)) {
+        sentNew = true;
+        continue;
+      }
+      if (this.inRecovery && this.sendRescue(now, out, room)) continue;
+      break;
+    }
+    if (sentNew) this.armLossTimer(now, true);
+  }
+
+  /**
+   * RFC 6675 §4 NextSeg rule (4): once per recovery episode, when nothing else may be sent, one
+   * segment that includes the highest outstanding unSACKed octet. RescueRxt = RecoveryPoint; HighRxt
+   * is not touched. It is for the tail above the highest SACK, which no SACK can show lost: a hole
+   * below it is RACK's to judge, and an octet already retransmitted is not sent a third time.
+   */
+  private sendRescue(now: number, out: TcpRepr[], room: number): boolean {
+    if (this.rescueRxt !== undefined && !seqGt(this.sndUna, this.rescueRxt)) return false;
+    // Rule (2) failed for want of data or receive window, not of room.
+    const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    if (this.pendingUnsent() > 0 && wndRoom > 0) return false;
+    const top = this.sent.highestUnsacked();
+    if (top === undefined || top.rtxInFlight || top !== this.sent.last) return false;
+    const start = seqMax(top.start, seqAdd(top.end, -this.payloadLimit()));
+    const len = this.unsentFrom(start, top.end);
+    if (len > room) return false;
+    out.push(this.dataSegment(start, len, now, true));
+    this.rescueRxt = this.recover;
+    this.stats.rescueRetransmits++;
+    return true;
   }
 
   /**
    * One segment from SND.NXT, subject to the windows, Nagle (RFC 9293 §3.7.4) and sender-side silly
    * window avoidance (§3.8.6.2.1). Returns false when nothing may be sent.
    */
-  private sendNewSegment(now: number, out: TcpRepr[], sackRecovery: boolean): boolean {
+  private sendNewSegment(now: number, out: TcpRepr[], congestionRoom: number | undefined): boolean {
     const dataEnd = seqAdd(this.bufSeq, this.sq.length);
     const avail = Math.max(0, seqSub(dataEnd, this.sndNxt));
     const finPending = this.finQueued && seqLe(this.sndNxt, dataEnd);
@@ -1226,8 +1524,8 @@ export class TcpConnection {
     const flight = seqSub(this.sndNxt, this.sndUna);
     const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
     let cwndRoom: number;
-    if (sackRecovery) {
-      cwndRoom = this.cc.cwnd - this.scoreboard.pipe(this.sndUna, this.sndMax, this.highRxt, this.smss);
+    if (congestionRoom !== undefined) {
+      cwndRoom = congestionRoom;
     } else {
       // RFC 3042 limited transmit: one extra segment for each of the first two duplicate ACKs.
       const limited = this.inRecovery ? 0 : Math.min(this.dupAcks, 2) * this.smss;
@@ -1238,7 +1536,7 @@ export class TcpConnection {
     const limit = this.payloadLimit();
     // TSO: new data may go as one segment of several MSS-sized pieces, which the link cuts.
     const tso = this.cfg.tsoMaxPayload;
-    const max = !sackRecovery && tso > limit ? tso - (tso % limit) : limit;
+    const max = !this.inRecovery && tso > limit ? tso - (tso % limit) : limit;
     let len = Math.floor(Math.min(avail, max, wndRoom, cwndRoom));
     if (len < 0) len = 0;
     // Whole pieces only, unless this is all there is: the rest waits for more data or more room.
@@ -1311,6 +1609,7 @@ export class TcpConnection {
       this.rttTime = now;
     }
     const seg = this.build(at, flags, payload, now);
+    if (this.sackOk) this.noteTransmit(at, seqAdd(at, len + (withFin ? 1 : 0)), retransmission, now);
     this.noteAckSent();
     // RFC 6298 §5.1. A zero-window probe stays under the persist timer; anything else that went out
     // while the persist timer ran (as the silly-window override) is covered by retransmission.
@@ -1486,6 +1785,7 @@ export class TcpConnection {
     if (this.tsOk && ts !== undefined && ts.tsEcr !== 0) this.rtt.sample(Math.max(0, (this.tsClock(now) - ts.tsEcr) | 0));
     else if (this.rttSeq !== undefined && seqGe(ack, this.rttSeq)) this.rtt.sample(now - this.rttTime);
     this.rttSeq = undefined;
+    this.tlp.rttSampled = this.rtt.hasSample;
     if (this.synRetransmitted) this.rtt.resetAfterSynTimeout();
   }
 

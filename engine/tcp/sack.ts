@@ -1,4 +1,5 @@
-// tcp: the sender's SACK scoreboard and the RFC 6675 loss-recovery queries (IsLost, pipe, NextSeg).
+// tcp: the sender's SACK scoreboard and the RFC 6675 loss-recovery queries (IsLost, pipe, NextSeg),
+// and how a D-SACK block is told from the others (RFC 2883 §4, RFC 3708 §2).
 
 import type { SackBlock } from '../wire/tcp';
 import { seq, seqAdd, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub, type Seq } from './seq';
@@ -15,6 +16,24 @@ interface Range {
 export interface SegmentSpan {
   readonly seq: Seq;
   readonly len: number;
+}
+
+/**
+ * The D-SACK block of an ACK, if it has one (RFC 2883 §4, as RFC 3708 §2 tests it): the first block,
+ * when it lies at or below the cumulative ACK, or inside the second block.
+ */
+export function dsackBlock(blocks: readonly SackBlock[], ack: Seq): SackBlock | undefined {
+  if (blocks.length === 0) return undefined;
+  const first = blocks[0];
+  const l = seq(first.left);
+  const r = seq(first.right);
+  if (!seqLt(l, r)) return undefined;
+  if (seqLe(r, ack)) return first;
+  if (blocks.length > 1) {
+    const second = blocks[1];
+    if (seqLe(seq(second.left), l) && seqLe(r, seq(second.right))) return first;
+  }
+  return undefined;
 }
 
 export class SackScoreboard {
@@ -47,7 +66,7 @@ export class SackScoreboard {
   }
 
   /**
-   * Merges received blocks. Blocks at or below SND.UNA (D-SACK, RFC 2883, not interpreted) or above
+   * Merges received blocks. Blocks at or below SND.UNA (D-SACK, RFC 2883: see `dsackBlock`) or above
    * the highest sequence sent are ignored. Returns the number of newly SACKed bytes.
    */
   update(una: Seq, sndMax: Seq, blocks: readonly SackBlock[]): number {
