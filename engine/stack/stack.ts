@@ -146,6 +146,8 @@ const MAX_UDP_PAYLOAD = 65535 - IPV4_MIN_HEADER_LEN - UDP_HEADER_LEN;
 /** RFC 1812 §4.3.2.3: an ICMP error quotes as much of the datagram as fits in 576 bytes. */
 const ICMP_QUOTE_MAX = 576 - IPV4_MIN_HEADER_LEN - 8;
 const ZERO_MAC = new Uint8Array(6);
+/** coalesceAcks: the most received bytes one ACK is held back for (Linux's GRO stops at 64 KiB). */
+const COALESCE_MAX_BYTES = 128 * 1024;
 const NO_OPTIONS = new Uint8Array(0);
 
 /** Linux's icmp_err_convert: (errno, fatal) for each destination-unreachable code. */
@@ -978,7 +980,9 @@ export class Ipv4Stack implements DeferredTask {
     if (e !== undefined) {
       const res = e.conn.process(seg, this.now, id);
       this.currentPacket = 0;
-      if (!this.coalesceAcks) this.flushConn(e);
+      // coalesceAcks: held to the end of the poll, unless the ACK would cover more than
+      // COALESCE_MAX_BYTES (a batch of GSO frames): the sender's ACK clock must keep ticking.
+      if (!this.coalesceAcks || e.conn.unackedReceived >= COALESCE_MAX_BYTES) this.flushConn(e);
       else if (!e.flushQueued) {
         e.flushQueued = true;
         this.received.push(e);
