@@ -1,7 +1,11 @@
 // backends: the real-time driver — runs devices, stacks, timers and workloads on the monotonic clock
 // with `poll(now)`/`pollAt()`, as SimClock does in virtual time. Frames come from file descriptors
 // (TAP, AF_PACKET) watched by ONE epoll set (native/epoll.ts); each step reads at most `batch`
-// frames per source, so a flood cannot starve the event loop.
+// frames per source, so a flood cannot starve the event loop. sync and spin read a source whose
+// traffic is sparse (its last read found one frame, then nothing) one frame a step: the wait that
+// follows says whether another is there, so a request/response costs no read that fails with
+// EAGAIN; a frame that comes within a few microseconds of the one before (a burst) goes back to
+// whole batches.
 //
 // How it waits for frames (`mode`, or BYPASS_SCOPE_DRIVER=async|sync|spin[:µs] in the environment):
 //   sync   (the default) a synchronous epoll_pwait2 on the main thread, bounded by the next deadline
@@ -33,6 +37,9 @@ export interface FrameSource {
 }
 
 export type WaitMode = 'async' | 'sync' | 'spin';
+
+/** sync, spin: frames of one source read this close together (ms) are a burst, not sparse traffic. */
+const BURST_GAP_MS = 0.008;
 
 export interface RealtimeOptions {
   /** Frames read per source per step (default 64). */
@@ -76,6 +83,10 @@ export class RealtimeDriver {
   private readonly readable = new Uint8Array(64);
   /** sync, spin: `readable` is what a wait just found, not yet used by a step. */
   private fresh = false;
+  /** sync, spin: per source, its traffic is sparse: read one frame a step (see above). */
+  private readonly sparse = new Uint8Array(64);
+  /** sync, spin: per source, driver time of the step that last read a frame from it. */
+  private readonly lastRead = new Float64Array(64);
   private running = false;
   private stopped = false;
   /**
@@ -107,7 +118,7 @@ export class RealtimeDriver {
   private tickPending = false;
   /** Driver time of the own loop's last turn of the event loop. */
   private lastYield = 0;
-  readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0 };
+  readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0, sparseReads: 0 };
 
   constructor(options: RealtimeOptions = {}) {
     const env = options.mode === undefined ? driverOptionsFromEnv() : {};
@@ -180,20 +191,30 @@ export class RealtimeDriver {
     const all = this.mode === 'async' || !this.fresh;
     this.fresh = false;
     const sources = this.sources;
+    const async = this.mode === 'async';
     for (let i = 0; i < sources.length; i++) {
       if (!all && this.readable[i] === 0) continue;
       this.readable[i] = 0;
-      const n = sources[i].drain(now, this.batch);
+      const one = !async && this.sparse[i] === 1 && this.batch > 1;
+      const n = sources[i].drain(now, one ? 1 : this.batch);
       this.counters.framesRead += n;
       if (n > 0) {
         busy = true;
         this.lastFrameAt = now;
-        if (this.mode === 'async') this.backlog = true;
+        if (async) this.backlog = true;
       }
-      if (n >= this.batch) {
-        this.counters.cappedReads++;
-        this.backlog = true;
+      if (one) {
+        this.counters.sparseReads++;
+        // The frame came hard on the heels of the last: a burst, read in batches again.
+        if (n > 0 && now - this.lastRead[i] < BURST_GAP_MS) this.sparse[i] = 0;
+      } else {
+        if (!async) this.sparse[i] = n === 1 ? 1 : 0;
+        if (n >= this.batch) {
+          this.counters.cappedReads++;
+          this.backlog = true;
+        }
       }
+      if (n > 0) this.lastRead[i] = now;
     }
     for (let pass = 0; pass < 8; pass++) {
       let polled = false;

@@ -202,8 +202,9 @@ export class Ipv4Stack implements DeferredTask {
   /** Connections an application call changed while the stack was busy: flushed by the next timer pass. */
   private readonly kicked: TcpEntry[] = [];
   private readonly coalesceAcks: boolean;
-  /** coalesceAcks: connections that received segments since the last poll, flushed at its end. */
+  /** coalesceAcks: connections that received segments since the last poll (`received[0 .. receivedCount)`), flushed at its end. */
   private readonly received: TcpEntry[] = [];
+  private receivedCount = 0;
   private readonly loopback: { packet: Uint8Array; packetId: number }[] = [];
   private echoReplies: EchoReply[] = [];
   private started = false;
@@ -338,17 +339,19 @@ export class Ipv4Stack implements DeferredTask {
         this.busy--;
       }
     }
-    if (this.received.length > 0) this.flushReceived();
+    if (this.receivedCount > 0) this.flushReceived();
   }
 
   /** coalesceAcks: the end of the poll; every connection that received segments sends what it has. */
   private flushReceived(): void {
     this.busy++;
     try {
+      // The slots are kept (no length change, no regrowth per poll): only the count goes back to 0.
       const r = this.received;
-      for (let i = 0; i < r.length; i++) if (r[i].flushQueued && r[i].live) this.flushConn(r[i]);
-      for (let i = 0; i < r.length; i++) r[i].flushQueued = false;
-      r.length = 0;
+      const n = this.receivedCount;
+      for (let i = 0; i < n; i++) if (r[i].flushQueued && r[i].live) this.flushConn(r[i]);
+      for (let i = 0; i < n; i++) r[i].flushQueued = false;
+      this.receivedCount = 0;
     } finally {
       this.busy--;
     }
@@ -360,7 +363,7 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   pollAt(): number | undefined {
-    if (!this.started || this.deferred.length > 0 || this.loopback.length > 0 || this.kicked.length > 0 || this.received.length > 0) return this.now;
+    if (!this.started || this.deferred.length > 0 || this.loopback.length > 0 || this.kicked.length > 0 || this.receivedCount > 0) return this.now;
     let at = this.device.pollAt();
     const all = this.tcp.all;
     for (let i = 0; i < all.length; i++) {
@@ -985,7 +988,7 @@ export class Ipv4Stack implements DeferredTask {
       if (!this.coalesceAcks || e.conn.unackedReceived >= COALESCE_MAX_BYTES) this.flushConn(e);
       else if (!e.flushQueued) {
         e.flushQueued = true;
-        this.received.push(e);
+        this.received[this.receivedCount++] = e;
       }
       if (res === 'ok') {
         this.rxDeliver('bypass.tcp', id);

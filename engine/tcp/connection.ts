@@ -1724,7 +1724,7 @@ export class TcpConnection {
     const wnd = this.windowCandidate(cur);
     const shift = this.rcvShift;
     let field = wnd >>> shift;
-    if (field << shift < cur) field = Math.ceil(cur / 2 ** shift);
+    if (field << shift < cur) field = Math.ceil(cur / (1 << shift));
     if (field > 0xffff) field = 0xffff;
     const right = seqAdd(this.rcvNxt, field << shift);
     if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;

@@ -21,7 +21,7 @@ interface OooRange {
 
 const EMPTY = new Uint8Array(0);
 /** Bytes per slab. */
-const SLAB = 256 * 1024;
+const SLAB = 64 * 1024;
 
 /** A buffer of `n` bytes the queue owns until it hands out views of it: a Node Buffer, so views are Buffers. */
 const allocSlab: (n: number) => Uint8Array =
@@ -30,11 +30,14 @@ const allocSlab: (n: number) => Uint8Array =
 export class ReceiveQueue {
   /**
    * In-order bytes, oldest first: piece i is bufs[i][starts[i] .. ends[i]), from piece `first` at
-   * `firstOff` bytes in. Consecutive bytes of one slab are one piece.
+   * `firstOff` bytes in, up to piece `count`. Consecutive bytes of one slab are one piece. The
+   * arrays keep their slots when emptied (`count` goes back to 0): setting an array's length is a
+   * call into V8's runtime, and regrowing it an allocation, once per segment otherwise.
    */
   private bufs: Uint8Array[] = [];
   private starts: number[] = [];
   private ends: number[] = [];
+  private count = 0;
   private first = 0;
   private firstOff = 0;
   private len = 0;
@@ -165,13 +168,14 @@ export class ReceiveQueue {
       }
       const k = Math.min(n, this.slab.length - this.slabUsed);
       this.slab.set(src.subarray(from, from + k), this.slabUsed);
-      const last = this.bufs.length - 1;
+      const last = this.count - 1;
       if (last >= this.first && this.bufs[last] === this.slab && this.ends[last] === this.slabUsed) {
         this.ends[last] += k;
       } else {
-        this.bufs.push(this.slab);
-        this.starts.push(this.slabUsed);
-        this.ends.push(this.slabUsed + k);
+        const c = this.count++;
+        this.bufs[c] = this.slab;
+        this.starts[c] = this.slabUsed;
+        this.ends[c] = this.slabUsed + k;
       }
       this.slabUsed += k;
       from += k;
@@ -188,15 +192,16 @@ export class ReceiveQueue {
     this.firstOff = 0;
     this.first++;
     // Drop read pieces in batches, not one shift per piece.
-    if (this.first === this.bufs.length) {
-      this.bufs.length = 0;
-      this.starts.length = 0;
-      this.ends.length = 0;
+    if (this.first === this.count) {
+      // Read slabs are the application's now: the queue keeps no reference to them.
+      for (let j = 0; j < this.count; j++) this.bufs[j] = EMPTY;
+      this.count = 0;
       this.first = 0;
-    } else if (this.first >= 64 && this.first * 2 >= this.bufs.length) {
-      this.bufs = this.bufs.slice(this.first);
-      this.starts = this.starts.slice(this.first);
-      this.ends = this.ends.slice(this.first);
+    } else if (this.first >= 64 && this.first * 2 >= this.count) {
+      this.bufs = this.bufs.slice(this.first, this.count);
+      this.starts = this.starts.slice(this.first, this.count);
+      this.ends = this.ends.slice(this.first, this.count);
+      this.count -= this.first;
       this.first = 0;
     }
   }
