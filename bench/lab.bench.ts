@@ -16,7 +16,7 @@
 // stack with TSO/GSO to lwIP without; the oursNoOffload* ratios are like for like. Both are listed.
 //
 // Knobs (environment): BENCH_LAB_REPS (5), BENCH_LAB_BYTES (64 MiB), BENCH_LAB_RR_COUNT (20000),
-// BENCH_LAB_RR_SECONDS (5), BENCH_LAB_RR_WARMUP (2000), BENCH_LAB_BULK_SECONDS (30), BENCH_LAB_STACKS (every ours variant, lwip,
+// BENCH_LAB_RR_SECONDS (5), BENCH_LAB_RR_WARMUP (2000), BENCH_LAB_BULK_SECONDS (30), BENCH_LAB_BULK_WARMUP (1), BENCH_LAB_STACKS (every ours variant, lwip,
 // kernel, kernelNoOffload: the kernel again with TSO/GSO/GRO off on the veth pair, so that it too
 // handles every 1500-byte frame as the TAP stacks must).
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -35,6 +35,8 @@ const RR_SECONDS = Math.max(1, env('BENCH_LAB_RR_SECONDS', 5));
 /** Unmeasured transactions first, on every stack alike: what a JIT compiles in the first thousands is not what a running engine does. */
 const RR_WARMUP = Math.max(0, env('BENCH_LAB_RR_WARMUP', 2000));
 const BULK_SECONDS = Math.max(1, env('BENCH_LAB_BULK_SECONDS', 30));
+/** Unmeasured bulk transfers first, per stack and direction, for the same reason as RR_WARMUP. */
+const BULK_WARMUP = Math.max(0, Math.min(5, env('BENCH_LAB_BULK_WARMUP', 1)));
 /** Ours in each configuration: the TAP's offloads, and how the real-time driver waits (engine/backends/realtime.ts). */
 const OURS_VARIANTS = {
   ours: { offload: true, driver: 'sync' },
@@ -179,8 +181,9 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
       else if (/No such file|not found/i.test(ping.stderr)) s.answersPing = 'not checked: ping is not installed (iputils-ping)';
       else s.answersPing = false;
     }
-    for (let rep = 0; rep < REPS; rep++) {
-      for (const s of rotate(live(), rep)) {
+    const warmups = role === 'echo' ? 0 : BULK_WARMUP;
+    for (let rep = -warmups; rep < REPS; rep++) {
+      for (const s of rotate(live(), Math.max(0, rep))) {
         if (!s.proc || interrupted.now) continue;
         if (!s.proc.alive) {
           note(s, `${role}: ${s.proc.death}`);
@@ -193,7 +196,7 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
             continue;
           }
         }
-        await runOne(built, s, role, clients);
+        await runOne(built, s, role, clients, rep < 0);
       }
     }
     for (const s of stacks) {
@@ -205,7 +208,8 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
   }
 }
 
-async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProcess>): Promise<void> {
+/** One client run against stack `s`; a warm-up run (`warmup`) is checked but not counted. */
+async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProcess>, warmup = false): Promise<void> {
   const target = ['--ip', STACK_IP, '--port', String(PORT)];
   const argv =
     role === 'sink' ? [built.client, 'bulk-send', ...target, '--bytes', String(BULK_BYTES), '--seconds', String(BULK_SECONDS)]
@@ -221,6 +225,7 @@ async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProc
     return;
   }
   const j = res.json as Record<string, number>;
+  if (warmup) return;
   if (role === 'sink') s.bulkToStack.push(j.mbps);
   else if (role === 'source') s.bulkFromStack.push(j.mbps);
   else {
@@ -402,7 +407,8 @@ async function main(): Promise<void> {
       namespaces: process.env.BENCH_LAB_USERNS ? 'unshare -n, inside unshare -Urn' : 'unshare -n (as root)',
       bulkBytes: BULK_BYTES,
       bulk: 'bulkToStack: a Linux client sends to the stack\'s sink, timed from the first byte to the sink\'s close; ' +
-        'bulkFromStack: the stack\'s source sends to a Linux client, every byte checked against the pattern, timed from the first byte to the close',
+        'bulkFromStack: the stack\'s source sends to a Linux client, every byte checked against the pattern, timed from the first byte to the close; ' +
+        `${BULK_WARMUP} unmeasured transfer(s) each way first on every stack alike`,
       rr: `one outstanding 64-byte request echoed back, TCP_NODELAY, up to ${RR_COUNT} transactions or ${RR_SECONDS} s after ${RR_WARMUP} warm-up ones (every stack alike); latency from CLOCK_MONOTONIC`,
       reps: REPS,
       summary: 'median, min and max over the repetitions (rr percentiles: of each repetition\'s percentile)',

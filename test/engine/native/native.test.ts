@@ -73,6 +73,15 @@ describe('native: devices in a private namespace', { skip }, () => {
     assert.equal(r.waits, 1, `two waitForWork calls started ${r.waits} epoll waits, want 1`);
   });
 
+  it('reads sparse traffic one frame a step in sync mode, and a flood after it to the last frame, no step past the batch', async () => {
+    type R = { lone: { udp: number; sparseReads: number }[]; udp: number; want: number; maxPerStep: number; batch: number };
+    const r = (await inNamespace('tap-sparse')) as R;
+    assert.deepEqual(r.lone[0], { udp: 1, sparseReads: 0 }, 'the first lone frame: read by a whole-batch read');
+    assert.deepEqual(r.lone[1], { udp: 2, sparseReads: 1 }, 'the second lone frame: read by a one-frame read');
+    assert.equal(r.udp, r.want, `frames read: ${r.udp}, want ${r.want}`);
+    assert.ok(r.maxPerStep <= r.batch, `a step read ${r.maxPerStep} frames, the batch is ${r.batch}`);
+  });
+
   it('carries TCP both ways with Linux over a TAP with offloads: GSO frames read, TSO frames written, every byte intact', async () => {
     const r = (await inNamespace('tap-offload')) as {
       closed: boolean; upWant: string; upGot: string; oursGot: number; downWant: string; downGot: string; linuxGot: number;
