@@ -4,8 +4,9 @@
 // frames per source, so a flood cannot starve the event loop. sync and spin read a source whose
 // traffic is sparse (its last read found one frame, then nothing) one frame a step: the wait that
 // follows says whether another is there, so a request/response costs no read that fails with
-// EAGAIN; a frame that comes within a few microseconds of the one before (a burst) goes back to
-// whole batches.
+// EAGAIN; a frame that comes within a few microseconds of the one before (a burst), or a whole-batch
+// read every few steps that finds more than one frame (ACKs queueing behind a bulk send), goes back
+// to whole batches.
 //
 // How it waits for frames (`mode`, or BYPASS_SCOPE_DRIVER=async|sync|spin[:µs] in the environment):
 //   sync   (the default) a synchronous epoll_pwait2 on the main thread, bounded by the next deadline
@@ -40,6 +41,8 @@ export type WaitMode = 'async' | 'sync' | 'spin';
 
 /** sync, spin: frames of one source read this close together (ms) are a burst, not sparse traffic. */
 const BURST_GAP_MS = 0.008;
+/** sync, spin: a sparse source gets a whole-batch read every this many steps, to see whether frames queue up. */
+const SPARSE_RECHECK = 8;
 
 export interface RealtimeOptions {
   /** Frames read per source per step (default 64). */
@@ -85,6 +88,8 @@ export class RealtimeDriver {
   private fresh = false;
   /** sync, spin: per source, its traffic is sparse: read one frame a step (see above). */
   private readonly sparse = new Uint8Array(64);
+  /** sync, spin: per source, one-frame reads since its last whole-batch read. */
+  private readonly sparseRun = new Uint8Array(64);
   /** sync, spin: per source, driver time of the step that last read a frame from it. */
   private readonly lastRead = new Float64Array(64);
   private running = false;
@@ -195,7 +200,7 @@ export class RealtimeDriver {
     for (let i = 0; i < sources.length; i++) {
       if (!all && this.readable[i] === 0) continue;
       this.readable[i] = 0;
-      const one = !async && this.sparse[i] === 1 && this.batch > 1;
+      const one = !async && this.sparse[i] === 1 && this.batch > 1 && ++this.sparseRun[i] < SPARSE_RECHECK;
       const n = sources[i].drain(now, one ? 1 : this.batch);
       this.counters.framesRead += n;
       if (n > 0) {
@@ -208,7 +213,10 @@ export class RealtimeDriver {
         // The frame came hard on the heels of the last: a burst, read in batches again.
         if (n > 0 && now - this.lastRead[i] < BURST_GAP_MS) this.sparse[i] = 0;
       } else {
-        if (!async) this.sparse[i] = n === 1 ? 1 : 0;
+        if (!async) {
+          this.sparse[i] = n === 1 ? 1 : 0;
+          this.sparseRun[i] = 0;
+        }
         if (n >= this.batch) {
           this.counters.cappedReads++;
           this.backlog = true;
