@@ -110,7 +110,6 @@ function main(): void {
   }
   const driver = new RealtimeDriver({
     ...args.driver,
-    ...(process.env.OURS_MAX_BLOCK_MS ? { maxBlockMs: Number(process.env.OURS_MAX_BLOCK_MS) } : {}),
     onError: (e) => {
       process.stderr.write(`ours-stack: ${e.message}\n`);
       process.exit(1);
