@@ -54,8 +54,8 @@ export class NetNamespace {
   }
 
   /** Creates TAP `name` in this namespace (the engine keeps the fd; the device lives here). */
-  createTap(name: string): TapHandle {
-    return this.run(() => openTap(name, { create: true }));
+  createTap(name: string, options: { offloads?: boolean } = {}): TapHandle {
+    return this.run(() => openTap(name, { create: true, offloads: options.offloads }));
   }
 
   /** A TCP socket in this namespace, bound to `address:port` (port 0: any) and listening: for `net.Server.listen({ fd })`. */

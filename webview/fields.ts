@@ -35,9 +35,16 @@ function u32(b: Uint8Array, o: number): number {
   return (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
 }
 
+const PARTIAL = ' [partial: the device completes it (checksum offload)]';
+
 const TCP_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'AE'];
 
-export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
+/**
+ * `offloaded`: the record is flagged OFFLOAD (it crossed a device with checksum offload), so a TCP or
+ * UDP checksum that does not add up is the partial one the device completes, not an error (as
+ * Wireshark says of such frames: "maybe caused by checksum offload").
+ */
+export function fieldTree(d: Dissection, b: Uint8Array, offloaded = false): FieldLayer[] {
   const out: FieldLayer[] = [];
   const problemAt = (layer: string, offset: number) => d.problems.find((p) => p.layer === layer && p.offset === offset)?.message;
   for (const span of d.layers) {
@@ -89,7 +96,8 @@ export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
         const hl = (u8(b, o + 12) >> 4) * 4;
         const flags = u16(b, o + 12) & 0x1ff;
         const names = TCP_FLAG_NAMES.filter((_, i) => flags & (1 << i));
-        const csumProblem = problemAt('tcp', o + 16) ?? (d.tcp?.checksumValid === false ? 'bad checksum' : undefined);
+        const partial = offloaded && d.tcp?.checksumValid === false;
+        const csumProblem = partial ? undefined : (problemAt('tcp', o + 16) ?? (d.tcp?.checksumValid === false ? 'bad checksum' : undefined));
         const fields = [
           f('srcport', 'Source port', String(u16(b, o)), 0, 2),
           f('dstport', 'Destination port', String(u16(b, o + 2)), 2, 2),
@@ -98,7 +106,7 @@ export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
           f('hlen', 'Header length', `${hl} bytes (${hl / 4})`, 12, 1),
           f('flags', 'Flags', `${hex(flags, 3)} ${names.join(', ') || 'none'}`, 12, 2),
           f('window', 'Window', String(u16(b, o + 14)), 14, 2),
-          f('csum', 'Checksum', hex(u16(b, o + 16), 4) + (csumProblem ? ' [incorrect]' : d.tcp?.checksumValid ? ' [correct]' : ''), 16, 2, csumProblem),
+          f('csum', 'Checksum', hex(u16(b, o + 16), 4) + (partial ? PARTIAL : csumProblem ? ' [incorrect]' : d.tcp?.checksumValid ? ' [correct]' : ''), 16, 2, csumProblem),
           f('urg', 'Urgent pointer', String(u16(b, o + 18)), 18, 2),
         ];
         if (hl > 20) {
@@ -115,8 +123,8 @@ export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
           f('srcport', 'Source port', String(u16(b, o)), 0, 2),
           f('dstport', 'Destination port', String(u16(b, o + 2)), 2, 2),
           f('len', 'Length', String(u16(b, o + 4)), 4, 2),
-          f('csum', 'Checksum', hex(u16(b, o + 6), 4) + (d.udp?.checksumValid === false ? ' [incorrect]' : ''), 6, 2,
-            d.udp?.checksumValid === false ? 'bad checksum' : undefined),
+          f('csum', 'Checksum', hex(u16(b, o + 6), 4) + (d.udp?.checksumValid === false ? (offloaded ? PARTIAL : ' [incorrect]') : ''), 6, 2,
+            d.udp?.checksumValid === false && !offloaded ? 'bad checksum' : undefined),
         ]));
         pushPayload(out, b, o + 8, span.offset + span.length);
         break;

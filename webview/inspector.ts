@@ -2,6 +2,7 @@
 // ranges), the hop waterfall (each hop's offset and duration; measured, span and emulated hops drawn
 // differently), and a hex dump that lights the bytes of the selected layer or field.
 import * as d3 from 'd3';
+import { PacketFlag } from '../engine/trace/schema';
 import { LATENCY_DOMAIN, decades, formatNs, tickNs } from './charts';
 import { fieldTree, type FieldLayer } from './fields';
 import { formatTime } from './packet-list';
@@ -85,8 +86,10 @@ export class Inspector {
       return;
     }
     const d = row.dissection;
-    this.layers = fieldTree(d, row.bytes);
-    const problems = d.problems.map((p) => p.message);
+    // A record that crossed a device with checksum offload carries partial TCP/UDP checksums: not errors.
+    const offloaded = (row.flags & PacketFlag.OFFLOAD) !== 0;
+    this.layers = fieldTree(d, row.bytes, offloaded);
+    const problems = d.problems.filter((p) => !(offloaded && p.code === 'bad-checksum' && (p.layer === 'tcp' || p.layer === 'udp'))).map((p) => p.message);
     this.header.textContent =
       `Packet ${row.id} · ${formatTime(row.timeNs)} s · ${row.direction === 'rx' ? 'received' : 'sent'} · path ${row.path} · ` +
       `${row.wireLen} bytes on wire, ${row.bytes.length} captured` + (problems.length ? ` · ${problems.join('; ')}` : '');

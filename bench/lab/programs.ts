@@ -4,11 +4,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import type { Netns } from './netns';
 
 export interface Built {
   client: string;
   kernel: string;
+  /** Our stack program as the engine ships: one esbuild bundle (koffi outside it), or why there is none. */
+  ours: { path: string } | { error: string };
   /** The lwIP stack program, or why there is none. */
   lwip: { path: string; build: Record<string, number | string> } | { error: string };
 }
@@ -47,16 +50,41 @@ export function buildPrograms(root: string, outDir: string, log: (s: string) => 
     const err = gcc(out, [src(file)], []);
     if (err) throw new Error(err);
   }
+  const ours = bundleOurs(root, outDir);
   const missing = ensureLwip(log);
-  if (missing) return { client, kernel, lwip: { error: missing } };
+  if (missing) return { client, kernel, ours, lwip: { error: missing } };
   const lwipPath = join(outDir, 'lwip-stack');
   const pc = spawnSync('pkg-config', ['--cflags', '--libs', 'lwip'], { encoding: 'utf8' });
   const flags = pc.status === 0 ? pc.stdout.trim().split(/\s+/) : ['-I/usr/include/lwip', '-llwip'];
   const err = gcc(lwipPath, [src('lwip/lwip-stack.c'), src('lwip/tapnetif.c')], flags);
-  if (err) return { client, kernel, lwip: { error: err } };
+  if (err) return { client, kernel, ours, lwip: { error: err } };
   const cfg = spawnSync(lwipPath, ['--print-config'], { encoding: 'utf8' });
-  if (cfg.status !== 0) return { client, kernel, lwip: { error: `lwip-stack --print-config failed: ${cfg.stderr}` } };
-  return { client, kernel, lwip: { path: lwipPath, build: JSON.parse(cfg.stdout) } };
+  if (cfg.status !== 0) return { client, kernel, ours, lwip: { error: `lwip-stack --print-config failed: ${cfg.stderr}` } };
+  return { client, kernel, ours, lwip: { path: lwipPath, build: JSON.parse(cfg.stdout) } };
+}
+
+/**
+ * Bundles bench/lab/ours-stack.ts with esbuild as scripts/build.mjs bundles the engine (CommonJS,
+ * es2022, koffi left outside), so the bench measures the code as it ships rather than through tsx's
+ * per-module loader.
+ */
+function bundleOurs(root: string, outDir: string): { path: string } | { error: string } {
+  const path = join(outDir, 'ours-stack.js');
+  try {
+    buildSync({
+      entryPoints: [join(root, 'bench', 'lab', 'ours-stack.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'es2022',
+      external: ['koffi'],
+      outfile: path,
+      logLevel: 'error',
+    });
+    return { path };
+  } catch (e) {
+    return { error: `bundling bench/lab/ours-stack.ts failed: ${(e as Error).message}` };
+  }
 }
 
 /** The stderr a process left, trimmed to its last lines for an error message. */

@@ -1,7 +1,14 @@
 // backends: the impairment wrapper — loss, delay, jitter, reordering, duplication, corruption, rate and
 // MTU applied to the frames a device sends and receives, reproducible from one seeded RNG. It wraps any
 // backend, because the kernels this runs on have no netem.
+//
+// Impairments act on a wire of MTU-sized frames with complete checksums. Around a device with
+// offloads (a lab TAP with a virtio-net header) the wrapper offers the stacks none, and finishes in
+// software, as a NIC does before the wire, what a frame leaves to a device: a TSO/GSO super-frame is
+// cut into segments and partial checksums are completed, in both directions, before any impairment
+// (so a loss takes one segment, and a corrupted segment fails its checksum as it would on a wire).
 import type { Device, FrameHandler } from './device';
+import { finishInSoftware, forwardOffload, txOffload, type LinkOffloads, type TxOffload } from '../stack/offload';
 import type { SeededRng } from '../tcp/rng';
 import { TimerQueue } from './timer-queue';
 
@@ -65,13 +72,23 @@ export class ImpairedDevice implements Device {
   /** Per direction, when the bottleneck is free again. */
   private readonly busyUntil = { tx: 0, rx: 0 };
   private readonly queued = { tx: 0, rx: 0 };
+  private readonly rxOff = txOffload();
 
   constructor(
     readonly inner: Device,
     private readonly impairments: Impairments,
     private readonly rng: SeededRng,
   ) {
-    inner.onReceive = (frame, now, wireLen) => this.pass(frame, 'rx', now, wireLen ?? frame.length);
+    inner.onReceive = (frame, now, wireLen, rx) => {
+      const off = forwardOffload(rx, this.rxOff);
+      if (off === undefined) return this.pass(frame, 'rx', now, wireLen ?? frame.length);
+      finishInSoftware(frame, off, (f) => this.pass(f, 'rx', now, f.length));
+    };
+  }
+
+  /** None: the impairments sit on a wire of MTU-sized frames (see above). */
+  get offloads(): LinkOffloads | undefined {
+    return undefined;
   }
 
   get name(): string {
@@ -82,8 +99,10 @@ export class ImpairedDevice implements Device {
     return Math.min(this.inner.mtu, this.impairments.mtu ?? Infinity);
   }
 
-  transmit(frame: Uint8Array, now: number): void {
-    this.pass(frame, 'tx', now, frame.length);
+  transmit(frame: Uint8Array, now: number, offload?: TxOffload): void {
+    if (offload === undefined) return this.pass(frame, 'tx', now, frame.length);
+    // A frame a forwarding path passes on as it came (the lab's kernel path): finished here first.
+    finishInSoftware(frame, offload, (f) => this.pass(f, 'tx', now, f.length));
   }
 
   poll(now: number): void {

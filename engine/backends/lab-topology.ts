@@ -24,6 +24,11 @@ export interface LabAddresses {
   readonly peerMac: Uint8Array;
   /** MTU of both TAP devices (default 1500). */
   readonly mtu?: number;
+  /**
+   * Both TAPs with the virtio-net offloads (native/tap.ts): TSO/GSO super-frames and partial
+   * checksums cross them as they would a NIC with offloads. Off unless asked (Lab.create asks by default).
+   */
+  readonly offloads?: boolean;
 }
 
 /** The environment variable a launcher sets for an engine it started in a fresh namespace. */
@@ -93,8 +98,9 @@ export class LabTopology {
     let host: TapDevice | undefined;
     try {
       peerNs = NetNamespace.open(pid);
-      wire = new TapDevice(peerNs.createTap(wireName), mtu);
-      host = TapDevice.open(hostName, { create: true, mtu });
+      const offloads = addresses.offloads === true;
+      wire = new TapDevice(peerNs.createTap(wireName, { offloads }), mtu);
+      host = TapDevice.open(hostName, { create: true, mtu, offloads });
       const prefix = addresses.prefixLength;
       // IPv6 off before the links come up: no router solicitations or MLD reports on the lab's wire.
       writeFileSync(`/proc/sys/net/ipv6/conf/${hostName}/disable_ipv6`, '1');

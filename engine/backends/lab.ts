@@ -4,6 +4,16 @@
 // MAC, and the real-time driver runs it all (lab-topology.ts builds the network). The engine must
 // already be in a private network namespace: a Node process cannot unshare itself once it has
 // threads, so its parent starts it under `unshare -Urn` (privateNamespaceCommand).
+//
+// Two settings come from the environment, so that every way of starting a lab capture (the CLI, the
+// engine process) has them: BYPASS_SCOPE_DRIVER=sync|spin[:µs]|async, how the real-time driver waits
+// for frames (realtime.ts; default sync), and BYPASS_SCOPE_LAB_OFFLOADS=0|1, the TAPs' virtio-net
+// offloads (TSO/GSO and checksum offload both ways; default on, as on a host whose NIC has them,
+// and the way the bench measures the stack). With offloads the trace shows what
+// crossed the TAP, as tcpdump on a host with offloads shows it: segments of up to 64 KiB and partial
+// checksums, each such record flagged OFFLOAD. Impairments then finish those frames in software
+// before the wire (impair.ts).
+export const LAB_OFFLOADS_ENV = 'BYPASS_SCOPE_LAB_OFFLOADS';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { realKernel } from '../kernel/real';
@@ -25,7 +35,8 @@ export class Lab {
 
   /** Builds the lab's network (async: the peer namespace's holder must start). */
   static async create(addresses: LabAddresses): Promise<Lab> {
-    const topology = await LabTopology.create(addresses);
+    const offloads = addresses.offloads ?? process.env[LAB_OFFLOADS_ENV] !== '0';
+    const topology = await LabTopology.create({ ...addresses, offloads });
     const driver = new RealtimeDriver();
     driver.addSource(topology.wire);
     return new Lab(topology, driver);
@@ -38,7 +49,7 @@ export class Lab {
       device: this.topology.wire,
       driver: this.driver,
       interfaceName: this.topology.wire.name,
-      interfaceDescription: `lab wire (TAP to the peer namespace, ${ipv4ToString(this.topology.addresses.peerAddress)})`,
+      interfaceDescription: `lab wire (TAP to the peer namespace, ${ipv4ToString(this.topology.addresses.peerAddress)}${this.topology.addresses.offloads ? '; virtio-net offloads: TSO/GSO frames and partial checksums as they crossed the TAP' : ''})`,
       peerHost: (timers) => this.peerHost(timers),
       callbackRounds: () => this.peer?.callbackRounds ?? 0,
       close: () => void this.close(),

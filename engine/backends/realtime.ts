@@ -1,7 +1,12 @@
 // backends: the real-time driver — runs devices, stacks, timers and workloads on the monotonic clock
 // with `poll(now)`/`pollAt()`, as SimClock does in virtual time. Frames come from file descriptors
 // (TAP, AF_PACKET) watched by ONE epoll set (native/epoll.ts); each step reads at most `batch`
-// frames per source, so a flood cannot starve the event loop.
+// frames per source, so a flood cannot starve the event loop. sync and spin read a source whose
+// traffic is sparse (its last read found one frame, then nothing) one frame a step: the wait that
+// follows says whether another is there, so a request/response costs no read that fails with
+// EAGAIN; a frame that comes within a few microseconds of the one before (a burst), or a whole-batch
+// read every few steps that finds more than one frame (ACKs queueing behind a bulk send), goes back
+// to whole batches.
 //
 // How it waits for frames (`mode`, or BYPASS_SCOPE_DRIVER=async|sync|spin[:µs] in the environment):
 //   sync   (the default) a synchronous epoll_pwait2 on the main thread, bounded by the next deadline
@@ -33,6 +38,11 @@ export interface FrameSource {
 }
 
 export type WaitMode = 'async' | 'sync' | 'spin';
+
+/** sync, spin: frames of one source read this close together (ms) are a burst, not sparse traffic. */
+const BURST_GAP_MS = 0.008;
+/** sync, spin: a sparse source gets a whole-batch read every this many steps, to see whether frames queue up. */
+const SPARSE_RECHECK = 8;
 
 export interface RealtimeOptions {
   /** Frames read per source per step (default 64). */
@@ -76,6 +86,12 @@ export class RealtimeDriver {
   private readonly readable = new Uint8Array(64);
   /** sync, spin: `readable` is what a wait just found, not yet used by a step. */
   private fresh = false;
+  /** sync, spin: per source, its traffic is sparse: read one frame a step (see above). */
+  private readonly sparse = new Uint8Array(64);
+  /** sync, spin: per source, one-frame reads since its last whole-batch read. */
+  private readonly sparseRun = new Uint8Array(64);
+  /** sync, spin: per source, driver time of the step that last read a frame from it. */
+  private readonly lastRead = new Float64Array(64);
   private running = false;
   private stopped = false;
   /**
@@ -94,8 +110,20 @@ export class RealtimeDriver {
   private waiters: (() => void)[] = [];
   private stopWaiters: (() => void)[] = [];
   private readonly onError: ((err: Error) => void) | undefined;
-  private readonly loopFn = (): void => this.loop();
-  readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0 };
+  private readonly immediateFn = (): void => {
+    this.immediate = undefined;
+    this.lastYield = this.now;
+    this.loop();
+  };
+  private readonly tickFn = (): void => {
+    this.tickPending = false;
+    if (this.immediate === undefined) this.loop();
+  };
+  /** The own loop's next turn is queued with process.nextTick (sync, spin: between yields to the event loop). */
+  private tickPending = false;
+  /** Driver time of the own loop's last turn of the event loop. */
+  private lastYield = 0;
+  readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0, sparseReads: 0 };
 
   constructor(options: RealtimeOptions = {}) {
     const env = options.mode === undefined ? driverOptionsFromEnv() : {};
@@ -168,20 +196,33 @@ export class RealtimeDriver {
     const all = this.mode === 'async' || !this.fresh;
     this.fresh = false;
     const sources = this.sources;
+    const async = this.mode === 'async';
     for (let i = 0; i < sources.length; i++) {
       if (!all && this.readable[i] === 0) continue;
       this.readable[i] = 0;
-      const n = sources[i].drain(now, this.batch);
+      const one = !async && this.sparse[i] === 1 && this.batch > 1 && ++this.sparseRun[i] < SPARSE_RECHECK;
+      const n = sources[i].drain(now, one ? 1 : this.batch);
       this.counters.framesRead += n;
       if (n > 0) {
         busy = true;
         this.lastFrameAt = now;
-        if (this.mode === 'async') this.backlog = true;
+        if (async) this.backlog = true;
       }
-      if (n >= this.batch) {
-        this.counters.cappedReads++;
-        this.backlog = true;
+      if (one) {
+        this.counters.sparseReads++;
+        // The frame came hard on the heels of the last: a burst, read in batches again.
+        if (n > 0 && now - this.lastRead[i] < BURST_GAP_MS) this.sparse[i] = 0;
+      } else {
+        if (!async) {
+          this.sparse[i] = n === 1 ? 1 : 0;
+          this.sparseRun[i] = 0;
+        }
+        if (n >= this.batch) {
+          this.counters.cappedReads++;
+          this.backlog = true;
+        }
       }
+      if (n > 0) this.lastRead[i] = now;
     }
     for (let pass = 0; pass < 8; pass++) {
       let polled = false;
@@ -224,7 +265,7 @@ export class RealtimeDriver {
    */
   kick(): void {
     this.wakeWaiters();
-    if (this.running && this.immediate === undefined) this.immediate = setImmediate(this.loopFn);
+    if (this.running && this.immediate === undefined) this.immediate = setImmediate(this.immediateFn);
   }
 
   /** Runs the driver's own loop until `stop()`. */
@@ -276,13 +317,12 @@ export class RealtimeDriver {
   }
 
   /**
-   * One turn of the own loop. After a step that did work it yields to the event loop (what
-   * application callbacks queued with process.nextTick is then polled at once). Otherwise sync and
-   * spin wait right here, and step at once when a frame or a deadline comes; a wait that ran to the
-   * maxBlockMs cap yields too. async (or a parked driver) waits on the pool thread.
+   * One turn of the own loop. After a step that did work it lets what application callbacks queued
+   * with process.nextTick run, then goes on (`next`). Otherwise sync and spin wait right here, and
+   * step at once when a frame or a deadline comes; a wait that ran to the maxBlockMs cap yields to
+   * the event loop. async (or a parked driver) waits on the pool thread.
    */
   private loop(): void {
-    this.immediate = undefined;
     if (!this.running) return;
     try {
       // Bounded, so that a source that stays readable without giving frames cannot hold the thread.
@@ -298,7 +338,11 @@ export class RealtimeDriver {
             });
             return;
           }
-          if (this.blockingWait(next ?? Infinity) === 0 && (next === undefined || next > this.now)) break;
+          if (this.blockingWait(next ?? Infinity) === 0 && (next === undefined || next > this.now)) {
+            // A wait that ran to the cap: a full turn of the event loop.
+            this.kick();
+            return;
+          }
         }
         if (this.step()) break;
         if (!this.running) return;
@@ -306,6 +350,23 @@ export class RealtimeDriver {
     } catch (e) {
       void this.stop();
       this.onError?.(e as Error);
+      return;
+    }
+    this.next();
+  }
+
+  /**
+   * The own loop's next turn. sync, spin: after process.nextTick, so that what the step's callbacks
+   * queued with it runs first, without a turn of the event loop (its epoll_wait, a system call per
+   * step); at least every maxBlockMs a full turn (setImmediate) lets I/O, timers and promise
+   * callbacks run. async: always a full turn.
+   */
+  private next(): void {
+    if (this.mode !== 'async' && this.now - this.lastYield < this.maxBlockMs) {
+      if (!this.tickPending && this.immediate === undefined) {
+        this.tickPending = true;
+        process.nextTick(this.tickFn);
+      }
       return;
     }
     this.kick();

@@ -127,7 +127,8 @@ export class TapDevice implements Device, FrameSource {
         h.csumStart = 0;
         h.csumOffset = 0;
       } else {
-        h.flags = VnetFlag.NEEDS_CSUM;
+        // A GSO frame forwarded as it came may carry a checksum already complete (csumStart 0).
+        h.flags = offload.csumStart > 0 ? VnetFlag.NEEDS_CSUM : 0;
         h.csumStart = offload.csumStart;
         h.csumOffset = offload.csumOffset;
         h.hdrLen = offload.hdrLen;
@@ -173,6 +174,9 @@ export class TapDevice implements Device, FrameSource {
         rx.checksum = 'none';
       }
       rx.gsoSize = h.gsoType !== VnetGso.NONE ? h.gsoSize : 0;
+      rx.csumStart = h.csumStart;
+      rx.csumOffset = h.csumOffset;
+      rx.hdrLen = h.hdrLen;
       if (rx.gsoSize > 0) this.counters.rxGso++;
       this.onReceive?.(this.rxBuf.subarray(head, len), now, undefined, rx);
     }

@@ -36,6 +36,7 @@ import type { Direction as StackDirection, Layer as StackLayer, PacketIdSource, 
 import type { Steering } from '../steer/steering';
 import type { TcpTransition } from '../tcp/index';
 import type { TraceRecorder } from '../trace/recorder';
+import { rxOffloaded, type LinkOffloads, type RxOffload, type TxOffload } from '../stack/offload';
 import {
   PacketFlag,
   RULE_NOT_STEERED,
@@ -53,8 +54,8 @@ export type StackPath = 'bypass' | 'kernel';
 
 /** What the NIC hands frames to on either path: the bypass stack, a kernel path (kernel/path.ts), or a replay's checks (replay.ts). */
 export interface HostSide {
-  /** `wireLen` as in FrameHandler: more than frame.length for a capture cut at its snap length. */
-  receive(frame: Uint8Array, now: number, wireLen?: number): void;
+  /** `wireLen` as in FrameHandler: more than frame.length for a capture cut at its snap length; `rx`: what a device with offloads said of it. */
+  receive(frame: Uint8Array, now: number, wireLen?: number, rx?: RxOffload): void;
 }
 
 const MAX_HOPS = 32;
@@ -172,8 +173,13 @@ class StackPort implements Device {
     return this.nic.device.mtu;
   }
 
-  transmit(frame: Uint8Array, now: number): void {
-    this.nic.transmitFrom(this.path, frame, now);
+  /** The device's offloads, for the stack to use (none on the sim wire or behind impairments). */
+  get offloads(): LinkOffloads | undefined {
+    return this.nic.device.offloads;
+  }
+
+  transmit(frame: Uint8Array, now: number, offload?: TxOffload): void {
+    this.nic.transmitFrom(this.path, frame, now, offload);
   }
 
   poll(): void {}
@@ -306,7 +312,7 @@ export class Nic {
       },
       transition: (path, connId, from, to, event, packetId, timeMs, vars) => this.recordTransition(path, connId, { connId, from, to, event, packetId, time: timeMs, vars }, true),
     };
-    this.device.onReceive = (frame, now, wireLen) => this.receive(frame, now, wireLen);
+    this.device.onReceive = (frame, now, wireLen, rx) => this.receive(frame, now, wireLen, rx);
   }
 
   private pathTrace(path: StackPath): KernelTrace {
@@ -355,13 +361,14 @@ export class Nic {
 
   // ───────────────────────── receive ─────────────────────────
 
-  private receive(frame: Uint8Array, now: number, wireLen = frame.length): void {
+  private receive(frame: Uint8Array, now: number, wireLen = frame.length, rx?: RxOffload): void {
     this.nowMs = now;
     const timed = this.recorder.level !== 'off';
     const id = this.packetIds.fresh();
     const p = this.open(id, 'rx', now * 1e6);
     p.frame = frame;
     p.wireLen = wireLen;
+    if (rxOffloaded(rx)) p.flags |= PacketFlag.OFFLOAD;
     if (timed) this.own(p, true);
     // An instant: the frame is taken from the device; what the NIC does with it is steering's time.
     p.addHop('nic.rx', 'measured', 'pass', 0, 0);
@@ -375,8 +382,8 @@ export class Nic {
     if (!this.passive && isArpReply(frame)) {
       // Not steered: both stacks learn the neighbour (they share the address and the MAC).
       this.layerDone(p, timed, 'steer', 'measured', 'forward', 'arp reply: both stacks');
-      this.deliver('bypass', frame, id, now);
-      this.deliver('kernel', frame, id, now);
+      this.deliver('bypass', frame, id, now, wireLen, rx);
+      this.deliver('kernel', frame, id, now, wireLen, rx);
     } else {
       const r = this.steering.steer(frame, wireLen, now);
       p.rule = r.rule;
@@ -388,7 +395,7 @@ export class Nic {
       } else {
         p.path = r.action;
         this.layerDone(p, timed, 'steer', 'measured', 'pass');
-        this.deliver(r.action, frame, id, now, wireLen);
+        this.deliver(r.action, frame, id, now, wireLen, rx);
       }
     }
     if (!this.kept.has(id)) this.commit(p);
@@ -399,11 +406,12 @@ export class Nic {
     }
   }
 
-  private deliver(path: StackPath, frame: Uint8Array, id: number, now: number, wireLen = frame.length): void {
+  private deliver(path: StackPath, frame: Uint8Array, id: number, now: number, wireLen = frame.length, rx?: RxOffload): void {
     const stack = path === 'bypass' ? this.bypass : this.kernel;
     if (stack === undefined) return;
     this.packetIds.handoff = id;
-    if (wireLen === frame.length) stack.receive(frame, now);
+    if (rx !== undefined) stack.receive(frame, now, wireLen, rx);
+    else if (wireLen === frame.length) stack.receive(frame, now);
     else stack.receive(frame, now, wireLen);
     this.packetIds.handoff = 0;
   }
@@ -420,7 +428,7 @@ export class Nic {
   // ───────────────────────── transmit ─────────────────────────
 
   /** A frame a stack sends (called through its StackPort, right after its link-layer tx hop). */
-  transmitFrom(path: StackPath, frame: Uint8Array, now: number): void {
+  transmitFrom(path: StackPath, frame: Uint8Array, now: number, offload?: TxOffload): void {
     this.nowMs = now;
     const timed = this.recorder.level !== 'off';
     const id = this.lastTxId[path];
@@ -433,6 +441,7 @@ export class Nic {
     }
     p.frame = frame;
     p.wireLen = frame.length;
+    if (offload !== undefined) p.flags |= PacketFlag.OFFLOAD;
     // Flows the bypass stack sends on stay with it whatever the rules say (their replies come back).
     if (path === 'bypass') p.flowId = this.steering.pinLocal(frame, now);
     if (isTcpSynOnly(frame)) this.bindActiveOpen(path, frame);
@@ -442,7 +451,8 @@ export class Nic {
     this.counters.tx++;
     this.txOpen = p;
     try {
-      this.device.transmit(frame, now);
+      if (offload === undefined) this.device.transmit(frame, now);
+      else this.device.transmit(frame, now, offload);
     } finally {
       this.txOpen = undefined;
     }

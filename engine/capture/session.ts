@@ -179,6 +179,9 @@ export class CaptureSession {
         packetIds: this.nic.packetIds,
         observer: this.nic.bypassObserver,
         tcp: { ...BYPASS_TCP_CONFIG, ...options.bypassTcp },
+        // On a real-time driver the ACKs of one wake-up's segments go out as one, in the same turn
+        // (StackOptions.coalesceAcks); in virtual time every segment is answered by itself.
+        coalesceAcks: !this.clock.virtual,
       });
       bypassSide = this.bypass;
       this.kernel = makeKernel({

@@ -13,6 +13,7 @@
 //             open after `receive` returns (`hold`) until the path `finish`es it.
 import type { Pollable } from '../backends/backend';
 import type { Ipv4Stack, LinkDevice, PacketIdSource, StackObserver } from '../stack/index';
+import type { RxOffload } from '../stack/offload';
 import type { Rng } from '../tcp/index';
 import type { Direction, HopKind, LayerName, Verdict } from '../trace/schema';
 import type { Scheduler, WorkloadHost } from '../workloads/api';
@@ -23,7 +24,8 @@ export interface KernelPath extends Pollable {
   /** How this path's hops are labelled: `emulated` (our code standing in for Linux), or, for the real kernel, `measured` (the default for its hops; spans say so themselves). */
   readonly hopKind: HopKind;
   /** A frame the NIC steered to the kernel; valid only during the call. Its packet id is `packetIds.next()`; `wireLen` as in FrameHandler. */
-  receive(frame: Uint8Array, now: number, wireLen?: number): void;
+  /** `rx`: what a device with offloads said of the frame (stack/offload.ts), for a path that passes it on. */
+  receive(frame: Uint8Array, now: number, wireLen?: number, rx?: RxOffload): void;
   /** Where kernel-side workloads run; absent when none can (a replay's kernel path). */
   host?(timers: Scheduler): WorkloadHost;
   /** Application callbacks run so far: the session lets Node's event loop turn when this moves. */

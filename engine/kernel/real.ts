@@ -19,6 +19,7 @@ import type { Scheduler, WorkloadHost } from '../workloads/api';
 import { LinuxHost, type SocketObserver, type TcpEnds } from './real-host';
 import type { KernelPath, KernelPathContext, KernelPathFactory } from './path';
 import { ipv4ToString } from '../wire/address';
+import { forwardOffload, txOffload, type RxOffload } from '../stack/offload';
 import { release } from 'node:os';
 
 /** How long a received packet's record waits for its socket read before it closes at kernel.driver. */
@@ -67,13 +68,14 @@ export class RealKernelPath implements KernelPath, SocketObserver {
   private hostOf: LinuxHost | undefined;
   private nextExpiry: number | undefined;
   readonly counters = { written: 0, read: 0, heldMatched: 0, heldExpired: 0 };
+  private readonly txOff = txOffload();
 
   constructor(
     private readonly ctx: KernelPathContext,
     private readonly device: Device & FrameSource,
   ) {
     this.name = `Linux ${release()} behind ${device.name}`;
-    device.onReceive = (frame, now) => this.fromKernel(frame, now);
+    device.onReceive = (frame, now, _wireLen, rx) => this.fromKernel(frame, now, rx);
   }
 
   get callbackRounds(): number {
@@ -92,9 +94,12 @@ export class RealKernelPath implements KernelPath, SocketObserver {
 
   // ───────────────────────── to the kernel ─────────────────────────
 
-  receive(frame: Uint8Array, now: number): void {
+  receive(frame: Uint8Array, now: number, _wireLen?: number, rx?: RxOffload): void {
     const id = this.ctx.packetIds.next();
-    this.device.transmit(frame, now);
+    // With offloads the frame goes into tap-host as it came out of tap-wire: a GSO frame whole, a partial checksum left so.
+    const off = forwardOffload(rx, this.txOff);
+    if (off === undefined) this.device.transmit(frame, now);
+    else this.device.transmit(frame, now, off);
     const at = performance.now();
     this.counters.written++;
     const tr = this.ctx.trace;
@@ -207,7 +212,7 @@ export class RealKernelPath implements KernelPath, SocketObserver {
 
   // ───────────────────────── from the kernel ─────────────────────────
 
-  private fromKernel(frame: Uint8Array, now: number): void {
+  private fromKernel(frame: Uint8Array, now: number, rx: RxOffload | undefined): void {
     const at = performance.now();
     this.counters.read++;
     const id = this.ctx.packetIds.next();
@@ -218,7 +223,9 @@ export class RealKernelPath implements KernelPath, SocketObserver {
       tr.hop(id, 'tx', 'kernel.stack', 'span', 'pass', undefined, at);
     }
     tr.hop(id, 'tx', 'kernel.driver', 'measured', 'pass', undefined, at);
-    this.ctx.port.transmit(frame, now);
+    const off = forwardOffload(rx, this.txOff);
+    if (off === undefined) this.ctx.port.transmit(frame, now);
+    else this.ctx.port.transmit(frame, now, off);
   }
 
   /** When the application wrote the first byte of a TCP segment (or the UDP datagram) the kernel sends, if known. */

@@ -265,10 +265,10 @@ export class Socket extends Duplex implements TcpOwner, DeferredTask {
     try {
       const conn = e.conn;
       while (this.reading && conn.readable > 0) {
-        const chunk = Buffer.allocUnsafe(Math.min(conn.readable, READ_CHUNK));
-        const n = conn.recvInto(chunk);
-        this.bytesRead += n;
-        if (!this.push(n === chunk.length ? chunk : chunk.subarray(0, n))) this.reading = false;
+        // The receive queue's own chunk, handed over without another copy (engine/tcp/receive-queue.ts).
+        const chunk = conn.recvChunk(READ_CHUNK);
+        this.bytesRead += chunk.length;
+        if (!this.push(chunk)) this.reading = false;
       }
       if (conn.readable === 0 && conn.peerFinished && !this.eofPushed) {
         this.eofPushed = true;

@@ -146,6 +146,8 @@ const MAX_UDP_PAYLOAD = 65535 - IPV4_MIN_HEADER_LEN - UDP_HEADER_LEN;
 /** RFC 1812 §4.3.2.3: an ICMP error quotes as much of the datagram as fits in 576 bytes. */
 const ICMP_QUOTE_MAX = 576 - IPV4_MIN_HEADER_LEN - 8;
 const ZERO_MAC = new Uint8Array(6);
+/** coalesceAcks: the most received bytes one ACK is held back for (Linux's GRO stops at 64 KiB). */
+const COALESCE_MAX_BYTES = 128 * 1024;
 const NO_OPTIONS = new Uint8Array(0);
 
 /** Linux's icmp_err_convert: (errno, fatal) for each destination-unreachable code. */
@@ -200,8 +202,9 @@ export class Ipv4Stack implements DeferredTask {
   /** Connections an application call changed while the stack was busy: flushed by the next timer pass. */
   private readonly kicked: TcpEntry[] = [];
   private readonly coalesceAcks: boolean;
-  /** coalesceAcks: connections that received segments since the last poll, flushed at its end. */
+  /** coalesceAcks: connections that received segments since the last poll (`received[0 .. receivedCount)`), flushed at its end. */
   private readonly received: TcpEntry[] = [];
+  private receivedCount = 0;
   private readonly loopback: { packet: Uint8Array; packetId: number }[] = [];
   private echoReplies: EchoReply[] = [];
   private started = false;
@@ -336,17 +339,19 @@ export class Ipv4Stack implements DeferredTask {
         this.busy--;
       }
     }
-    if (this.received.length > 0) this.flushReceived();
+    if (this.receivedCount > 0) this.flushReceived();
   }
 
   /** coalesceAcks: the end of the poll; every connection that received segments sends what it has. */
   private flushReceived(): void {
     this.busy++;
     try {
+      // The slots are kept (no length change, no regrowth per poll): only the count goes back to 0.
       const r = this.received;
-      for (let i = 0; i < r.length; i++) if (r[i].flushQueued && r[i].live) this.flushConn(r[i]);
-      for (let i = 0; i < r.length; i++) r[i].flushQueued = false;
-      r.length = 0;
+      const n = this.receivedCount;
+      for (let i = 0; i < n; i++) if (r[i].flushQueued && r[i].live) this.flushConn(r[i]);
+      for (let i = 0; i < n; i++) r[i].flushQueued = false;
+      this.receivedCount = 0;
     } finally {
       this.busy--;
     }
@@ -358,7 +363,7 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   pollAt(): number | undefined {
-    if (!this.started || this.deferred.length > 0 || this.loopback.length > 0 || this.kicked.length > 0 || this.received.length > 0) return this.now;
+    if (!this.started || this.deferred.length > 0 || this.loopback.length > 0 || this.kicked.length > 0 || this.receivedCount > 0) return this.now;
     let at = this.device.pollAt();
     const all = this.tcp.all;
     for (let i = 0; i < all.length; i++) {
@@ -978,10 +983,12 @@ export class Ipv4Stack implements DeferredTask {
     if (e !== undefined) {
       const res = e.conn.process(seg, this.now, id);
       this.currentPacket = 0;
-      if (!this.coalesceAcks) this.flushConn(e);
+      // coalesceAcks: held to the end of the poll, unless the ACK would cover more than
+      // COALESCE_MAX_BYTES (a batch of GSO frames): the sender's ACK clock must keep ticking.
+      if (!this.coalesceAcks || e.conn.unackedReceived >= COALESCE_MAX_BYTES) this.flushConn(e);
       else if (!e.flushQueued) {
         e.flushQueued = true;
-        this.received.push(e);
+        this.received[this.receivedCount++] = e;
       }
       if (res === 'ok') {
         this.rxDeliver('bypass.tcp', id);

@@ -241,6 +241,11 @@ export class TcpConnection {
     return this.payloadLimit();
   }
 
+  /** Bytes received in order since the last ACK we sent (what a coalesced ACK will cover). */
+  get unackedReceived(): number {
+    return this.unackedBytes;
+  }
+
   /** Bytes `send` would accept now. */
   get writable(): number {
     return this.canSendState() ? this.sq.free : 0;
@@ -355,6 +360,16 @@ export class TcpConnection {
   recv(max: number): Uint8Array {
     const out = new Uint8Array(Math.min(max, this.rq.readable));
     this.recvInto(out);
+    return out;
+  }
+
+  /**
+   * RECEIVE without a copy: up to `max` in-order bytes in a buffer the caller now owns (a segment's
+   * bytes as they were queued when it is large, small ones gathered). Empty when nothing is readable.
+   */
+  recvChunk(max: number): Uint8Array {
+    const out = this.rq.take(max);
+    if (out.length > 0) this.maybeWindowUpdate();
     return out;
   }
 
@@ -1709,7 +1724,7 @@ export class TcpConnection {
     const wnd = this.windowCandidate(cur);
     const shift = this.rcvShift;
     let field = wnd >>> shift;
-    if (field << shift < cur) field = Math.ceil(cur / 2 ** shift);
+    if (field << shift < cur) field = Math.ceil(cur / (1 << shift));
     if (field > 0xffff) field = 0xffff;
     const right = seqAdd(this.rcvNxt, field << shift);
     if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;

@@ -117,6 +117,13 @@ export const PacketFlag = {
   RETRANSMISSION: 2,
   /** Made by an impairment (a duplicate or a corrupted copy). */
   IMPAIRED: 4,
+  /**
+   * The frame crossed a device with offloads (a TAP with a virtio-net header): it may be a TSO/GSO
+   * super-frame larger than the MTU, which the device cuts into MSS-sized segments (or a kernel
+   * takes whole), and its TCP/UDP checksum may be the partial one the device completes, as tcpdump
+   * shows such frames on a host with offloads.
+   */
+  OFFLOAD: 8,
 } as const;
 
 export const TransitionFlag = {

@@ -9,6 +9,7 @@ import { Lab } from '../../engine/backends/lab';
 import type { Impairments } from '../../engine/backends/impair';
 import { CaptureSession, HOST_ADDRESS, HOST_MAC, PEER_ADDRESS, PEER_MAC } from '../../engine/capture/session';
 import type { PacketTrace } from '../../engine/capture/nic';
+import { PacketFlag } from '../../engine/trace/schema';
 import { extractFlowKey, KEY_WORDS } from '../../engine/steer/flow-key';
 import { parseRules } from '../../engine/steer/rules';
 import { dissect } from '../../engine/wire/dissect';
@@ -86,8 +87,11 @@ interface Running {
   peerRun(program: string, args: readonly string[], timeoutMs?: number): Promise<{ code: number | null; out: string; err: string }>;
 }
 
-async function openLab(rules: string, options: { impairments?: Impairments; keepFrames?: (p: PacketTrace) => boolean; traceLevel?: 'off' | 'summary' | 'full'; seed?: number } = {}): Promise<Running> {
-  const lab = await Lab.create({ hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24, hostMac: HOST_MAC, peerMac: PEER_MAC });
+async function openLab(
+  rules: string,
+  options: { impairments?: Impairments; keepFrames?: (p: PacketTrace) => boolean; traceLevel?: 'off' | 'summary' | 'full'; seed?: number; offloads?: boolean } = {},
+): Promise<Running> {
+  const lab = await Lab.create({ hostAddress: HOST_ADDRESS, peerAddress: PEER_ADDRESS, prefixLength: 24, hostMac: HOST_MAC, peerMac: PEER_MAC, offloads: options.offloads });
   const set = parseRules(rules);
   if (!set.ok) throw new Error(`rules: ${set.diagnostics.map((d) => d.message).join('; ')}`);
   const session = new CaptureSession({
@@ -192,7 +196,13 @@ async function bulk(a: Args): Promise<unknown> {
   const bytes = Number(a.bytes ?? 64 * 1024 * 1024);
   const mode = String(a.mode);
   const seed = 7;
-  const lab = await openLab('bypass tcp port 5201 or tcp port 8080\ndefault kernel\n', { impairments: impairmentsOf(a) });
+  const lab = await openLab('bypass tcp port 5201 or tcp port 8080\ndefault kernel\n', { impairments: impairmentsOf(a), offloads: typeof a.offloads === 'boolean' ? a.offloads : undefined });
+  // What the trace records: how many frames were flagged OFFLOAD, and the largest one.
+  const trace = { offloadRecords: 0, largestFrame: 0 };
+  lab.session.onPacket.push((p) => {
+    if (p.flags & PacketFlag.OFFLOAD) trace.offloadRecords++;
+    if (p.frame.length > trace.largestFrame) trace.largestFrame = p.frame.length;
+  });
   const t0 = performance.now();
   try {
     const bypass = lab.session.host('bypass');
@@ -260,6 +270,25 @@ async function bulk(a: Args): Promise<unknown> {
             const out = await exited;
             return { linuxSent: /sent ([0-9a-f]{64})/.exec(out.out)?.[1], bypassReceived: got.sha, bypassBytes: got.bytes };
           }
+          case 'kernel-upload': {
+            // Linux in the peer namespace → a server on the host's kernel (the kernel path, port 5202 by the default rule).
+            let got: Promise<{ bytes: number; sha: string }> | undefined;
+            const srv = lab.session.host('kernel').net.createServer((s) => {
+              got = receiveStream(s);
+            });
+            srv.listen(5202);
+            await new Promise((r) => setTimeout(r, 200));
+            const c = lab.peerRun(process.execPath, ['-e', `${PEER_PRELUDE}
+              const s = net.connect(5202, '198.18.0.2'); let sent;
+              s.on('connect', () => send(s, ${bytes}, ${seed}, (h) => (sent = h)));
+              s.on('data', () => {}); s.on('close', () => console.log(JSON.stringify({ sent })));
+              s.on('error', (e) => { console.error(e.message); process.exit(1); });`]);
+            const r = await c;
+            const peerSays = JSON.parse(r.out.trim().split('\n').pop() || '{}') as { sent?: string };
+            const server = got === undefined ? undefined : await got;
+            srv.close();
+            return { linuxSent: peerSays.sent, kernelReceived: server?.sha, kernelBytes: server?.bytes, peerExit: r.code, peerErr: r.err.slice(0, 500) };
+          }
           default:
             throw new Error(`unknown bulk mode ${mode}`);
         }
@@ -269,7 +298,8 @@ async function bulk(a: Args): Promise<unknown> {
     );
     const ms = performance.now() - t0;
     const im = lab.session.impaired?.counters;
-    return { ...result, bytes, ms: Math.round(ms), mbps: Math.round(((bytes * 8) / (ms * 1000)) * 10) / 10, impaired: im, bypassConnectionsLeft: lab.session.bypass!.tcpConnections };
+    const taps = { wire: lab.lab.topology.wire.counters, host: lab.lab.topology.host.counters };
+    return { ...result, bytes, ms: Math.round(ms), mbps: Math.round(((bytes * 8) / (ms * 1000)) * 10) / 10, impaired: im, bypassConnectionsLeft: lab.session.bypass!.tcpConnections, trace, taps };
   } finally {
     await lab.stop();
   }

@@ -47,4 +47,17 @@ describe('lab: bulk TCP between the bypass stack and Linux', { skip }, () => {
     const r = await runCase<Bulk>('bulk', { mode: 'bypass-download', bytes: MiB64 });
     sameHash(r.linuxSent, r.bypassReceived, 'Linux → bypass');
   });
+  it('a Linux client sends 64 MiB to a server on the host kernel intact, GSO frames forwarded whole through the kernel path', async () => {
+    const r = await runCase<Bulk & { kernelReceived?: string; kernelBytes?: number; trace: { offloadRecords: number; largestFrame: number } }>('bulk', { mode: 'kernel-upload', bytes: MiB64 });
+    sameHash(r.linuxSent, r.kernelReceived, 'Linux → host kernel');
+    assert.equal(r.kernelBytes, MiB64, `kernel server got ${r.kernelBytes} bytes, want ${MiB64}`);
+    assert.ok(r.trace.offloadRecords > 0 && r.trace.largestFrame > 1514, `the trace shows offloaded frames: ${JSON.stringify(r.trace)}, want OFFLOAD records and frames over 1514 bytes`);
+  });
+
+  it('with the TAP offloads off, a Linux client sends 64 MiB to a bypass server intact in frames of at most 1514 bytes', async () => {
+    const r = await runCase<Bulk & { trace: { offloadRecords: number; largestFrame: number } }>('bulk', { mode: 'node-upload', bytes: MiB64, offloads: false });
+    sameHash(r.linuxSent, r.bypassReceived, 'Linux → bypass');
+    assert.deepEqual(r.trace, { offloadRecords: 0, largestFrame: r.trace.largestFrame }, 'no record flagged OFFLOAD');
+    assert.ok(r.trace.largestFrame <= 1514, `largest frame ${r.trace.largestFrame}, want at most 1514`);
+  });
 });

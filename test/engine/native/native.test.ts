@@ -73,6 +73,47 @@ describe('native: devices in a private namespace', { skip }, () => {
     assert.equal(r.waits, 1, `two waitForWork calls started ${r.waits} epoll waits, want 1`);
   });
 
+  it('reads sparse traffic one frame a step in sync mode, and a flood after it to the last frame, no step past the batch', async () => {
+    type R = { lone: { udp: number; sparseReads: number }[]; udp: number; want: number; maxPerStep: number; batch: number };
+    const r = (await inNamespace('tap-sparse')) as R;
+    assert.deepEqual(r.lone[0], { udp: 1, sparseReads: 0 }, 'the first lone frame: read by a whole-batch read');
+    assert.deepEqual(r.lone[1], { udp: 2, sparseReads: 1 }, 'the second lone frame: read by a one-frame read');
+    assert.equal(r.udp, r.want, `frames read: ${r.udp}, want ${r.want}`);
+    assert.ok(r.maxPerStep <= r.batch, `a step read ${r.maxPerStep} frames, the batch is ${r.batch}`);
+  });
+
+  it('carries TCP both ways with Linux over a TAP with offloads: GSO frames read, TSO frames written, every byte intact', async () => {
+    const r = (await inNamespace('tap-offload')) as {
+      closed: boolean; upWant: string; upGot: string; oursGot: number; downWant: string; downGot: string; linuxGot: number;
+      counters: { rxGso: number; txTso: number; rxChecksumPartial: number }; tsoSegments: number; badChecksum: number;
+    };
+    assert.ok(r.closed, `the connection did not close cleanly: ${JSON.stringify(r)}`);
+    assert.equal(r.oursGot, 8 << 20, 'bytes our stack read from Linux');
+    assert.equal(r.upGot, r.upWant, 'SHA-256 of what our stack read (Linux sent GSO frames)');
+    assert.equal(r.linuxGot, 8 << 20, 'bytes Linux read from our stack');
+    assert.equal(r.downGot, r.downWant, 'SHA-256 of what Linux read (our stack sent TSO frames)');
+    assert.ok(r.counters.rxGso > 0, `GSO frames read: ${r.counters.rxGso}, want some (the kernel hands the TAP super-frames)`);
+    assert.ok(r.counters.rxChecksumPartial > 0, `frames with a partial checksum: ${r.counters.rxChecksumPartial}, want some`);
+    assert.ok(r.counters.txTso > 0 && r.tsoSegments === r.counters.txTso, `TSO frames written: ${r.counters.txTso} (stack: ${r.tsoSegments}), want some and equal`);
+    assert.equal(r.badChecksum, 0, 'segments dropped for a bad checksum');
+  });
+
+  it('serves Linux in each wait mode: async on the pool thread, sync and spin on the main thread, parked when idle', async () => {
+    type M = { closed: boolean; echoed: number; want: number; match: boolean; pingAfterIdle: string; counters: { waits: number; syncWaits: number; parks: number } };
+    const r = (await inNamespace('driver-modes')) as Record<'async' | 'sync' | 'spin', M>;
+    for (const mode of ['async', 'sync', 'spin'] as const) {
+      const m = r[mode];
+      assert.ok(m.closed && m.match && m.echoed === m.want, `${mode}: echoed ${m.echoed} of ${m.want} bytes, digest ${m.match ? 'matches' : 'differs'}`);
+      assert.equal(m.pingAfterIdle, 'ok', `${mode}: ping after ${'idle'}`);
+    }
+    assert.equal(r.async.counters.syncWaits, 0, 'async: waits on the main thread');
+    assert.ok(r.async.counters.waits > 0, 'async: waits on the pool thread');
+    for (const mode of ['sync', 'spin'] as const) {
+      assert.ok(r[mode].counters.syncWaits > 0, `${mode}: waits on the main thread: ${r[mode].counters.syncWaits}`);
+      assert.ok(r[mode].counters.parks > 0, `${mode}: parked after idling: ${r[mode].counters.parks}`);
+    }
+  });
+
   it('serves TCP on AF_PACKET over veth: partial checksums completed, the rules\' cBPF keeps other frames in the kernel', async () => {
     const r = (await inNamespace('afpacket')) as { linux: { sent?: string; echoed?: string; n?: number }; received: string; udpSeen: number; checksumsCompleted: number; stackTcpBadChecksum: number };
     assert.match(r.linux.sent ?? '', /^[0-9a-f]{64}$/, `the Linux client reported nothing: ${JSON.stringify(r)}`);

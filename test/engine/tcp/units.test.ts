@@ -66,6 +66,37 @@ describe('receive queue', () => {
     assert.deepEqual([...got], [...d.subarray(10, 30)]);
   });
 
+  it('hands in-order bytes out as views that later segments never change', () => {
+    const rq = new ReceiveQueue(1 << 20, 8);
+    const big = new Uint8Array(60_000).map((_, i) => i & 0xff);
+    assert.equal(rq.write(seq(0), seq(0), big, 0, big.length), big.length);
+    const small = new Uint8Array(100).map((_, i) => 255 - i);
+    assert.equal(rq.write(seq(60_000), seq(60_000), small, 0, 100), 100);
+    const first = rq.take(64 * 1024);
+    assert.equal(first.length, 60_100, 'consecutive segments come out in one view');
+    assert.deepEqual([...first.subarray(59_998, 60_002)], [0x5e, 0x5f, 255, 254]);
+    const copy = Uint8Array.from(first);
+    // More data, out of order and then in order, lands behind the view, never in it.
+    assert.equal(rq.write(seq(60_100), seq(61_000), small, 0, 100), 0);
+    assert.equal(rq.write(seq(60_100), seq(60_100), new Uint8Array(900).fill(7), 0, 900), 1000);
+    assert.ok(Buffer.from(first.buffer, first.byteOffset, first.length).equals(copy), 'the view handed out is unchanged');
+    const rest = rq.take(64 * 1024);
+    assert.equal(rest.length, 1000);
+    assert.deepEqual([rest[0], rest[899], rest[900], rest[999]], [7, 7, 255, 156]);
+    assert.equal(rq.readable, 0);
+    assert.equal(rq.take(10).length, 0, 'nothing left');
+  });
+
+  it('takes at most what it is asked for, and the rest stays readable in order', () => {
+    const rq = new ReceiveQueue(1 << 20, 8);
+    const d = new Uint8Array(40_000).map((_, i) => (i * 3) & 0xff);
+    rq.write(seq(5), seq(5), d, 0, d.length);
+    const a = rq.take(30_000);
+    const b = rq.take(30_000);
+    assert.deepEqual([a.length, b.length], [30_000, 10_000]);
+    assert.deepEqual([...b.subarray(0, 3)], [...d.subarray(30_000, 30_003)]);
+  });
+
   it('refuses a new out-of-order range beyond its bound', () => {
     const rq = new ReceiveQueue(1000, 2);
     const d = new Uint8Array(100);
