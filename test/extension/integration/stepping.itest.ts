@@ -39,7 +39,12 @@ describe('stepping between the host and the visualizer', () => {
     assert.deepEqual(open && { type: open.type, connId: open.connId }, { type: 'scope/openConnection', connId: rrNode.connId });
     const seq = lastSeq(p);
     const total = c.store.transitionsOf(rrNode.connId).length;
-    const r = await until('the webview to report the opened connection with all its transitions', () => reportAfter(p, seq)?.steps === total && reportAfter(p, seq));
+    const r = await until('the webview to report the opened connection with all its transitions', () => reportAfter(p, seq)?.steps === total && reportAfter(p, seq)).catch((e: Error) => {
+      // Where it stood: the last reports, what the host posted since, and the panel's state.
+      const reports = p.received.filter((m) => m.type === 'scope/stepChanged').slice(-3);
+      const posted = p.posted.slice(-8).map((m) => m.type + ('seq' in m ? ` seq ${m.seq}` : ''));
+      throw new Error(`${e.message}; want connId ${rrNode.connId} with ${total} transitions at host seq ${seq}; last reports ${JSON.stringify(reports)}; last posted ${posted.join(', ')}; visible ${p.panel.visible}, ready ${p.readyCount}`);
+    });
     assert.deepEqual(r, { type: 'scope/stepChanged', connId: rrNode.connId, step: 0, steps: total, hostSeq: seq });
     const marked = v.getTreeItem(rrNode);
     assert.match(String(marked.description), new RegExp(`^▶ step 0/${total} CLOSED · bypass · CLOSED · \\d+ pkts$`));
