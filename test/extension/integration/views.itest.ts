@@ -50,7 +50,9 @@ describe('views', () => {
     const sub = a.views.connections.onDidChangeTreeData(() => {
       for (const n of a.views.connections.getChildren()) {
         const i = a.views.connections.getTreeItem(n);
-        if (/:9000$/.test(label(i))) seen.add(String(i.description).split(' · ')[1]);
+        // `[▶ step N/M STATE ·] STACK · STATE · N pkts`: the state now is the one before the count.
+        const parts = String(i.description).split(' · ');
+        if (/:9000$/.test(label(i))) seen.add(parts[parts.length - 2]);
       }
     });
     try {
