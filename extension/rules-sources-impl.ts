@@ -4,6 +4,7 @@
 // steering preview, and reloading rules into the running capture.
 import * as vscode from 'vscode';
 import { RULE_DEFAULT } from '../engine/trace/schema';
+import type { RuleDiagnostic } from '../engine/protocol';
 import type { CaptureController } from './capture-controller';
 import { Disposable } from './dispose';
 
@@ -31,14 +32,7 @@ export interface ReloadResultShape {
   readonly applied: boolean;
   readonly ruleCount: number;
   readonly pinnedToOldRules: number;
-  readonly diagnostics: readonly {
-    readonly severity: 'error' | 'warning';
-    readonly message: string;
-    readonly line: number;
-    readonly column: number;
-    readonly endLine: number;
-    readonly endColumn: number;
-  }[];
+  readonly diagnostics: readonly RuleDiagnostic[];
 }
 
 export class CaptureRulesSources extends Disposable {

@@ -1,6 +1,7 @@
 // rules: what the routing-rules language needs from the running capture — the seam with the
 // extension core, which implements `RulesSources` over its capture store and engine host. Types only.
 import type * as vscode from 'vscode';
+import type { RuleDiagnostic } from '../../engine/protocol';
 
 /** What the rules language needs from the running capture. The extension core implements it. */
 export interface RuleHits {
@@ -34,15 +35,8 @@ export interface PreviewPacket {
   readonly timeNs?: number;
 }
 
-export interface ReloadDiagnostic {
-  readonly severity: 'error' | 'warning';
-  readonly message: string;
-  /** 1-based, as the engine's diagnostics. */
-  readonly line: number;
-  readonly column: number;
-  readonly endLine: number;
-  readonly endColumn: number;
-}
+/** A diagnostic of rules the engine refused to load (1-based, as the engine's diagnostics). */
+export type ReloadDiagnostic = RuleDiagnostic;
 
 export interface ReloadResult {
   readonly applied: boolean;

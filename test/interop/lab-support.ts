@@ -1,6 +1,7 @@
 // test/interop: running lab cases from a test — each case runs in a child process started in a
 // private network namespace (`unshare -Urn`, or `unshare -n` as root) that vanishes with it, so no
 // device, address or route ever exists outside; every child is bounded in time and killed by PID.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,4 +64,23 @@ export async function runCase<T = Record<string, unknown>>(name: string, args: R
   const parsed = line === undefined ? undefined : (JSON.parse(line) as { result?: T; error?: string });
   if (parsed?.result === undefined) throw new Error(`lab case ${name} ${JSON.stringify(args)} failed (exit ${r.code}): ${parsed?.error ?? ''}\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-2000)}`);
   return parsed.result;
+}
+
+/** What a bulk-transfer case reports (test/interop/lab-cases.ts `bulk`). */
+export interface Bulk {
+  linuxSent?: string;
+  bypassReceived?: string;
+  bypassSent?: string;
+  linuxReceived?: string;
+  curlReceived?: string;
+  bypassBytes?: number;
+  linuxBytes?: number;
+  mbps: number;
+  impaired?: { loss: number; reordered: number };
+}
+
+/** The receiver's SHA-256 equals the one the sender reported. */
+export function sameHash(sent: string | undefined, received: string | undefined, what: string): void {
+  assert.match(sent ?? '', /^[0-9a-f]{64}$/, `${what}: the sender reported no SHA-256 (got ${sent})`);
+  assert.equal(received, sent, `${what}: SHA-256 received ${received}, want the sender's ${sent}`);
 }

@@ -3,27 +3,10 @@
 // 5% loss plus reordering, SHA-256 matched. (A file of its own so that it runs beside the others.)
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { labProblem, runCase } from './lab-support';
+import { labProblem, runCase, sameHash, type Bulk } from './lab-support';
 
 const MiB64 = 64 * 1024 * 1024;
 const skip = labProblem();
-
-interface Bulk {
-  linuxSent?: string;
-  bypassReceived?: string;
-  bypassSent?: string;
-  linuxReceived?: string;
-  curlReceived?: string;
-  bypassBytes?: number;
-  linuxBytes?: number;
-  mbps: number;
-  impaired?: { loss: number; reordered: number };
-}
-
-function sameHash(sent: string | undefined, received: string | undefined, what: string): void {
-  assert.match(sent ?? '', /^[0-9a-f]{64}$/, `${what}: the sender reported no SHA-256 (got ${sent})`);
-  assert.equal(received, sent, `${what}: SHA-256 received ${received}, want the sender's ${sent}`);
-}
 
 describe('lab: bulk TCP between the bypass stack and Linux, under loss', { skip }, () => {
   for (const [loss, reorder] of [
