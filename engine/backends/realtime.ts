@@ -6,7 +6,10 @@
 // follows says whether another is there, so a request/response costs no read that fails with
 // EAGAIN; a frame that comes within a few microseconds of the one before (a burst), or a whole-batch
 // read every few steps that finds more than one frame (ACKs queueing behind a bulk send), goes back
-// to whole batches.
+// to whole batches. After a step that read frames, sync and spin read those sources again before
+// waiting (`readFirst`): on a busy machine the peer the step's frames woke has often answered by
+// the time the step ends, so a request/response costs no wait; a read that finds nothing makes the
+// driver wait first for a while.
 //
 // How it waits for frames (`mode`, or BYPASS_SCOPE_DRIVER=async|sync|spin[:µs] in the environment):
 //   sync   (the default) a synchronous epoll_pwait2 on the main thread, bounded by the next deadline
@@ -43,6 +46,8 @@ export type WaitMode = 'async' | 'sync' | 'spin';
 const BURST_GAP_MS = 0.008;
 /** sync, spin: a sparse source gets a whole-batch read every this many steps, to see whether frames queue up. */
 const SPARSE_RECHECK = 8;
+/** sync, spin: after a read-first step that found nothing, the most waits made before reading first again. */
+const READ_FIRST_BACKOFF_MAX = 64;
 
 export interface RealtimeOptions {
   /** Frames read per source per step (default 64). */
@@ -92,6 +97,14 @@ export class RealtimeDriver {
   private readonly sparseRun = new Uint8Array(64);
   /** sync, spin: per source, driver time of the step that last read a frame from it. */
   private readonly lastRead = new Float64Array(64);
+  /** Frames the last step read, in all and per source (1: some). */
+  private stepFrames = 0;
+  private readonly stepRead = new Uint8Array(64);
+  /** sync, spin: the coming step reads first, without a wait before it (see `loop`). */
+  private readingFirst = false;
+  /** sync, spin: waits to make before reading first again (after a read-first step found nothing), and the next such backoff. */
+  private readFirstSkip = 0;
+  private readFirstBackoff = 1;
   private running = false;
   private stopped = false;
   /**
@@ -123,7 +136,7 @@ export class RealtimeDriver {
   private tickPending = false;
   /** Driver time of the own loop's last turn of the event loop. */
   private lastYield = 0;
-  readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0, sparseReads: 0 };
+  readonly counters = { steps: 0, waits: 0, syncWaits: 0, parks: 0, framesRead: 0, cappedReads: 0, sparseReads: 0, readFirstHits: 0, readFirstMisses: 0 };
 
   constructor(options: RealtimeOptions = {}) {
     const env = options.mode === undefined ? driverOptionsFromEnv() : {};
@@ -190,6 +203,7 @@ export class RealtimeDriver {
     this.counters.steps++;
     const now = this.now;
     let busy = false;
+    let frames = 0;
     this.backlog = false;
     for (const m of this.members) m.advance?.(now);
     if (this.mode !== 'async' && !this.fresh && !this.poller.waiting) this.look(0);
@@ -198,12 +212,15 @@ export class RealtimeDriver {
     const sources = this.sources;
     const async = this.mode === 'async';
     for (let i = 0; i < sources.length; i++) {
+      this.stepRead[i] = 0;
       if (!all && this.readable[i] === 0) continue;
       this.readable[i] = 0;
       const one = !async && this.sparse[i] === 1 && this.batch > 1 && ++this.sparseRun[i] < SPARSE_RECHECK;
       const n = sources[i].drain(now, one ? 1 : this.batch);
       this.counters.framesRead += n;
+      frames += n;
       if (n > 0) {
+        this.stepRead[i] = 1;
         busy = true;
         this.lastFrameAt = now;
         if (async) this.backlog = true;
@@ -237,6 +254,8 @@ export class RealtimeDriver {
       busy = true;
     }
     for (const s of sources) s.flush?.(now);
+    this.stepFrames = frames;
+    if (this.readingFirst) this.afterReadFirst();
     return busy;
   }
 
@@ -249,7 +268,7 @@ export class RealtimeDriver {
   waitForWork(untilMs: number): Promise<void> {
     if (this.stopped || this.backlog) return Promise.resolve();
     if (this.mode !== 'async' && !this.poller.waiting && !this.parked()) {
-      this.blockingWait(untilMs);
+      if (!this.readFirst()) this.blockingWait(untilMs);
       return new Promise((resolve) => setImmediate(resolve));
     }
     return new Promise((resolve) => {
@@ -330,7 +349,7 @@ export class RealtimeDriver {
         const next = this.nextDeadline();
         const due = this.woken || (next !== undefined && next <= this.now);
         this.woken = false;
-        if (!due && !this.fresh) {
+        if (!due && !this.fresh && !this.readFirst()) {
           if (this.mode === 'async' || this.poller.waiting || this.parked()) {
             void this.waitForWork(next ?? Infinity).then(() => {
               this.woken = true;
@@ -370,6 +389,39 @@ export class RealtimeDriver {
       return;
     }
     this.kick();
+  }
+
+  /**
+   * sync, spin: whether the coming step reads before it waits. On a machine with few cores the
+   * peer that a step's frames woke often runs on this very core while the write returns, so its
+   * answer is already queued when the step ends: reading at once saves the wait, a system call per
+   * request/response. A read-first step that finds nothing (the peer is slower: another core, or
+   * idle) costs a read that fails with EAGAIN, so after one the driver waits first for a while
+   * (1, 2, 4 … READ_FIRST_BACKOFF_MAX waits), and again only after a step that read frames.
+   */
+  private readFirst(): boolean {
+    if (this.mode === 'async' || this.stepFrames === 0 || this.poller.waiting || this.fresh) return false;
+    if (this.readFirstSkip > 0) {
+      this.readFirstSkip--;
+      return false;
+    }
+    // The step reads the sources the last step read from (one frame from a sparse one).
+    for (let i = 0; i < this.sources.length; i++) this.readable[i] = this.stepRead[i];
+    this.fresh = true;
+    this.readingFirst = true;
+    return true;
+  }
+
+  private afterReadFirst(): void {
+    this.readingFirst = false;
+    if (this.stepFrames > 0) {
+      this.counters.readFirstHits++;
+      this.readFirstBackoff = 1;
+      return;
+    }
+    this.counters.readFirstMisses++;
+    this.readFirstSkip = this.readFirstBackoff;
+    this.readFirstBackoff = Math.min(READ_FIRST_BACKOFF_MAX, this.readFirstBackoff * 2);
   }
 
   /** sync, spin: waits on this thread until a source is readable, `untilMs`, or maxBlockMs; returns how many sources are readable. */

@@ -148,7 +148,12 @@ export class SentLog {
       delivered += len;
       visit(s);
     }
-    if (this.head > 1024 && this.head * 2 > this.segs.length) {
+    if (this.head === this.segs.length) {
+      // All acknowledged (request/response: every ACK): let go of the records at once, so they die
+      // young instead of living in the array until the next compaction and being promoted.
+      this.segs.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.segs.length) {
       this.segs = this.segs.slice(this.head);
       this.head = 0;
     }
