@@ -11,7 +11,7 @@
 // its device and its addresses go with it. tap-host and the engine's namespace end with the engine.
 // Nothing here runs outside a private namespace: `assertPrivateNamespace` refuses to.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { NetNamespace } from '../../native/index';
 import { ipv4ToString } from '../wire/address';
 import { TapDevice } from './tap';
@@ -102,23 +102,8 @@ export class LabTopology {
       wire = new TapDevice(peerNs.createTap(wireName, { offloads }), mtu);
       host = TapDevice.open(hostName, { create: true, mtu, offloads });
       const prefix = addresses.prefixLength;
-      // IPv6 off before the links come up: no router solicitations or MLD reports on the lab's wire.
-      writeFileSync(`/proc/sys/net/ipv6/conf/${hostName}/disable_ipv6`, '1');
-      ip(
-        undefined,
-        `link set lo up
-link set ${hostName} address ${mac(addresses.hostMac)} mtu ${mtu}
-addr add ${ipv4ToString(addresses.hostAddress)}/${prefix} dev ${hostName}
-link set ${hostName} up`,
-      );
-      run(['nsenter', `--net=/proc/${pid}/ns/net`, 'sh', '-c', `echo 1 > /proc/sys/net/ipv6/conf/${wireName}/disable_ipv6`]);
-      ip(
-        pid,
-        `link set lo up
-link set ${wireName} address ${mac(addresses.peerMac)} mtu ${mtu}
-addr add ${ipv4ToString(addresses.peerAddress)}/${prefix} dev ${wireName}
-link set ${wireName} up`,
-      );
+      linkUp(undefined, hostName, addresses.hostMac, ipv4ToString(addresses.hostAddress), prefix, mtu);
+      linkUp(pid, wireName, addresses.peerMac, ipv4ToString(addresses.peerAddress), prefix, mtu);
       // The kernel drops what it sends on a link without carrier; carrier follows the link by a moment (linkwatch).
       await waitForCarrier(undefined, hostName);
       await waitForCarrier(pid, wireName);
@@ -153,10 +138,21 @@ function mac(m: Uint8Array): string {
   return Array.from(m, (b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-/** Runs `ip -batch -` in this namespace (pid undefined) or the peer's; throws with its message. */
-function ip(pid: number | undefined, batch: string): void {
-  const argv = pid === undefined ? ['ip', '-batch', '-'] : ['nsenter', `--net=/proc/${pid}/ns/net`, 'ip', '-batch', '-'];
-  run(argv, batch);
+/** `argv` run in this namespace (pid undefined) or in the network namespace of process `pid`. */
+function inNamespace(pid: number | undefined, argv: readonly string[]): string[] {
+  return pid === undefined ? [...argv] : ['nsenter', `--net=/proc/${pid}/ns/net`, ...argv];
+}
+
+/**
+ * Gives a lab link its MAC, MTU and address and brings it up, with IPv6 off first: no router
+ * solicitations or MLD reports on the lab's wire.
+ */
+function linkUp(pid: number | undefined, dev: string, linkMac: Uint8Array, address: string, prefix: number, mtu: number): void {
+  run(inNamespace(pid, ['sh', '-c', `echo 1 > /proc/sys/net/ipv6/conf/${dev}/disable_ipv6`]));
+  run(inNamespace(pid, ['ip', '-batch', '-']), `link set lo up
+link set ${dev} address ${mac(linkMac)} mtu ${mtu}
+addr add ${address}/${prefix} dev ${dev}
+link set ${dev} up`);
 }
 
 function run(argv: readonly string[], input?: string): void {
@@ -167,7 +163,7 @@ function run(argv: readonly string[], input?: string): void {
 
 /** Waits (at most 3 s) until `dev` has carrier (LOWER_UP), in this namespace or the peer's. */
 export async function waitForCarrier(pid: number | undefined, dev: string): Promise<void> {
-  const argv = pid === undefined ? ['ip', '-o', 'link', 'show', 'dev', dev] : ['nsenter', `--net=/proc/${pid}/ns/net`, 'ip', '-o', 'link', 'show', 'dev', dev];
+  const argv = inNamespace(pid, ['ip', '-o', 'link', 'show', 'dev', dev]);
   for (let waited = 0; waited < 3000; waited += 20) {
     const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
     if (/[<,]LOWER_UP[,>]/.test(r.stdout)) return;
