@@ -191,6 +191,17 @@ function impairmentsOf(a: Args): Impairments | undefined {
 
 // ───────────────────────── cases ─────────────────────────
 
+/** Linux (Node's net in the peer namespace) sends `bytes` of the seeded pattern to 198.18.0.2:`port`; its SHA-256 and how it exited. */
+async function linuxSends(lab: Awaited<ReturnType<typeof openLab>>, port: number, bytes: number, seed: number): Promise<{ sent?: string; r: Awaited<ReturnType<Awaited<ReturnType<typeof openLab>>['peerRun']>> }> {
+  const r = await lab.peerRun(process.execPath, ['-e', `${PEER_PRELUDE}
+    const s = net.connect(${port}, '198.18.0.2'); let sent;
+    s.on('connect', () => send(s, ${bytes}, ${seed}, (h) => (sent = h)));
+    s.on('data', () => {}); s.on('close', () => console.log(JSON.stringify({ sent })));
+    s.on('error', (e) => { console.error(e.message); process.exit(1); });`]);
+  const said = JSON.parse(r.out.trim().split('\n').pop() || '{}') as { sent?: string };
+  return { sent: said.sent, r };
+}
+
 /** Bulk transfer with SHA-256 both ends; `mode` says who is the Linux side and which way the data goes. */
 async function bulk(a: Args): Promise<unknown> {
   const bytes = Number(a.bytes ?? 64 * 1024 * 1024);
@@ -216,15 +227,9 @@ async function bulk(a: Args): Promise<unknown> {
               got = receiveStream(s);
             });
             srv.listen(5201);
-            const c = lab.peerRun(process.execPath, ['-e', `${PEER_PRELUDE}
-              const s = net.connect(5201, '198.18.0.2'); let sent;
-              s.on('connect', () => send(s, ${bytes}, ${seed}, (h) => (sent = h)));
-              s.on('data', () => {}); s.on('close', () => console.log(JSON.stringify({ sent })));
-              s.on('error', (e) => { console.error(e.message); process.exit(1); });`]);
-            const r = await c;
-            const peerSays = JSON.parse(r.out.trim().split('\n').pop() || '{}') as { sent?: string };
+            const { sent, r } = await linuxSends(lab, 5201, bytes, seed);
             const server = got === undefined ? undefined : await got;
-            return { linuxSent: peerSays.sent, bypassReceived: server?.sha, bypassBytes: server?.bytes, peerExit: r.code, peerErr: r.err.slice(0, 500) };
+            return { linuxSent: sent, bypassReceived: server?.sha, bypassBytes: server?.bytes, peerExit: r.code, peerErr: r.err.slice(0, 500) };
           }
           case 'curl-download': {
             // A bypass-stack HTTP server → curl in the peer namespace, hashed by sha256sum there.
@@ -278,16 +283,10 @@ async function bulk(a: Args): Promise<unknown> {
             });
             srv.listen(5202);
             await new Promise((r) => setTimeout(r, 200));
-            const c = lab.peerRun(process.execPath, ['-e', `${PEER_PRELUDE}
-              const s = net.connect(5202, '198.18.0.2'); let sent;
-              s.on('connect', () => send(s, ${bytes}, ${seed}, (h) => (sent = h)));
-              s.on('data', () => {}); s.on('close', () => console.log(JSON.stringify({ sent })));
-              s.on('error', (e) => { console.error(e.message); process.exit(1); });`]);
-            const r = await c;
-            const peerSays = JSON.parse(r.out.trim().split('\n').pop() || '{}') as { sent?: string };
+            const { sent, r } = await linuxSends(lab, 5202, bytes, seed);
             const server = got === undefined ? undefined : await got;
             srv.close();
-            return { linuxSent: peerSays.sent, kernelReceived: server?.sha, kernelBytes: server?.bytes, peerExit: r.code, peerErr: r.err.slice(0, 500) };
+            return { linuxSent: sent, kernelReceived: server?.sha, kernelBytes: server?.bytes, peerExit: r.code, peerErr: r.err.slice(0, 500) };
           }
           default:
             throw new Error(`unknown bulk mode ${mode}`);
