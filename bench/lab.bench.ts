@@ -37,13 +37,24 @@ const RR_WARMUP = Math.max(0, env('BENCH_LAB_RR_WARMUP', 2000));
 const BULK_SECONDS = Math.max(1, env('BENCH_LAB_BULK_SECONDS', 30));
 /** Unmeasured bulk transfers first, per stack and direction, for the same reason as RR_WARMUP. */
 const BULK_WARMUP = Math.max(0, Math.min(5, env('BENCH_LAB_BULK_WARMUP', 1)));
-/** Ours in each configuration: the TAP's offloads, and how the real-time driver waits (engine/backends/realtime.ts). */
+/**
+ * Ours in each configuration: the TAP's offloads, how the real-time driver waits (engine/backends/
+ * realtime.ts), and which interface the roles use: `raw`, the stack's own TCP interface, as lwIP's
+ * program uses lwIP's raw API; `socket`, the Node-style streams of engine/stack/net.ts.
+ */
 const OURS_VARIANTS = {
-  ours: { offload: true, driver: 'sync' },
-  oursSpin: { offload: true, driver: 'spin' },
-  oursAsync: { offload: true, driver: 'async' },
-  oursNoOffload: { offload: false, driver: 'sync' },
-  oursNoOffloadSpin: { offload: false, driver: 'spin' },
+  ours: { offload: true, driver: 'poll', api: 'raw' },
+  oursSocket: { offload: true, driver: 'poll', api: 'socket' },
+  oursSync: { offload: true, driver: 'sync', api: 'raw' },
+  oursSpin: { offload: true, driver: 'spin', api: 'raw' },
+  oursAsync: { offload: true, driver: 'async', api: 'raw' },
+  oursNoOffload: { offload: false, driver: 'poll', api: 'raw' },
+} as const;
+const DRIVER_TEXT = {
+  poll: 'poll: epoll_pwait2 on the main thread after an adaptive busy-poll of up to 50 µs (grown while frames end waits soon after they block, paused when the CPU is contended)',
+  sync: 'sync: epoll_pwait2 on the main thread (at most 1 ms, then a turn of the event loop)',
+  spin: 'spin: busy-polls the epoll set 50 µs before each sync wait (yielding the CPU between looks)',
+  async: 'async: epoll_wait on a libuv pool thread (koffi async), called back on the main thread',
 } as const;
 type OursKey = keyof typeof OURS_VARIANTS;
 const OURS_KEYS = Object.keys(OURS_VARIANTS) as OursKey[];
@@ -58,7 +69,12 @@ const STACK_MAC = '02:00:00:00:00:02';
 const PORT = 5001;
 const OURS = join(root, 'bench', 'lab', 'ours-stack.ts');
 
-type Role = 'sink' | 'source' | 'echo';
+/** echoSharedCpu: the echo again, with the stack program and the client pinned to CPU 0 (taskset), as on a machine whose other CPUs are busy. */
+type Role = 'sink' | 'source' | 'echo' | 'echoSharedCpu';
+const ROLES = (process.env.BENCH_LAB_ROLES ?? 'sink,source,echo,echoSharedCpu').split(',').map((r) => r.trim()) as Role[];
+/** The role the stack program serves in each of the bench's roles. */
+const programRole = (role: Role): 'sink' | 'source' | 'echo' => (role === 'echoSharedCpu' ? 'echo' : role);
+const PIN = ['taskset', '-c', '0'];
 type StackKey = OursKey | 'lwip' | 'kernel' | 'kernelNoOffload';
 
 /** One stack under test: where its program runs, where its clients run, and what was measured. */
@@ -76,6 +92,9 @@ interface Stack {
   rrTps: number[];
   rrP50: number[];
   rrP99: number[];
+  rrSharedTps: number[];
+  rrSharedP50: number[];
+  rrSharedP99: number[];
   errors: string[];
   restarts: number;
   extra: Record<string, unknown>;
@@ -101,7 +120,7 @@ function reexecInUserns(): never {
 }
 
 function newStack(key: StackKey, readyMs: number): Stack {
-  return { key, readyMs, bulkToStack: [], bulkFromStack: [], rrTps: [], rrP50: [], rrP99: [], errors: [], restarts: 0, extra: {} };
+  return { key, readyMs, bulkToStack: [], bulkFromStack: [], rrTps: [], rrP50: [], rrP99: [], rrSharedTps: [], rrSharedP50: [], rrSharedP99: [], errors: [], restarts: 0, extra: {} };
 }
 
 function note(s: Stack, msg: string): void {
@@ -111,7 +130,7 @@ function note(s: Stack, msg: string): void {
 
 const stackFlags = (role: Role): string[] => [
   '--tap', TAP, '--ip', STACK_IP, '--prefix', String(PREFIX), '--mac', STACK_MAC,
-  '--port', String(PORT), '--role', role, '--bytes', String(BULK_BYTES),
+  '--port', String(PORT), '--role', programRole(role), '--bytes', String(BULK_BYTES),
 ];
 
 /** A namespace with a persistent TAP whose kernel side is the client host (lab-bench-interface.md). */
@@ -163,10 +182,10 @@ const interrupted = { now: false };
 
 async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>): Promise<void> {
   const live = (): Stack[] => (interrupted.now ? [] : stacks.filter((s) => !s.error));
-  const roles: Role[] = ['sink', 'source', 'echo'];
-  for (const role of roles) {
+  for (const role of ROLES) {
     for (const s of live()) {
-      s.proc = new StackProcess(`${s.key} stack (${role})`, s.serverNs!, s.argv!(role), root, s.readyMs);
+      const argv = role === 'echoSharedCpu' ? [...PIN, ...s.argv!(role)] : s.argv!(role);
+      s.proc = new StackProcess(`${s.key} stack (${role})`, s.serverNs!, argv, root, s.readyMs);
       try {
         await s.proc.start();
       } catch (e) {
@@ -181,7 +200,7 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
       else if (/No such file|not found/i.test(ping.stderr)) s.answersPing = 'not checked: ping is not installed (iputils-ping)';
       else s.answersPing = false;
     }
-    const warmups = role === 'echo' ? 0 : BULK_WARMUP;
+    const warmups = programRole(role) === 'echo' ? 0 : BULK_WARMUP;
     for (let rep = -warmups; rep < REPS; rep++) {
       for (const s of rotate(live(), Math.max(0, rep))) {
         if (!s.proc || interrupted.now) continue;
@@ -211,27 +230,33 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
 /** One client run against stack `s`; a warm-up run (`warmup`) is checked but not counted. */
 async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProcess>, warmup = false): Promise<void> {
   const target = ['--ip', STACK_IP, '--port', String(PORT)];
+  const rr = [built.client, 'rr', ...target, '--count', String(RR_COUNT), '--seconds', String(RR_SECONDS), '--warmup', String(RR_WARMUP)];
   const argv =
     role === 'sink' ? [built.client, 'bulk-send', ...target, '--bytes', String(BULK_BYTES), '--seconds', String(BULK_SECONDS)]
     : role === 'source' ? [built.client, 'bulk-recv', ...target, '--bytes', String(BULK_BYTES), '--seconds', String(BULK_SECONDS)]
-    : [built.client, 'rr', ...target, '--count', String(RR_COUNT), '--seconds', String(RR_SECONDS), '--warmup', String(RR_WARMUP)];
-  const limit = (role === 'echo' ? RR_SECONDS : BULK_SECONDS) * 1000 + 30_000;
+    : role === 'echo' ? rr
+    : [...PIN, ...rr];
+  const limit = (programRole(role) === 'echo' ? RR_SECONDS : BULK_SECONDS) * 1000 + 30_000;
   const res = await runClient(s.clientNs!, argv, limit, (c) => {
     clients.add(c);
     c.on('exit', () => clients.delete(c));
   });
   if (!res.ok) {
-    note(s, `${argv[1]}: ${res.error}`);
+    note(s, `${role}: ${res.error}`);
     return;
   }
   const j = res.json as Record<string, number>;
   if (warmup) return;
   if (role === 'sink') s.bulkToStack.push(j.mbps);
   else if (role === 'source') s.bulkFromStack.push(j.mbps);
-  else {
+  else if (role === 'echo') {
     s.rrTps.push(j.tps);
     s.rrP50.push(j.p50_us);
     s.rrP99.push(j.p99_us);
+  } else {
+    s.rrSharedTps.push(j.tps);
+    s.rrSharedP50.push(j.p50_us);
+    s.rrSharedP99.push(j.p99_us);
   }
 }
 
@@ -241,6 +266,9 @@ interface Figures {
   rrTps?: Summary;
   rrP50Us?: Summary;
   rrP99Us?: Summary;
+  rrSharedCpuTps?: Summary;
+  rrSharedCpuP50Us?: Summary;
+  rrSharedCpuP99Us?: Summary;
 }
 
 function figures(s: Stack): Figures {
@@ -250,6 +278,9 @@ function figures(s: Stack): Figures {
     rrTps: summarize(s.rrTps),
     rrP50Us: summarize(s.rrP50),
     rrP99Us: summarize(s.rrP99),
+    rrSharedCpuTps: summarize(s.rrSharedTps),
+    rrSharedCpuP50Us: summarize(s.rrSharedP50),
+    rrSharedCpuP99Us: summarize(s.rrSharedP99),
   };
 }
 
@@ -260,6 +291,9 @@ function ratios(a: Figures, b: Figures): Record<string, number | undefined> {
     rrTps: ratio(a.rrTps, b.rrTps),
     rrP50: ratio(a.rrP50Us, b.rrP50Us),
     rrP99: ratio(a.rrP99Us, b.rrP99Us),
+    rrSharedCpuTps: ratio(a.rrSharedCpuTps, b.rrSharedCpuTps),
+    rrSharedCpuP50: ratio(a.rrSharedCpuP50Us, b.rrSharedCpuP50Us),
+    rrSharedCpuP99: ratio(a.rrSharedCpuP99Us, b.rrSharedCpuP99Us),
   };
 }
 
@@ -317,15 +351,14 @@ async function main(): Promise<void> {
         s.extra.offloads = v.offload
           ? 'TAP virtio-net offloads on (IFF_VNET_HDR, TUNSETOFFLOAD CSUM|TSO4|TSO6): TSO/GSO frames of up to 64 KiB and partial checksums cross the TAP both ways; lwIP has none'
           : 'none: a plain TAP as lwIP\'s, every frame at most 1514 bytes with full checksums (like for like with lwIP)';
-        s.extra.driver = v.driver === 'sync'
-          ? 'sync: epoll_pwait2 on the main thread (at most 1 ms, then a turn of the event loop)'
-          : v.driver === 'spin'
-            ? 'spin: busy-polls the epoll set 50 µs before each sync wait'
-            : 'async: epoll_wait on a libuv pool thread (koffi async), called back on the main thread';
+        s.extra.driver = DRIVER_TEXT[v.driver];
+        s.extra.api = v.api === 'raw'
+          ? 'the stack\'s own TCP interface (bench/lab/ours-raw.ts), as lwip-stack uses lwIP\'s raw API'
+          : 'the Node-style streams of engine/stack/net.ts (createServer, Duplex sockets)';
         s.extra.acks = 'the ACKs of one wake-up\'s segments coalesced, and carried by the reply when the echo answers in the same turn';
         s.clientNs = s.serverNs = await tapNamespace(key, track);
         s.extra.program = 'bench/lab/ours-stack.ts as one esbuild bundle (CommonJS, es2022), as the engine ships';
-        s.argv = (role) => [process.execPath, bundle, ...stackFlags(role), '--driver', v.driver, '--offload', v.offload ? 'on' : 'off'];
+        s.argv = (role) => [process.execPath, bundle, ...stackFlags(role), '--driver', v.driver, '--offload', v.offload ? 'on' : 'off', '--api', v.api];
       });
     }
     await setup('lwip', 10_000, async (s) => {
@@ -383,6 +416,8 @@ async function main(): Promise<void> {
         bulkFromStack: met(vs.bulkFromStack, (x) => x >= 2),
         rrTps: met(vs.rrTps, (x) => x >= 1),
         rrP99: met(vs.rrP99, (x) => x <= 1.5),
+        rrSharedCpuTps: met(vs.rrSharedCpuTps, (x) => x >= 1),
+        rrSharedCpuP99: met(vs.rrSharedCpuP99, (x) => x <= 1.5),
       };
     }
     if (figs.kernel) r[`${key}ToKernel`] = ratios(o, figs.kernel);
@@ -395,6 +430,7 @@ async function main(): Promise<void> {
     bulkFromStack: 'ours >= 2x lwIP',
     rrTps: 'ours >= 1x lwIP',
     rrP99: 'ours <= 1.5x lwIP',
+    rrSharedCpu: 'the same rr targets with the stack program and the client pinned to one CPU',
     note: 'each ours variant against lwIP; variants with offloads on use TSO/GSO and checksum offload on the TAP, which lwIP\'s netif does not (the oursNoOffload* rows are like for like)',
     met: targetsMet,
   };
@@ -410,6 +446,8 @@ async function main(): Promise<void> {
         'bulkFromStack: the stack\'s source sends to a Linux client, every byte checked against the pattern, timed from the first byte to the close; ' +
         `${BULK_WARMUP} unmeasured transfer(s) each way first on every stack alike`,
       rr: `one outstanding 64-byte request echoed back, TCP_NODELAY, up to ${RR_COUNT} transactions or ${RR_SECONDS} s after ${RR_WARMUP} warm-up ones (every stack alike); latency from CLOCK_MONOTONIC`,
+      rrSharedCpu: 'the rr again with the stack program and the client both pinned to CPU 0 (taskset -c 0): each transaction then costs no cross-CPU wake-up, and what decides is the CPU the stack spends on it, as on a machine whose other CPUs are busy',
+      roles: ROLES,
       reps: REPS,
       summary: 'median, min and max over the repetitions (rr percentiles: of each repetition\'s percentile)',
     },

@@ -3,7 +3,7 @@
 // (koffi's async calls occupy threads of libuv's small pool, so there is never more than one in
 // flight), which calls back on the main thread; or `waitNow`, a synchronous epoll_pwait2 on the
 // calling thread, optionally after busy-polling for a few microseconds (as OpenOnload's
-// EF_POLL_USEC does), which spares the pool thread and the hop back. Owns `struct epoll_event` and
+// EF_POLL_USEC does, yielding the CPU between looks), which spares the pool thread and the hop back. Owns `struct epoll_event` and
 // `struct timespec`.
 import { EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, lastError, libc, O_CLOEXEC, type Libc } from './libc';
 
@@ -13,6 +13,8 @@ const DATA_OFF = process.arch === 'x64' ? 4 : 8;
 const MAX_EVENTS = 64;
 /** sizeof(struct timespec) on LP64: i64 tv_sec, i64 tv_nsec. */
 const TIMESPEC_LEN = 16;
+/** A look of a spin (epoll_wait, sched_yield) that takes longer than this (ms) lost the CPU to another thread. */
+const PREEMPTED_MS = 0.05;
 /** The token of the wake-up eventfd. */
 const WAKE_TOKEN = 0;
 
@@ -26,6 +28,10 @@ export class Poller {
   private readonly timespec = Buffer.alloc(TIMESPEC_LEN);
   /** The tokens the last `waitNow` found readable, in `ready[0 .. count)` (the wake-up is never listed). */
   readonly ready = new Int32Array(MAX_EVENTS);
+  /** The last `waitNow` that spun found its events while spinning (not in the blocking wait after it). */
+  spinHit = false;
+  /** The last `waitNow` stopped spinning because this thread lost its CPU for a while (see PREEMPTED_MS). */
+  spinPreempted = false;
   private inFlight = false;
   private closeWhenIdle = false;
   private closed = false;
@@ -81,7 +87,8 @@ export class Poller {
 
   /**
    * Waits on this thread until a watched fd is readable or `timeoutMs` passes (0: just look; -1: no
-   * timeout), busy-polling first for up to `spinUs` microseconds of it. Returns how many tokens are
+   * timeout), busy-polling first for up to `spinUs` microseconds of it, with a sched_yield between
+   * looks so that any other thread that wants this CPU gets it. Returns how many tokens are
    * in `ready`. Refused while an async `wait` is in flight (that thread is using the set).
    */
   waitNow(timeoutMs: number, spinUs = 0): number {
@@ -89,14 +96,31 @@ export class Poller {
     if (this.inFlight) throw new Error('an async wait is in flight: waitNow would race it');
     const c = this.c;
     let n = 0;
+    this.spinHit = false;
+    this.spinPreempted = false;
     if (spinUs > 0 && timeoutMs !== 0) {
       const start = performance.now();
       const spinMs = timeoutMs < 0 ? spinUs / 1000 : Math.min(spinUs / 1000, timeoutMs);
+      let before = start;
+      let at = start;
       do {
         n = c.epollWait(this.epfd, this.events, MAX_EVENTS, 0);
-        if (n !== 0) return this.collect(n);
-      } while (performance.now() - start < spinMs);
-      if (timeoutMs > 0) timeoutMs = Math.max(0, timeoutMs - (performance.now() - start));
+        if (n !== 0) {
+          this.spinHit = true;
+          return this.collect(n);
+        }
+        // A thread that this one keeps from its CPU (a peer woken here) runs now: a spin never starves it.
+        c.schedYield();
+        at = performance.now();
+        // One look took far longer than a look: another thread had this CPU (a busy machine). Spinning
+        // then only loses this thread its turn; the caller blocks, and should stop spinning for a while.
+        if (at - before > PREEMPTED_MS) {
+          this.spinPreempted = true;
+          break;
+        }
+        before = at;
+      } while (at - start < spinMs);
+      if (timeoutMs > 0) timeoutMs = Math.max(0, timeoutMs - (at - start));
       if (timeoutMs === 0) return 0;
     }
     if (timeoutMs === 0 || timeoutMs < 0 || c.epollPwait2 === undefined) {

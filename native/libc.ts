@@ -31,6 +31,8 @@ export interface Libc {
   /** epoll_pwait2 (Linux 5.11, glibc 2.35): a timeout with nanosecond resolution; undefined where libc lacks it. */
   epollPwait2: ((epfd: number, events: Uint8Array, maxevents: number, timeout: Uint8Array | null, sigmask: null) => number) | undefined;
   eventfd: (initval: number, flags: number) => number;
+  /** Gives the CPU to another runnable thread, if one is waiting for it. */
+  schedYield: () => number;
   setns: (fd: number, nstype: number) => number;
   ifNametoindex: (name: string) => number;
   strerror: (errnum: number) => string;
@@ -91,6 +93,7 @@ function bind(koffi: Koffi): Libc {
     epollWait: f('int epoll_wait(int epfd, void *events, int maxevents, int timeout)'),
     epollPwait2: optional(() => f('int epoll_pwait2(int epfd, void *events, int maxevents, const void *timeout, const void *sigmask)')),
     eventfd: f('int eventfd(unsigned int initval, int flags)'),
+    schedYield: f('int sched_yield(void)'),
     setns: f('int setns(int fd, int nstype)'),
     ifNametoindex: f('unsigned int if_nametoindex(const char *name)'),
     strerror: f('const char *strerror(int errnum)'),

@@ -181,9 +181,9 @@ static int rr(const char *ip, int port, uint64_t count, uint64_t warmup, size_t 
   double sum = 0;
   for (uint64_t i = 0; i < n; i++) sum += (double)lat[i];
   printf("{\"mode\":\"rr\",\"size\":%zu,\"count\":%llu,\"seconds\":%.6f,\"tps\":%.1f,\"p50_us\":%.2f,"
-         "\"p99_us\":%.2f,\"mean_us\":%.2f,\"max_us\":%.2f}\n",
+         "\"p90_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"mean_us\":%.2f,\"max_us\":%.2f}\n",
          size, (unsigned long long)n, (double)elapsed / 1e9, (double)n * 1e9 / (double)elapsed,
-         pct_us(lat, n, 50), pct_us(lat, n, 99), sum / (double)n / 1000.0, (double)lat[n - 1] / 1000.0);
+         pct_us(lat, n, 50), pct_us(lat, n, 90), pct_us(lat, n, 99), pct_us(lat, n, 99.9), sum / (double)n / 1000.0, (double)lat[n - 1] / 1000.0);
   free(req); free(resp); free(lat);
   return 0;
 }

@@ -11,18 +11,22 @@
 //
 // Beyond the bench interface (lab-bench-interface.md), two flags of its own:
 //   --driver sync|spin|spin:USEC|async   how the real-time driver waits for frames (realtime.ts;
-//                                        default sync, or BYPASS_SCOPE_DRIVER)
+//                                        default poll, or BYPASS_SCOPE_DRIVER)
 //   --offload on|off                     the TAP's virtio-net offloads: checksum offload and TSO/GSO
 //                                        both ways (native/tap.ts); default off, a plain TAP as lwIP's
+//   --api raw|socket                     raw (the default): the roles on the stack's own TCP interface
+//                                        (ours-raw.ts), as lwip-stack.c serves them on lwIP's raw API;
+//                                        socket: on the Node-style streams of engine/stack/net.ts
 //
 //   node --import tsx bench/lab/ours-stack.ts --tap NAME --ip 198.18.0.2 --prefix 24 \
 //        --mac 02:00:00:00:00:02 --port PORT --role sink|source|echo [--bytes N] \
-//        [--driver MODE] [--offload on|off]
+//        [--driver MODE] [--offload on|off] [--api raw|socket]
 import type { Duplex } from 'node:stream';
 import { driverOptionsFromEnv, RealtimeDriver, type RealtimeOptions } from '../../engine/backends/realtime';
 import { TapDevice } from '../../engine/backends/tap';
 import { BYPASS_TCP_CONFIG } from '../../engine/capture/session';
 import { createServer, Ipv4Stack } from '../../engine/stack/index';
+import { serveRaw } from './ours-raw';
 import { SeededRng } from '../../engine/tcp/rng';
 import { ipv4FromString } from '../../engine/wire/address';
 
@@ -39,10 +43,11 @@ interface Args {
   bytes: number;
   driver: Pick<RealtimeOptions, 'mode' | 'spinUs'>;
   offload: boolean;
+  api: 'raw' | 'socket';
 }
 
 function usage(message: string): never {
-  process.stderr.write(`ours-stack: ${message}\nusage: ours-stack --tap NAME --ip A.B.C.D --prefix N --mac XX:XX:XX:XX:XX:XX --port PORT --role sink|source|echo [--bytes N] [--driver sync|spin[:USEC]|async] [--offload on|off]\n`);
+  process.stderr.write(`ours-stack: ${message}\nusage: ours-stack --tap NAME --ip A.B.C.D --prefix N --mac XX:XX:XX:XX:XX:XX --port PORT --role sink|source|echo [--bytes N] [--driver sync|spin[:USEC]|async] [--offload on|off] [--api raw|socket]\n`);
   process.exit(2);
 }
 
@@ -50,7 +55,7 @@ function parseArgs(argv: readonly string[]): Args {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
-    if (!['--tap', '--ip', '--prefix', '--mac', '--port', '--role', '--bytes', '--driver', '--offload'].includes(k)) usage(`unknown flag ${k}`);
+    if (!['--tap', '--ip', '--prefix', '--mac', '--port', '--role', '--bytes', '--driver', '--offload', '--api'].includes(k)) usage(`unknown flag ${k}`);
     if (i + 1 >= argv.length) usage(`flag ${k} needs a value`);
     flags.set(k, argv[i + 1]);
   }
@@ -75,7 +80,9 @@ function parseArgs(argv: readonly string[]): Args {
   }
   const offloadText = flags.get('--offload') ?? 'off';
   if (offloadText !== 'on' && offloadText !== 'off') usage('--offload must be on or off');
-  return { tap, ip, prefix, mac, port, role, bytes, driver, offload: offloadText === 'on' };
+  const api = flags.get('--api') ?? 'raw';
+  if (api !== 'raw' && api !== 'socket') usage('--api must be raw or socket');
+  return { tap, ip, prefix, mac, port, role, bytes, driver, offload: offloadText === 'on', api };
 }
 
 /** Writes `total` bytes of the pattern, honouring backpressure, then ends the stream. */
@@ -94,6 +101,32 @@ function sendPattern(s: Duplex, total: number, pattern: Buffer): void {
     s.end();
   };
   pump();
+}
+
+/** The roles on the Node-style sockets of engine/stack/net.ts (--api socket). */
+function serveSockets(stack: Ipv4Stack, args: Args, pattern: Buffer): void {
+  const server = createServer(stack, (s) => {
+    s.on('error', (e: Error) => process.stderr.write(`ours-stack: connection: ${e.message}\n`));
+    switch (args.role) {
+      case 'sink':
+        s.on('data', () => {});
+        s.on('end', () => s.end());
+        break;
+      case 'source':
+        s.on('data', () => {});
+        sendPattern(s, args.bytes, pattern);
+        break;
+      case 'echo':
+        s.on('data', (d: Buffer) => s.write(d));
+        s.on('end', () => s.end());
+        break;
+    }
+  });
+  server.on('error', (e: Error) => {
+    process.stderr.write(`ours-stack: listen: ${e.message}\n`);
+    process.exit(1);
+  });
+  server.listen(args.port, () => process.stdout.write('ready\n'));
 }
 
 function main(): void {
@@ -128,33 +161,21 @@ function main(): void {
   driver.add(stack);
   const pattern = Buffer.alloc(CHUNK + PERIOD);
   for (let i = 0; i < pattern.length; i++) pattern[i] = i % PERIOD;
-  const server = createServer(stack, (s) => {
-    s.on('error', (e: Error) => process.stderr.write(`ours-stack: connection: ${e.message}\n`));
-    switch (args.role) {
-      case 'sink':
-        s.on('data', () => {});
-        s.on('end', () => s.end());
-        break;
-      case 'source':
-        s.on('data', () => {});
-        sendPattern(s, args.bytes, pattern);
-        break;
-      case 'echo':
-        s.on('data', (d: Buffer) => s.write(d));
-        s.on('end', () => s.end());
-        break;
+  if (args.api === 'raw') {
+    const failed = serveRaw(stack, args.port, args.role, args.bytes, pattern, PERIOD, (m) => process.stderr.write(`ours-stack: ${m}\n`));
+    if (failed !== undefined) {
+      process.stderr.write(`ours-stack: listen: ${failed}\n`);
+      process.exit(1);
     }
-  });
-  server.on('error', (e: Error) => {
-    process.stderr.write(`ours-stack: listen: ${e.message}\n`);
-    process.exit(1);
-  });
-  server.listen(args.port, () => process.stdout.write('ready\n'));
+    process.stdout.write('ready\n');
+  } else {
+    serveSockets(stack, args, pattern);
+  }
   driver.start();
   const stop = (): void => {
     void driver.stop().then(() => {
       // What the driver and the device did, for whoever profiles this program (the bench ignores stderr when it exits 0).
-      if (process.env.OURS_COUNTERS === '1') process.stderr.write(`ours-stack: driver ${JSON.stringify(driver.counters)} tap ${JSON.stringify(device.counters)}\n`);
+      if (process.env.OURS_COUNTERS === '1') process.stderr.write(`ours-stack: driver ${JSON.stringify(driver.counters)} spin ${JSON.stringify(driver.spin.counters)} tap ${JSON.stringify(device.counters)}\n`);
       device.close();
       process.exit(0);
     });

@@ -6,8 +6,8 @@
 // threads, so its parent starts it under `unshare -Urn` (privateNamespaceCommand).
 //
 // Two settings come from the environment, so that every way of starting a lab capture (the CLI, the
-// engine process) has them: BYPASS_SCOPE_DRIVER=sync|spin[:µs]|async, how the real-time driver waits
-// for frames (realtime.ts; default sync), and BYPASS_SCOPE_LAB_OFFLOADS=0|1, the TAPs' virtio-net
+// engine process) has them: BYPASS_SCOPE_DRIVER=poll[:µs]|spin[:µs]|sync|async, how the real-time
+// driver waits for frames (realtime.ts; default poll), and BYPASS_SCOPE_LAB_OFFLOADS=0|1, the TAPs' virtio-net
 // offloads (TSO/GSO and checksum offload both ways; default on, as on a host whose NIC has them,
 // and the way the bench measures the stack). With offloads the trace shows what
 // crossed the TAP, as tcpdump on a host with offloads shows it: segments of up to 64 KiB and partial

@@ -1,25 +1,34 @@
 // backends: the real-time driver — runs devices, stacks, timers and workloads on the monotonic clock
 // with `poll(now)`/`pollAt()`, as SimClock does in virtual time. Frames come from file descriptors
 // (TAP, AF_PACKET) watched by ONE epoll set (native/epoll.ts); each step reads at most `batch`
-// frames per source, so a flood cannot starve the event loop. sync and spin read a source whose
+// frames per source, so a flood cannot starve the event loop. sync, poll and spin read a source whose
 // traffic is sparse (its last read found one frame, then nothing) one frame a step: the wait that
 // follows says whether another is there, so a request/response costs no read that fails with
 // EAGAIN; a frame that comes within a few microseconds of the one before (a burst), or a whole-batch
 // read every few steps that finds more than one frame (ACKs queueing behind a bulk send), goes back
-// to whole batches. After a step that read frames, sync and spin read those sources again before
+// to whole batches. After a step that read frames, sync, poll and spin read those sources again before
 // waiting (`readFirst`): on a busy machine the peer the step's frames woke has often answered by
 // the time the step ends, so a request/response costs no wait; a read that finds nothing makes the
 // driver wait first for a while.
 //
-// How it waits for frames (`mode`, or BYPASS_SCOPE_DRIVER=async|sync|spin[:µs] in the environment):
-//   sync   (the default) a synchronous epoll_pwait2 on the main thread, bounded by the next deadline
-//          and by `maxBlockMs` (1 ms), then a turn of Node's event loop (setImmediate) so that IPC,
-//          timers, process.nextTick and promise callbacks run between waits. A frame wakes the
-//          thread that processes it: no thread-pool hop. After `parkAfterMs` (100 ms) without a
-//          frame the driver parks on the async wait below, so an idle engine sleeps.
-//   spin   as sync, but busy-polls the epoll set for up to `spinUs` (50 µs) before each blocking
-//          wait, as OpenOnload's EF_POLL_USEC does: the lowest latency, for a core's worth of CPU
-//          while traffic flows.
+// How it waits for frames (`mode`, or BYPASS_SCOPE_DRIVER=async|sync|poll[:µs]|spin[:µs] in the environment):
+//   sync   a synchronous epoll_pwait2 on the main thread, bounded by the next deadline and by
+//          `maxBlockMs` (1 ms), then a turn of Node's event loop (setImmediate) so that IPC, timers,
+//          process.nextTick and promise callbacks run between waits (at least every `yieldEveryMs`,
+//          5 ms, while frames keep the driver busy). A frame wakes the thread that processes it: no
+//          thread-pool hop. After `parkAfterMs` (100 ms) without a frame the driver parks on the
+//          async wait below, so an idle engine sleeps.
+//   poll   (the default) as sync, but busy-polls the epoll set before each blocking wait for an
+//          adaptive window of up to `spinUs` (50 µs), as KVM's halt polling sizes its window: a wait
+//          that a frame ended soon after it blocked doubles the window (from 10 µs), since spinning
+//          would have caught the frame without the wake-up; a wait that blocked long halves it, down
+//          to 0. So it spins only while frames come in quick succession (request/response, where
+//          each wake-up of a sleeping thread costs tens of µs on a VM), and sleeps otherwise.
+//   spin   as poll with a fixed window of `spinUs` (50 µs), as OpenOnload's EF_POLL_USEC does.
+//   Both spin with a sched_yield between looks, so a peer woken on the same CPU runs at once. A spin
+//   that loses its CPU to another thread anyway (one look takes over 50 µs: a busy machine, where
+//   spinning only costs the spinner its turn) stops, and spinning pauses for 20 ms, doubling up to
+//   2 s while that recurs.
 //   async  one koffi async epoll_wait on a libuv pool thread, calling back on the main thread: the
 //          event loop is never blocked, for one thread hop per wake-up.
 //
@@ -28,6 +37,7 @@
 // `now` is milliseconds since the driver was made, from performance.now() (CLOCK_MONOTONIC), so a
 // time taken anywhere in the process with performance.now() converts with `toDriverTime`.
 import { Poller } from '../../native/index';
+import { SpinWindow } from './spin-window';
 import type { Pollable } from './sim';
 
 /** A device whose frames arrive on a file descriptor. */
@@ -40,13 +50,13 @@ export interface FrameSource {
   flush?(now: number): void;
 }
 
-export type WaitMode = 'async' | 'sync' | 'spin';
+export type WaitMode = 'async' | 'sync' | 'poll' | 'spin';
 
-/** sync, spin: frames of one source read this close together (ms) are a burst, not sparse traffic. */
+/** sync, poll, spin: frames of one source read this close together (ms) are a burst, not sparse traffic. */
 const BURST_GAP_MS = 0.008;
-/** sync, spin: a sparse source gets a whole-batch read every this many steps, to see whether frames queue up. */
+/** sync, poll, spin: a sparse source gets a whole-batch read every this many steps, to see whether frames queue up. */
 const SPARSE_RECHECK = 8;
-/** sync, spin: after a read-first step that found nothing, the most waits made before reading first again. */
+/** sync, poll, spin: after a read-first step that found nothing, the most waits made before reading first again. */
 const READ_FIRST_BACKOFF_MAX = 64;
 
 export interface RealtimeOptions {
@@ -54,24 +64,26 @@ export interface RealtimeOptions {
   readonly batch?: number;
   /** Called once if a device fails while the driver runs its own loop (it has stopped by then). */
   readonly onError?: (err: Error) => void;
-  /** How the driver waits for frames (see above); default from BYPASS_SCOPE_DRIVER, else 'sync'. */
+  /** How the driver waits for frames (see above); default from BYPASS_SCOPE_DRIVER, else 'poll'. */
   readonly mode?: WaitMode;
-  /** spin: microseconds of busy-polling before each blocking wait (default 50). */
+  /** poll: the most microseconds of busy-polling before a blocking wait; spin: always this many (default 50). */
   readonly spinUs?: number;
-  /** sync, spin: the longest the main thread blocks in one wait (default 1 ms). */
+  /** sync, poll, spin: the longest the main thread blocks in one wait (default 1 ms). */
   readonly maxBlockMs?: number;
-  /** sync, spin: after this long without a frame, wait on the pool thread instead (default 100 ms). */
+  /** sync, poll, spin: while frames keep the driver busy, a full turn of the event loop at least this often (default 5 ms). */
+  readonly yieldEveryMs?: number;
+  /** sync, poll, spin: after this long without a frame, wait on the pool thread instead (default 100 ms). */
   readonly parkAfterMs?: number;
 }
 
-/** The driver options BYPASS_SCOPE_DRIVER asks for (`async`, `sync`, `spin` or `spin:USEC`), or an error naming what it wants. */
+/** The driver options BYPASS_SCOPE_DRIVER asks for (`async`, `sync`, `poll[:USEC]` or `spin[:USEC]`), or an error naming what it wants. */
 export function driverOptionsFromEnv(value = process.env.BYPASS_SCOPE_DRIVER): Pick<RealtimeOptions, 'mode' | 'spinUs'> {
   if (value === undefined || value === '') return {};
-  const m = /^(async|sync|spin)(?::(\d+))?$/.exec(value.trim());
-  if (m === null || (m[2] !== undefined && m[1] !== 'spin')) {
-    throw new Error(`BYPASS_SCOPE_DRIVER=${value}: want async, sync, spin or spin:MICROSECONDS`);
+  const m = /^(async|sync|poll|spin)(?::(\d+))?$/.exec(value.trim());
+  if (m === null || (m[2] !== undefined && m[1] !== 'spin' && m[1] !== 'poll')) {
+    throw new Error(`BYPASS_SCOPE_DRIVER=${value}: want async, sync, poll, poll:MICROSECONDS, spin or spin:MICROSECONDS`);
   }
-  return m[2] === undefined ? { mode: m[1] as WaitMode } : { mode: 'spin', spinUs: Number(m[2]) };
+  return m[2] === undefined ? { mode: m[1] as WaitMode } : { mode: m[1] as WaitMode, spinUs: Number(m[2]) };
 }
 
 export class RealtimeDriver {
@@ -83,26 +95,29 @@ export class RealtimeDriver {
   readonly mode: WaitMode;
   readonly spinUs: number;
   readonly maxBlockMs: number;
+  readonly yieldEveryMs: number;
   readonly parkAfterMs: number;
+  /** poll, spin: how long to busy-poll before a blocking wait (spin-window.ts). */
+  readonly spin: SpinWindow;
   private readonly members: Pollable[] = [];
   private readonly sources: FrameSource[] = [];
   private readonly poller = new Poller();
-  /** sync, spin: per source (by index), whether the last wait found it readable. */
+  /** sync, poll, spin: per source (by index), whether the last wait found it readable. */
   private readonly readable = new Uint8Array(64);
-  /** sync, spin: `readable` is what a wait just found, not yet used by a step. */
+  /** sync, poll, spin: `readable` is what a wait just found, not yet used by a step. */
   private fresh = false;
-  /** sync, spin: per source, its traffic is sparse: read one frame a step (see above). */
+  /** sync, poll, spin: per source, its traffic is sparse: read one frame a step (see above). */
   private readonly sparse = new Uint8Array(64);
-  /** sync, spin: per source, one-frame reads since its last whole-batch read. */
+  /** sync, poll, spin: per source, one-frame reads since its last whole-batch read. */
   private readonly sparseRun = new Uint8Array(64);
-  /** sync, spin: per source, driver time of the step that last read a frame from it. */
+  /** sync, poll, spin: per source, driver time of the step that last read a frame from it. */
   private readonly lastRead = new Float64Array(64);
   /** Frames the last step read, in all and per source (1: some). */
   private stepFrames = 0;
   private readonly stepRead = new Uint8Array(64);
-  /** sync, spin: the coming step reads first, without a wait before it (see `loop`). */
+  /** sync, poll, spin: the coming step reads first, without a wait before it (see `loop`). */
   private readingFirst = false;
-  /** sync, spin: waits to make before reading first again (after a read-first step found nothing), and the next such backoff. */
+  /** sync, poll, spin: waits to make before reading first again (after a read-first step found nothing), and the next such backoff. */
   private readFirstSkip = 0;
   private readFirstBackoff = 1;
   private running = false;
@@ -112,7 +127,7 @@ export class RealtimeDriver {
    * before any wait, so that a burst costs one wake-up, not one per frame.
    */
   private backlog = false;
-  /** Driver time of the last frame read (sync, spin: when to park). */
+  /** Driver time of the last frame read (sync, poll, spin: when to park). */
   private lastFrameAt = 0;
   private immediate: NodeJS.Immediate | undefined;
   /** The own loop's async wait returned: step before waiting again. */
@@ -132,7 +147,7 @@ export class RealtimeDriver {
     this.tickPending = false;
     if (this.immediate === undefined) this.loop();
   };
-  /** The own loop's next turn is queued with process.nextTick (sync, spin: between yields to the event loop). */
+  /** The own loop's next turn is queued with process.nextTick (sync, poll, spin: between yields to the event loop). */
   private tickPending = false;
   /** Driver time of the own loop's last turn of the event loop. */
   private lastYield = 0;
@@ -142,12 +157,14 @@ export class RealtimeDriver {
     const env = options.mode === undefined ? driverOptionsFromEnv() : {};
     this.batch = options.batch ?? 64;
     this.onError = options.onError;
-    this.mode = options.mode ?? env.mode ?? 'sync';
-    this.spinUs = this.mode === 'spin' ? (options.spinUs ?? env.spinUs ?? 50) : 0;
+    this.mode = options.mode ?? env.mode ?? 'poll';
+    this.spinUs = this.mode === 'spin' || this.mode === 'poll' ? (options.spinUs ?? env.spinUs ?? 50) : 0;
+    this.spin = new SpinWindow(this.spinUs, this.mode === 'poll');
     this.maxBlockMs = options.maxBlockMs ?? 1;
+    this.yieldEveryMs = options.yieldEveryMs ?? Math.max(this.maxBlockMs, 5);
     this.parkAfterMs = options.parkAfterMs ?? 100;
-    if (!(this.batch >= 1) || !(this.maxBlockMs > 0) || !(this.spinUs >= 0) || !(this.parkAfterMs >= 0)) {
-      throw new Error('RealtimeDriver: batch ≥ 1, maxBlockMs > 0, spinUs ≥ 0 and parkAfterMs ≥ 0 are required');
+    if (!(this.batch >= 1) || !(this.maxBlockMs > 0) || !(this.yieldEveryMs > 0) || !(this.spinUs >= 0) || !(this.parkAfterMs >= 0)) {
+      throw new Error('RealtimeDriver: batch ≥ 1, maxBlockMs > 0, yieldEveryMs > 0, spinUs ≥ 0 and parkAfterMs ≥ 0 are required');
     }
   }
 
@@ -262,7 +279,7 @@ export class RealtimeDriver {
   /**
    * Resolves when a source's fd becomes readable, `untilMs` (driver time) comes, `kick()` is
    * called or the driver stops. async: keeps the one epoll wait in flight and never starts a
-   * second. sync, spin: waits on this thread (at most maxBlockMs), then resolves on the next turn
+   * second. sync, poll, spin: waits on this thread (at most maxBlockMs), then resolves on the next turn
    * of the event loop.
    */
   waitForWork(untilMs: number): Promise<void> {
@@ -337,7 +354,7 @@ export class RealtimeDriver {
 
   /**
    * One turn of the own loop. After a step that did work it lets what application callbacks queued
-   * with process.nextTick run, then goes on (`next`). Otherwise sync and spin wait right here, and
+   * with process.nextTick run, then goes on (`next`). Otherwise sync, poll and spin wait right here, and
    * step at once when a frame or a deadline comes; a wait that ran to the maxBlockMs cap yields to
    * the event loop. async (or a parked driver) waits on the pool thread.
    */
@@ -375,13 +392,13 @@ export class RealtimeDriver {
   }
 
   /**
-   * The own loop's next turn. sync, spin: after process.nextTick, so that what the step's callbacks
+   * The own loop's next turn. sync, poll, spin: after process.nextTick, so that what the step's callbacks
    * queued with it runs first, without a turn of the event loop (its epoll_wait, a system call per
-   * step); at least every maxBlockMs a full turn (setImmediate) lets I/O, timers and promise
+   * step); at least every yieldEveryMs a full turn (setImmediate) lets I/O, timers and promise
    * callbacks run. async: always a full turn.
    */
   private next(): void {
-    if (this.mode !== 'async' && this.now - this.lastYield < this.maxBlockMs) {
+    if (this.mode !== 'async' && this.now - this.lastYield < this.yieldEveryMs) {
       if (!this.tickPending && this.immediate === undefined) {
         this.tickPending = true;
         process.nextTick(this.tickFn);
@@ -392,7 +409,7 @@ export class RealtimeDriver {
   }
 
   /**
-   * sync, spin: whether the coming step reads before it waits. On a machine with few cores the
+   * sync, poll, spin: whether the coming step reads before it waits. On a machine with few cores the
    * peer that a step's frames woke often runs on this very core while the write returns, so its
    * answer is already queued when the step ends: reading at once saves the wait, a system call per
    * request/response. A read-first step that finds nothing (the peer is slower: another core, or
@@ -424,23 +441,38 @@ export class RealtimeDriver {
     this.readFirstBackoff = Math.min(READ_FIRST_BACKOFF_MAX, this.readFirstBackoff * 2);
   }
 
-  /** sync, spin: waits on this thread until a source is readable, `untilMs`, or maxBlockMs; returns how many sources are readable. */
+  /** sync, poll, spin: waits on this thread until a source is readable, `untilMs`, or maxBlockMs; returns how many sources are readable. */
   private blockingWait(untilMs: number): number {
     const timeout = Math.max(0, Math.min(untilMs - this.now, this.maxBlockMs));
     this.counters.syncWaits++;
     return this.look(timeout);
   }
 
-  /** sync, spin: one epoll look (0: no wait); marks the readable sources for the next step. */
+  /** sync, poll, spin: one epoll look (0: no wait); marks the readable sources for the next step. */
   private look(timeoutMs: number): number {
     const p = this.poller;
-    const n = p.waitNow(timeoutMs, timeoutMs > 0 ? this.spinUs : 0);
+    if (timeoutMs === 0) {
+      const n = p.waitNow(0);
+      return this.mark(n);
+    }
+    const spinUs = this.spinUs > 0 ? this.spin.windowUs(this.now) : 0;
+    const start = spinUs > 0 || this.spin.adaptive ? performance.now() : 0;
+    const n = p.waitNow(timeoutMs, spinUs);
+    if (this.spinUs > 0) {
+      const waitedUs = (performance.now() - start) * 1000;
+      this.spin.afterWait(this.now, spinUs, { spinHit: p.spinHit, preempted: p.spinPreempted, frame: n > 0, waitedUs });
+    }
+    return this.mark(n);
+  }
+
+  private mark(n: number): number {
+    const p = this.poller;
     for (let i = 0; i < n; i++) this.readable[p.ready[i] - 1] = 1;
     this.fresh = true;
     return n;
   }
 
-  /** sync, spin: idle long enough to sleep on the pool thread (a frame or a deadline wakes it). */
+  /** sync, poll, spin: idle long enough to sleep on the pool thread (a frame or a deadline wakes it). */
   private parked(): boolean {
     return this.parkAfterMs !== Infinity && this.now - this.lastFrameAt > this.parkAfterMs;
   }
@@ -457,13 +489,13 @@ export class RealtimeDriver {
       for (const w of this.stopWaiters.splice(0)) w();
       return;
     }
-    // sync, spin: a frame ends the park (the next step reads every source).
+    // sync, poll, spin: a frame ends the park (the next step reads every source).
     if (this.mode !== 'async' && readable > 0) this.lastFrameAt = this.now;
     this.wakeWaiters();
   }
 
   private wakeWaiters(): void {
-    // sync, spin: the pool thread must give the epoll set back before this thread waits on it.
+    // sync, poll, spin: the pool thread must give the epoll set back before this thread waits on it.
     if (this.mode !== 'async' && this.poller.waiting && !this.stopped) this.poller.wake();
     if (this.waiters.length === 0) return;
     this.clearTimer();

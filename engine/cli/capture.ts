@@ -87,8 +87,9 @@ options:
                          which it runs itself; --duration then caps the wall-clock run, default 10;
                          the TAPs carry TSO/GSO frames of up to 64 KiB and partial checksums, as a
                          host with NIC offloads does (flagged OFFLOAD; BYPASS_SCOPE_LAB_OFFLOADS=0:
-                         plain 1514-byte frames); BYPASS_SCOPE_DRIVER=sync|spin[:µs]|async: how the
-                         real-time driver waits for frames (default sync)
+                         plain 1514-byte frames); BYPASS_SCOPE_DRIVER=poll[:µs]|spin[:µs]|sync|async:
+                         how the real-time driver waits for frames (default poll: an adaptive
+                         busy-poll of up to 50 µs while frames come fast, asleep otherwise)
   --backend tap          the TAP device --tap NAME that you own; the host's kernel behind it is the
                          wire side at the TAP's address, the kernel path is emulated
   --backend afpacket     an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the rules

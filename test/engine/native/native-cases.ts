@@ -215,11 +215,11 @@ async function tapOffload(): Promise<unknown> {
   return r;
 }
 
-/** Each way the driver waits (async, sync, spin) serves an echo to Linux over a TAP; what each waited with. */
+/** Each way the driver waits (async, sync, poll, spin) serves an echo to Linux over a TAP; what each waited with. */
 async function driverModes(): Promise<unknown> {
   tapWithKernelSide('bsn3');
   const out: Record<string, unknown> = {};
-  for (const mode of ['async', 'sync', 'spin'] as WaitMode[]) {
+  for (const mode of ['async', 'sync', 'poll', 'spin'] as WaitMode[]) {
     const dev = TapDevice.open('bsn3');
     await waitForCarrier(undefined, 'bsn3');
     const driver = new RealtimeDriver({ mode });
@@ -248,7 +248,7 @@ async function driverModes(): Promise<unknown> {
         resolve(false);
       }, 30_000);
     });
-    // Idle past the park time: a sync or spin driver then sleeps on the pool thread, and a frame wakes it.
+    // Idle past the park time: a sync, poll or spin driver then sleeps on the pool thread, and a frame wakes it.
     await new Promise((r) => setTimeout(r, driver.parkAfterMs + 50));
     // Not spawnSync: the driver must run (answer ARP and the echo request) while ping waits.
     const ping = await new Promise<{ status: number | null; out: string }>((resolve) => {

@@ -98,17 +98,17 @@ describe('native: devices in a private namespace', { skip }, () => {
     assert.equal(r.badChecksum, 0, 'segments dropped for a bad checksum');
   });
 
-  it('serves Linux in each wait mode: async on the pool thread, sync and spin on the main thread, parked when idle', async () => {
+  it('serves Linux in each wait mode: async on the pool thread, sync, poll and spin on the main thread, parked when idle', async () => {
     type M = { closed: boolean; echoed: number; want: number; match: boolean; pingAfterIdle: string; counters: { waits: number; syncWaits: number; parks: number } };
-    const r = (await inNamespace('driver-modes')) as Record<'async' | 'sync' | 'spin', M>;
-    for (const mode of ['async', 'sync', 'spin'] as const) {
+    const r = (await inNamespace('driver-modes')) as Record<'async' | 'sync' | 'poll' | 'spin', M>;
+    for (const mode of ['async', 'sync', 'poll', 'spin'] as const) {
       const m = r[mode];
       assert.ok(m.closed && m.match && m.echoed === m.want, `${mode}: echoed ${m.echoed} of ${m.want} bytes, digest ${m.match ? 'matches' : 'differs'}`);
       assert.equal(m.pingAfterIdle, 'ok', `${mode}: ping after ${'idle'}`);
     }
     assert.equal(r.async.counters.syncWaits, 0, 'async: waits on the main thread');
     assert.ok(r.async.counters.waits > 0, 'async: waits on the pool thread');
-    for (const mode of ['sync', 'spin'] as const) {
+    for (const mode of ['sync', 'poll', 'spin'] as const) {
       assert.ok(r[mode].counters.syncWaits > 0, `${mode}: waits on the main thread: ${r[mode].counters.syncWaits}`);
       assert.ok(r[mode].counters.parks > 0, `${mode}: parked after idling: ${r[mode].counters.parks}`);
     }
