@@ -71,30 +71,21 @@ options:
                            lab       real TAP devices in a private network namespace (it runs itself
                                      under \`unshare -Urn\`), Linux programs on the wire and the real
                                      Linux kernel on the kernel path; --duration caps the wall-clock
-                                     run (default 10)
+                                     run (default 10). The TAPs carry TSO/GSO frames of up to 64 KiB
+                                     and partial checksums, as a host with NIC offloads does (flagged
+                                     OFFLOAD; BYPASS_SCOPE_LAB_OFFLOADS=0: plain 1514-byte frames);
+                                     BYPASS_SCOPE_DRIVER=sync|spin[:µs]|async: how the real-time
+                                     driver waits for frames (default sync)
                            tap       the TAP device --tap NAME that you own; the host's kernel behind
-                                     it is the wire side, the kernel path is emulated
+                                     it is the wire side at the TAP's address, the kernel path is
+                                     emulated
                            afpacket  an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the
                                      rules compiled to cBPF and run in the kernel; the bypass stack
-                                     at --ip A.B.C.D/N, an address of its own; scenario idle only
+                                     at --ip A.B.C.D/N, an address of its own (the kernel keeps every
+                                     frame too); scenario idle only
   --file FILE            with --backend pcap: the pcap or pcapng file
   --speed X|max          time per wall time: 1 plays at the capture's (or the network's) own pace;
                          max (the default) runs as fast as it can
-<<<<<<< HEAD
-=======
-  --backend lab          real TAP devices in a private network namespace, Linux programs on the wire
-                         and the real Linux kernel on the kernel path; needs \`unshare -Urn\` to work,
-                         which it runs itself; --duration then caps the wall-clock run, default 10;
-                         the TAPs carry TSO/GSO frames of up to 64 KiB and partial checksums, as a
-                         host with NIC offloads does (flagged OFFLOAD; BYPASS_SCOPE_LAB_OFFLOADS=0:
-                         plain 1514-byte frames); BYPASS_SCOPE_DRIVER=sync|spin[:µs]|async: how the
-                         real-time driver waits for frames (default sync)
-  --backend tap          the TAP device --tap NAME that you own; the host's kernel behind it is the
-                         wire side at the TAP's address, the kernel path is emulated
-  --backend afpacket     an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the rules
-                         compiled to cBPF and run in the kernel; the bypass stack at --ip A.B.C.D/N,
-                         an address of its own (the kernel keeps every frame too); scenario idle only
->>>>>>> perf
   --tap NAME             the TAP device for --backend tap (sudo ip tuntap add dev NAME mode tap user
                          $USER; sudo ip addr add 198.18.0.1/24 dev NAME; sudo ip link set NAME up)
   --interface NAME       the interface for --backend afpacket
