@@ -1,8 +1,10 @@
 // extension: a capture store as a pcapng file — the frames that crossed the wire in time order, each
-// with a packet comment giving its path, rule, direction, connection and hops, as the CLI's
-// `capture --out` writes them (so tshark, Wireshark and `bypass-scope decode` read both alike).
+// with a packet comment giving its path, rule, direction, connection, checksum offload and hops, and
+// its epb_flags, made by the same functions as the CLI's `capture --out` (engine/trace/packet-comment.ts),
+// so tshark, Wireshark, `bypass-scope decode` and a replay read both alike.
 import { ByteBuffer, LinkType, PcapngWriter } from '../engine/trace/capture-format';
-import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN, type Hop } from '../engine/trace/schema';
+import { epbFlags, hopsText, packetComment, PCAPNG_COMMENT_FORMAT } from '../engine/trace/packet-comment';
+import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN } from '../engine/trace/schema';
 import type { CaptureStore, StoredPacket } from './capture-store';
 
 export interface ExportOptions {
@@ -28,21 +30,9 @@ export function ruleLabel(rule: number, ruleName: (index: number) => string): st
   return '-';
 }
 
-/** Hops as the CLI prints them in comments: `nic.rx@0 steer@0 … app@120ns`, drops as `layer@t!drop:reason`. */
-export function hopsText(hops: readonly Hop[]): string {
-  return hops
-    .map((h, i) => {
-      let s = `${h.layer}@${h.offsetNs}${i === hops.length - 1 ? 'ns' : ''}`;
-      if (h.verdict === 'drop') s += `!drop:${h.reason ?? ''}`;
-      else if (h.reason !== undefined) s += `(${h.reason})`;
-      return s;
-    })
-    .join(' ');
-}
-
 export function exportPcapng(store: CaptureStore, options: ExportOptions): ExportResult {
   const out = new ByteBuffer({ capacity: 1 << 16 });
-  const writer = new PcapngWriter(out, { userAppl: options.userAppl ?? 'Bypass Scope (VS Code)' });
+  const writer = new PcapngWriter(out, { userAppl: options.userAppl ?? 'Bypass Scope (VS Code)', comment: PCAPNG_COMMENT_FORMAT });
   writer.addInterface({ linkType: LinkType.ETHERNET, name: options.interfaceName, description: options.interfaceDescription, tsResolution: 1e9 });
   const packets: StoredPacket[] = [...store.packets()].sort((a, b) => a.timeNs - b.timeNs || a.id - b.id);
   let written = 0;
@@ -64,7 +54,8 @@ export function exportPcapng(store: CaptureStore, options: ExportOptions): Expor
       data: p.frame,
       origLen: p.wireLen,
       direction: p.direction === 'rx' ? 'inbound' : 'outbound',
-      comment: `path=${p.path} rule=${rule} dir=${p.direction}${p.connId ? ` conn=${p.connId}` : ''} hops=${hopsText(hops)}`,
+      flags: epbFlags(p.flags),
+      comment: packetComment({ path: p.path, rule, direction: p.direction, connId: p.connId, flags: p.flags, hops: hopsText(hops) }),
     });
     written++;
   }

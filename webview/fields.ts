@@ -3,6 +3,7 @@
 // Offsets follow the header figures: Ethernet (IEEE 802.3), ARP (RFC 826), IPv4 (RFC 791 §3.1),
 // IPv6 (RFC 8200 §3), TCP (RFC 9293 §3.1), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443 §2.1).
 import { ipv4ToString, ipv6ToString, macToString } from '../engine/wire/address';
+import { PARTIAL_CHECKSUM_TEXT } from '../engine/wire/checksum';
 import type { Dissection, LayerSpan } from '../engine/wire/dissect';
 
 export interface Field {
@@ -35,16 +36,17 @@ function u32(b: Uint8Array, o: number): number {
   return (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
 }
 
-const PARTIAL = ' [partial: the device completes it (checksum offload)]';
+const PARTIAL = ` [${PARTIAL_CHECKSUM_TEXT}]`;
 
 const TCP_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'AE'];
 
 /**
- * `offloaded`: the record is flagged OFFLOAD (it crossed a device with checksum offload), so a TCP or
- * UDP checksum that does not add up is the partial one the device completes, not an error (as
- * Wireshark says of such frames: "maybe caused by checksum offload").
+ * A TCP or UDP checksum that holds exactly the pseudo-header sum is the partial one a device
+ * completes (checksum offload: the dissector's `checksumPartial`), shown as such and not as an
+ * error, whether or not the record is flagged OFFLOAD (a tcpdump capture of a host with offloads has
+ * them too); any other checksum that does not add up is incorrect, flag or not.
  */
-export function fieldTree(d: Dissection, b: Uint8Array, offloaded = false): FieldLayer[] {
+export function fieldTree(d: Dissection, b: Uint8Array): FieldLayer[] {
   const out: FieldLayer[] = [];
   const problemAt = (layer: string, offset: number) => d.problems.find((p) => p.layer === layer && p.offset === offset)?.message;
   for (const span of d.layers) {
@@ -96,7 +98,7 @@ export function fieldTree(d: Dissection, b: Uint8Array, offloaded = false): Fiel
         const hl = (u8(b, o + 12) >> 4) * 4;
         const flags = u16(b, o + 12) & 0x1ff;
         const names = TCP_FLAG_NAMES.filter((_, i) => flags & (1 << i));
-        const partial = offloaded && d.tcp?.checksumValid === false;
+        const partial = d.tcp?.checksumPartial === true;
         const csumProblem = partial ? undefined : (problemAt('tcp', o + 16) ?? (d.tcp?.checksumValid === false ? 'bad checksum' : undefined));
         const fields = [
           f('srcport', 'Source port', String(u16(b, o)), 0, 2),
@@ -119,12 +121,13 @@ export function fieldTree(d: Dissection, b: Uint8Array, offloaded = false): Fiel
         break;
       }
       case 'udp': {
+        const partial = d.udp?.checksumPartial === true;
+        const bad = d.udp?.checksumValid === false && !partial;
         out.push(layer({ ...span, length: 8 }, `User Datagram Protocol, ${u16(b, o)} → ${u16(b, o + 2)}`, [
           f('srcport', 'Source port', String(u16(b, o)), 0, 2),
           f('dstport', 'Destination port', String(u16(b, o + 2)), 2, 2),
           f('len', 'Length', String(u16(b, o + 4)), 4, 2),
-          f('csum', 'Checksum', hex(u16(b, o + 6), 4) + (d.udp?.checksumValid === false ? (offloaded ? PARTIAL : ' [incorrect]') : ''), 6, 2,
-            d.udp?.checksumValid === false && !offloaded ? 'bad checksum' : undefined),
+          f('csum', 'Checksum', hex(u16(b, o + 6), 4) + (partial ? PARTIAL : bad ? ' [incorrect]' : ''), 6, 2, bad ? 'bad checksum' : undefined),
         ]));
         pushPayload(out, b, o + 8, span.offset + span.length);
         break;

@@ -86,13 +86,14 @@ export class Inspector {
       return;
     }
     const d = row.dissection;
-    // A record that crossed a device with checksum offload carries partial TCP/UDP checksums: not errors.
+    this.layers = fieldTree(d, row.bytes);
+    // A partial TCP/UDP checksum (left to a device with checksum offload) is a note of the dissector's, not a problem.
+    const problems = d.problems.map((p) => p.message);
     const offloaded = (row.flags & PacketFlag.OFFLOAD) !== 0;
-    this.layers = fieldTree(d, row.bytes, offloaded);
-    const problems = d.problems.filter((p) => !(offloaded && p.code === 'bad-checksum' && (p.layer === 'tcp' || p.layer === 'udp'))).map((p) => p.message);
     this.header.textContent =
       `Packet ${row.id} · ${formatTime(row.timeNs)} s · ${row.direction === 'rx' ? 'received' : 'sent'} · path ${row.path} · ` +
-      `${row.wireLen} bytes on wire, ${row.bytes.length} captured` + (problems.length ? ` · ${problems.join('; ')}` : '');
+      `${row.wireLen} bytes on wire, ${row.bytes.length} captured` + (offloaded ? ' · crossed a device with checksum offload' : '') +
+      (problems.length ? ` · ${problems.join('; ')}` : '');
     this.selectedKey = fieldKey !== undefined && this.items().some((i) => i.key === fieldKey) ? fieldKey : this.layers[this.layers.length - 1]?.key;
     this.renderTree();
     this.renderHex();

@@ -10,8 +10,14 @@
 // memory, one packet ahead. A damaged or cut file ends the replay at the damage: every packet before
 // it has been replayed, and `problems()` names the file and the byte offset. Only Ethernet frames
 // can be replayed (the NIC steers Ethernet); a packet of another link type ends the replay the same way.
+//
+// A packet our own writers flagged OFFLOAD (trace/packet-comment.ts: the comment's csum=partial, or
+// epb_flags bit 9 from any writer) is handed on as a device with offloads would hand it: with an
+// RxOffload saying its checksum is partial, so its record is flagged OFFLOAD again, as it was live.
 import { openCaptureFile, type CaptureFileReader } from '../trace/capture-file';
 import { CaptureFormatError, LinkType, type CapturedPacket } from '../trace/capture-format';
+import { offloadedInFile } from '../trace/packet-comment';
+import { rxOffload, type RxOffload } from '../stack/offload';
 import type { BackendFactory, CaptureBackend } from './backend';
 import type { Device, FrameHandler } from './device';
 import { SimClock } from './sim';
@@ -32,6 +38,7 @@ class ReplayDevice implements Device {
   private next: CapturedPacket | undefined;
   private nextAt = 0;
   private lastAt = 0;
+  private readonly rx = rxOffload();
 
   constructor(
     private readonly reader: CaptureFileReader,
@@ -52,7 +59,8 @@ class ReplayDevice implements Device {
       const pkt = this.next;
       this.replayed++;
       // pkt.data is the reader's buffer: valid until the next pull, which comes after the NIC is done with it.
-      if (pkt.data.length < pkt.origLen) this.onReceive?.(pkt.data, now, pkt.origLen);
+      if (offloadedInFile(pkt)) this.onReceive?.(pkt.data, now, pkt.origLen, partialAt(pkt.data, this.rx));
+      else if (pkt.data.length < pkt.origLen) this.onReceive?.(pkt.data, now, pkt.origLen);
       else this.onReceive?.(pkt.data, now);
       this.pull();
     }
@@ -98,6 +106,36 @@ class ReplayDevice implements Device {
       this.lastAt = this.nextAt;
     }
   }
+}
+
+/**
+ * `rx` for a frame whose TCP/UDP checksum a device was to complete: where the checksummed range
+ * starts and where the field is (IPv4, or IPv6 without extension headers); 0 and 0 when the frame has
+ * no such transport header, so that nothing is completed (impairments complete the rest, impair.ts).
+ */
+function partialAt(f: Uint8Array, rx: RxOffload): RxOffload {
+  rx.checksum = 'partial';
+  rx.gsoSize = 0;
+  rx.hdrLen = 0;
+  rx.csumStart = 0;
+  rx.csumOffset = 0;
+  if (f.length < 14) return rx;
+  const type = (f[12] << 8) | f[13];
+  let l4 = -1;
+  let proto = -1;
+  if (type === 0x0800 && f.length >= 34) {
+    l4 = 14 + (f[14] & 0x0f) * 4;
+    proto = f[23];
+  } else if (type === 0x86dd && f.length >= 54) {
+    l4 = 54;
+    proto = f[20];
+  }
+  const at = proto === 6 ? 16 : proto === 17 ? 6 : -1;
+  if (l4 > 0 && at > 0 && l4 + at + 2 <= f.length) {
+    rx.csumStart = l4;
+    rx.csumOffset = at;
+  }
+  return rx;
 }
 
 export interface PcapBackendOptions {

@@ -10,11 +10,18 @@
 // layer), and reassembly (a fragment is delivered at IP, with a note). A frame the capture cut at its
 // snap length is checked as far as its bytes go: checksums over missing bytes are not verified, and a
 // header the capture did not keep ends the path with a note instead of a drop.
+//
+// A TCP/UDP checksum left partial — the field holds exactly the pseudo-header sum, as a host with
+// checksum offload hands its outgoing frames to the device and to tcpdump, and as the lab's TAPs
+// carry them (wire/checksum.ts isPartialChecksum) — is delivered with a note, as the stacks took it
+// live (the device said so); any other mismatch is a bad checksum and a drop. This holds for every
+// file, whether or not our own comment marked the packet (backends/pcap.ts reads the mark).
 import type { KernelPath, KernelTrace } from '../kernel/path';
 import { BYPASS_LAYER, KERNEL_LAYER } from '../kernel/emulated';
 import type { Layer as StackLayer, PacketIdSource, RxDropReason } from '../stack/index';
 import type { HopKind, LayerName } from '../trace/schema';
 import { read16 } from '../wire/byteorder';
+import { PARTIAL_CHECKSUM_TEXT } from '../wire/checksum';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, isVlanTpid } from '../wire/ethernet';
 import { parseIcmpv4 } from '../wire/icmpv4';
 import { IP_PROTOCOL, parseIpv4 } from '../wire/ipv4';
@@ -26,6 +33,8 @@ import type { PassiveTcp } from './passive-tcp';
 
 const ETH = 14;
 const CUT = 'cut at the snap length: not checked further';
+const CUT_PAYLOAD = 'payload cut at the snap length: checksum not verified';
+const PARTIAL = `checksum ${PARTIAL_CHECKSUM_TEXT}`;
 
 export class ReplayHost implements HostSide {
   private readonly names: { readonly [L in StackLayer]: LayerName };
@@ -91,11 +100,11 @@ export class ReplayHost implements HostSide {
           return this.drop('bypass.tcp', code === 'truncated' ? 'tcp-truncated' : code === 'bad-option' ? 'tcp-bad-option' : 'tcp-bad-header-length');
         }
         const seg = t.value;
-        if (seg.checksumValid === false) return this.drop('bypass.tcp', 'tcp-bad-checksum');
+        if (seg.checksumValid === false && !seg.checksumPartial) return this.drop('bypass.tcp', 'tcp-bad-checksum');
         if (seg.srcPort === 0 || seg.dstPort === 0) return this.drop('bypass.tcp', 'tcp-bad-port');
         const conn = this.tcp.segment(this.path, ip.src, ip.dst, seg, ip.payloadLength - seg.headerLen, this.id, now);
         if (conn !== 0) this.connection(this.id, conn);
-        return this.hop('bypass.tcp', 'deliver', whole ? undefined : 'payload cut at the snap length: checksum not verified');
+        return this.hop('bypass.tcp', 'deliver', !whole ? CUT_PAYLOAD : seg.checksumPartial ? PARTIAL : undefined);
       }
       case IP_PROTOCOL.UDP: {
         const u = parseUdp(ip.payload, whole ? this.ctx : undefined);
@@ -104,14 +113,14 @@ export class ReplayHost implements HostSide {
           return this.drop('bypass.udp', u.error.code === 'truncated' ? 'udp-truncated' : 'udp-bad-length');
         }
         if (u.value.truncated && whole) return this.drop('bypass.udp', 'udp-bad-length');
-        if (u.value.checksumValid === false) return this.drop('bypass.udp', 'udp-bad-checksum');
-        return this.hop('bypass.udp', 'deliver', whole ? undefined : 'payload cut at the snap length: checksum not verified');
+        if (u.value.checksumValid === false && !u.value.checksumPartial) return this.drop('bypass.udp', 'udp-bad-checksum');
+        return this.hop('bypass.udp', 'deliver', !whole ? CUT_PAYLOAD : u.value.checksumPartial ? PARTIAL : undefined);
       }
       case IP_PROTOCOL.ICMP: {
         const m = parseIcmpv4(ip.payload);
         if (!m.ok) return whole ? this.drop('bypass.icmp', 'icmp-truncated') : this.note('bypass.icmp');
         if (whole && !m.value.checksumValid) return this.drop('bypass.icmp', 'icmp-bad-checksum');
-        return this.hop('bypass.icmp', 'deliver', whole ? undefined : 'payload cut at the snap length: checksum not verified');
+        return this.hop('bypass.icmp', 'deliver', whole ? undefined : CUT_PAYLOAD);
       }
       default:
         return this.drop('bypass.ip', 'ip-unknown-protocol');

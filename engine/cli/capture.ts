@@ -14,6 +14,7 @@ import { parseRules, type RuleSet } from '../steer/rules';
 import { RULE_DEFAULT, RULE_EARLIER_RULES, RULE_LOCAL_PIN } from '../steer/steering';
 import { createCaptureWriter, type PcapngFileWriter } from '../trace/capture-file';
 import { LinkType } from '../trace/capture-format';
+import { epbFlags, hopText, packetComment, PCAPNG_COMMENT_FORMAT } from '../trace/packet-comment';
 import { LAYERS, type TraceStats } from '../trace/schema';
 import type { TraceLevel } from '../trace/recorder';
 import { dissect } from '../wire/dissect';
@@ -67,35 +68,29 @@ options:
                                      emulated Linux stack, labelled so
                            pcap      --file FILE replayed at its own times, steered by the rules,
                                      each layer's checks traced, TCP connections followed by a
-                                     passive observer (nothing answers the replayed packets)
+                                     passive observer (nothing answers the replayed packets); a
+                                     TCP/UDP checksum left partial for checksum offload is delivered
+                                     with a note, not dropped
                            lab       real TAP devices in a private network namespace (it runs itself
                                      under \`unshare -Urn\`), Linux programs on the wire and the real
                                      Linux kernel on the kernel path; --duration caps the wall-clock
-                                     run (default 10)
+                                     run (default 10). The TAPs carry TSO/GSO frames of up to 64 KiB
+                                     and partial checksums, as a host with NIC offloads does (flagged
+                                     OFFLOAD; BYPASS_SCOPE_LAB_OFFLOADS=0: plain 1514-byte frames);
+                                     BYPASS_SCOPE_DRIVER=poll[:µs]|spin[:µs]|sync|async: how the
+                                     real-time driver waits for frames (default poll: an adaptive
+                                     busy-poll of up to 50 µs while frames come fast, asleep
+                                     otherwise)
                            tap       the TAP device --tap NAME that you own; the host's kernel behind
-                                     it is the wire side, the kernel path is emulated
+                                     it is the wire side at the TAP's address, the kernel path is
+                                     emulated
                            afpacket  an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the
                                      rules compiled to cBPF and run in the kernel; the bypass stack
-                                     at --ip A.B.C.D/N, an address of its own; scenario idle only
+                                     at --ip A.B.C.D/N, an address of its own (the kernel keeps every
+                                     frame too); scenario idle only
   --file FILE            with --backend pcap: the pcap or pcapng file
   --speed X|max          time per wall time: 1 plays at the capture's (or the network's) own pace;
                          max (the default) runs as fast as it can
-<<<<<<< HEAD
-=======
-  --backend lab          real TAP devices in a private network namespace, Linux programs on the wire
-                         and the real Linux kernel on the kernel path; needs \`unshare -Urn\` to work,
-                         which it runs itself; --duration then caps the wall-clock run, default 10;
-                         the TAPs carry TSO/GSO frames of up to 64 KiB and partial checksums, as a
-                         host with NIC offloads does (flagged OFFLOAD; BYPASS_SCOPE_LAB_OFFLOADS=0:
-                         plain 1514-byte frames); BYPASS_SCOPE_DRIVER=poll[:µs]|spin[:µs]|sync|async:
-                         how the real-time driver waits for frames (default poll: an adaptive
-                         busy-poll of up to 50 µs while frames come fast, asleep otherwise)
-  --backend tap          the TAP device --tap NAME that you own; the host's kernel behind it is the
-                         wire side at the TAP's address, the kernel path is emulated
-  --backend afpacket     an AF_PACKET socket on --interface NAME (needs CAP_NET_RAW), the rules
-                         compiled to cBPF and run in the kernel; the bypass stack at --ip A.B.C.D/N,
-                         an address of its own (the kernel keeps every frame too); scenario idle only
->>>>>>> perf
   --tap NAME             the TAP device for --backend tap (sudo ip tuntap add dev NAME mode tap user
                          $USER; sudo ip addr add 198.18.0.1/24 dev NAME; sudo ip link set NAME up)
   --interface NAME       the interface for --backend afpacket
@@ -110,7 +105,9 @@ options:
   --seed N               the one seed of the simulation (default 1)
   --trace-level L        off, summary or full (default full)
   --out FILE.pcapng      also write the frames that crossed the wire, with path, rule and hops in
-                         each packet's comment (frames lost on the wire are in the output only)
+                         each packet's comment (frames lost on the wire are in the output only),
+                         and csum=partial on frames whose checksum the device completes (OFFLOAD);
+                         the file's section comment says how to read them
   --json                 one JSON object per packet, then one for the summary
   --quiet                the summary only
 Time: a packet's TIME is the simulated network's (virtual) time; its latency and each hop's time are
@@ -235,7 +232,8 @@ our emulation's cost, not Linux's.`,
           data: p.frame,
           origLen: p.wireLen,
           direction: p.direction === 'rx' ? 'inbound' : 'outbound',
-          comment: `path=${p.path} rule=${rule} dir=${p.direction}${p.connId ? ` conn=${p.connId}` : ''} hops=${hopsText(p)}`,
+          flags: epbFlags(p.flags),
+          comment: packetComment({ path: p.path, rule, direction: p.direction, connId: p.connId, flags: p.flags, hops: hopsText(p) }),
         });
       }
       if (quiet) return;
@@ -341,27 +339,10 @@ function readImpairments(v: Record<string, string | boolean | undefined>): Impai
   return given.length === 0 ? undefined : (Object.fromEntries(given) as Impairments);
 }
 
-/** How the packet comments of `--out` read, written into the file's section header. */
-export const PCAPNG_COMMENT_FORMAT = `bypass-scope capture. Each packet's comment: path=PATH rule=RULE dir=rx|tx [conn=ID] hops=HOP…, each HOP
-LAYER@OFFSET[+DURATION][[KIND]][!drop:REASON|(NOTE)] in nanoseconds. DURATION is the time the layer spent on
-this packet, measured on the CPU with a monotonic clock (nested packets not counted; left out when 0, for
-instants); OFFSET is when the packet reached the layer: with virtual time (the sim and pcap backends, whose
-packet timestamps are the network's virtual time) the sum of the durations before it, on real devices the
-monotonic time since the packet's timestamp. KIND is [emulated] for our code standing in for Linux (the
-emulated kernel: its measured cost, not Linux's) and [span] for a stretch that cannot be observed;
-unmarked hops are measured.`;
-
-/** A packet's hops as the pcapng comment carries them (PCAPNG_COMMENT_FORMAT). */
-export function hopsText(p: PacketTrace): string {
+/** A packet's hops as the pcapng comment carries them (trace/packet-comment.ts). */
+function hopsText(p: PacketTrace): string {
   const parts: string[] = [];
-  for (let i = 0; i < p.hopCount; i++) {
-    const k = p.kinds[i];
-    const dur = Math.round(p.durations[i]);
-    let s = `${p.layers[i]}@${Math.round(p.offsets[i])}${dur > 0 ? `+${dur}` : ''}${k === 'measured' ? '' : `[${k}]`}`;
-    if (p.verdicts[i] === 'drop') s += `!drop:${p.reasons[i] ?? ''}`;
-    else if (p.reasons[i] !== undefined) s += `(${p.reasons[i]})`;
-    parts.push(s);
-  }
+  for (let i = 0; i < p.hopCount; i++) parts.push(hopText(p.layers[i], p.offsets[i], p.durations[i], p.kinds[i], p.verdicts[i], p.reasons[i]));
   return parts.join(' ');
 }
 

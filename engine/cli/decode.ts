@@ -19,14 +19,19 @@ Linux cooked (SLL), BSD loopback. Decodes ARP/RARP, IPv4 (options, fragments), I
 headers), ICMPv6 (echo, errors, neighbour discovery), TCP (all options in use) and UDP.
 
 options:
-  --json             one JSON object per packet with every layer's fields, byte ranges and problems
+  --json             one JSON object per packet with every layer's fields, byte ranges, problems
+                     and notes
   --count N          stop after N packets (like tcpdump -c)
   --time MODE        rel: seconds since the first packet (default); abs: Unix time (tcpdump -tt);
                      delta: since the previous packet (tcpdump -ttt)
   --absolute-seq     print TCP sequence numbers as on the wire (tcpdump -S); by default they are
                      relative to the connection's first ACK-bearing segment, as tcpdump prints them
   --problems         after the summary, list what is wrong with the packet (bad checksums,
-                     malformed headers with their byte offsets, captures cut short)
+                     malformed headers with their byte offsets, captures cut short) after '!',
+                     and notes after '~': a TCP/UDP checksum that holds exactly the pseudo-header
+                     sum is partial, left to the device (checksum offload), not bad — what a
+                     host with offloads hands tcpdump for the packets it sends (tcpdump -vv says
+                     "incorrect", Wireshark does not check it by default)
   -h, --help         this text
 
 A damaged or truncated file: every packet before the damage is printed, then one line naming the
@@ -126,12 +131,16 @@ function decodeFile(path: string, o: DecodeOptions): number {
           ...dissectionToJson(d),
           problems: d.problems,
         };
+        if (d.notes.length > 0) record.notes = d.notes;
         if (pkt.comment !== undefined) record.comment = pkt.comment;
         if (pkt.direction !== undefined) record.direction = pkt.direction;
         out.line(JSON.stringify(record));
       } else {
         let line = `${n} ${time} ${summarize(d, pkt.origLen, ctx)}`;
-        if (o.problems) for (const p of d.problems) line += `\n    ! ${p.layer} at byte ${p.offset}: ${p.message}`;
+        if (o.problems) {
+          for (const p of d.problems) line += `\n    ! ${p.layer} at byte ${p.offset}: ${p.message}`;
+          for (const p of d.notes) line += `\n    ~ ${p.layer} at byte ${p.offset}: ${p.message}`;
+        }
         out.line(line);
       }
       if (n >= o.count) break;

@@ -119,6 +119,11 @@ const SHB_HARDWARE = 2;
 const SHB_OS = 3;
 const SHB_USERAPPL = 4;
 const EPB_FLAGS = 2;
+/**
+ * epb_flags bit 9 (pcapng, "Enhanced Packet Block Flags Word"): "checksum not ready, as a
+ * consequence of checksum offloading" — the host's stack left the checksum for the adapter.
+ */
+export const EPB_FLAG_CHECKSUM_NOT_READY = 1 << 9;
 
 const EMPTY = new Uint8Array(0);
 const utf8Decoder = new TextDecoder('utf-8');

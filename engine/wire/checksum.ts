@@ -101,6 +101,21 @@ export function ipv6PseudoSum(src: Uint8Array, dst: Uint8Array, nextHeader: numb
   return onesSum(src, 0, 16, onesSum(dst, 0, 16)) + (length >>> 16) + (length & 0xffff) + nextHeader;
 }
 
+/** How a checksum left partial is reported (decode, the dissector's notes, replay's hops, the inspector). */
+export const PARTIAL_CHECKSUM_TEXT = 'partial: left to the device (checksum offload)';
+
+/**
+ * Whether a TCP or UDP checksum field that does not verify holds the pseudo-header sum alone
+ * (RFC 9293 §3.1, RFC 768, RFC 8200 §8.1), folded to 16 bits and not inverted: what a sender
+ * leaves for a device that completes checksums (Linux's CHECKSUM_PARTIAL, `~tcp_v4_check(len,
+ * saddr, daddr, 0)`), and what tcpdump captures of a host with offloads show on its outgoing
+ * packets. `pseudo` is ipv4PseudoSum/ipv6PseudoSum with the length the IP header gives. Only this
+ * exact form counts: any other mismatch is a bad checksum.
+ */
+export function isPartialChecksum(field: number, pseudo: number): boolean {
+  return field === foldSum(pseudo);
+}
+
 /**
  * RFC 1624 eqn. 3: the new checksum after one 16-bit field changes from `oldWord` to `newWord`,
  * HC' = ~(~HC + ~m + m').

@@ -3,11 +3,14 @@
 //
 // Stateless and exception-free: a bad layer stops the walk and is reported in `problems`; the
 // layers before it stay usable. Checksums that do not verify are problems too, but the walk goes on,
-// as tcpdump and Wireshark keep decoding such packets.
+// as tcpdump and Wireshark keep decoding such packets — except a TCP/UDP checksum left partial for a
+// device with checksum offload (the exact pseudo-header sum, checksum.ts isPartialChecksum), which is
+// a note, not a problem: tcpdump -vv calls those "incorrect", Wireshark does not check them by default.
 import { parseArp, type ArpRepr } from './arp';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_RARP, parseEthernet, type EthernetFrame } from './ethernet';
 import { parseIcmpv4, type Icmpv4Packet } from './icmpv4';
 import { parseIcmpv6, type Icmpv6Packet } from './icmpv6';
+import { PARTIAL_CHECKSUM_TEXT } from './checksum';
 import { IP_PROTOCOL, parseIpv4, type Ipv4Packet } from './ipv4';
 import { parseIpv6, type Ipv6Packet } from './ipv6';
 import type { ChecksumContext } from './ip-context';
@@ -35,6 +38,15 @@ export interface Problem {
   readonly message: string;
 }
 
+/** Something found that is not wrong: a TCP/UDP checksum left partial for the device (checksum offload). */
+export interface Note {
+  readonly layer: LayerName;
+  readonly code: 'partial-checksum';
+  /** Absolute byte offset in the frame (the checksum field). */
+  readonly offset: number;
+  readonly message: string;
+}
+
 export interface Dissection {
   readonly linkType: number;
   /** Captured bytes. */
@@ -55,13 +67,17 @@ export interface Dissection {
   readonly data?: Uint8Array;
   readonly layers: readonly LayerSpan[];
   readonly problems: readonly Problem[];
+  readonly notes: readonly Note[];
 }
 
 type Mutable = { -readonly [K in keyof Dissection]: Dissection[K] };
 
+/** Most frames have no notes: they share this one (a note makes the frame a list of its own). */
+const NO_NOTES: readonly Note[] = Object.freeze([]);
+
 /** Dissects one captured frame. `frame` is only read; the result's views share its bytes. */
 export function dissect(frame: Uint8Array, linkType: number = LINKTYPE.ETHERNET): Dissection {
-  const d: Mutable = { linkType, capLen: frame.length, layers: [], problems: [] };
+  const d: Mutable = { linkType, capLen: frame.length, layers: [], problems: [], notes: NO_NOTES };
   const layers = d.layers as LayerSpan[];
   const problems = d.problems as Problem[];
   let etherType: number;
@@ -226,7 +242,8 @@ function dissectTransport(d: Mutable, protocol: number, buf: Uint8Array, base: n
       }
       d.tcp = r.value;
       layers.push({ name: 'tcp', offset: base, length: r.value.headerLen });
-      if (r.value.checksumValid === false) badChecksum(problems, 'tcp', base + 16, r.value.checksum);
+      if (r.value.checksumPartial) partialChecksum(d, 'tcp', base + 16, r.value.checksum);
+      else if (r.value.checksumValid === false) badChecksum(problems, 'tcp', base + 16, r.value.checksum);
       addData(d, r.value.payload, base + r.value.headerLen);
       return;
     }
@@ -239,7 +256,8 @@ function dissectTransport(d: Mutable, protocol: number, buf: Uint8Array, base: n
       }
       d.udp = r.value;
       layers.push({ name: 'udp', offset: base, length: 8 });
-      if (r.value.checksumValid === false) badChecksum(problems, 'udp', base + 6, r.value.checksum);
+      if (r.value.checksumPartial) partialChecksum(d, 'udp', base + 6, r.value.checksum);
+      else if (r.value.checksumValid === false) badChecksum(problems, 'udp', base + 6, r.value.checksum);
       addData(d, r.value.payload, base + 8);
       return;
     }
@@ -286,6 +304,11 @@ function addData(d: Mutable, bytes: Uint8Array, at: number): void {
 
 function badChecksum(problems: Problem[], layer: LayerName, offset: number, checksum: number): void {
   problems.push({ layer, code: 'bad-checksum', offset, message: `${layer.toUpperCase()} checksum 0x${hex4(checksum)} is wrong` });
+}
+
+function partialChecksum(d: Mutable, layer: LayerName, offset: number, checksum: number): void {
+  if (d.notes === NO_NOTES) d.notes = [];
+  (d.notes as Note[]).push({ layer, code: 'partial-checksum', offset, message: `${layer.toUpperCase()} checksum 0x${hex4(checksum)} is ${PARTIAL_CHECKSUM_TEXT}` });
 }
 
 function hex4(n: number): string {

@@ -4,7 +4,7 @@
 import type { Result } from './result';
 import type { ChecksumContext } from './ip-context';
 import { fail, ok, type WireError } from './result';
-import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, onesSum, foldSum } from './checksum';
+import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum, foldSum } from './checksum';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -55,6 +55,12 @@ export interface TcpPacket extends TcpRepr {
   readonly checksum: number;
   /** true/false when a ChecksumContext was given, undefined when the checksum was not checked. */
   readonly checksumValid: boolean | undefined;
+  /**
+   * The checksum does not verify, but the field holds exactly the pseudo-header sum: left for a
+   * device to complete (checksum offload, isPartialChecksum), not damage. False when it verifies or
+   * was not checked.
+   */
+  readonly checksumPartial: boolean;
   /** Reserved bits (the 3 bits above AE), kept so nothing is lost. */
   readonly reserved: number;
 }
@@ -299,9 +305,12 @@ export function parseTcp(buf: Uint8Array, ctx?: ChecksumContext): Result<TcpPack
   if (!Array.isArray(options)) return { ok: false, error: options as WireError };
 
   let checksumValid: boolean | undefined;
+  let checksumPartial = false;
   if (ctx !== undefined) {
     // A correct segment sums, checksum included, to all ones (RFC 1071 §1 step 3).
-    checksumValid = foldSum(onesSum(buf, 0, buf.length, pseudoSum(ctx, buf.length))) === 0xffff;
+    const pseudo = pseudoSum(ctx, buf.length);
+    checksumValid = foldSum(onesSum(buf, 0, buf.length, pseudo)) === 0xffff;
+    checksumPartial = !checksumValid && isPartialChecksum(be16(buf, TCP_FIELD.CHECKSUM), pseudo);
   }
   const packet: TcpPacket = {
     srcPort: be16(buf, TCP_FIELD.SRC_PORT),
@@ -316,6 +325,7 @@ export function parseTcp(buf: Uint8Array, ctx?: ChecksumContext): Result<TcpPack
     headerLen,
     checksum: be16(buf, TCP_FIELD.CHECKSUM),
     checksumValid,
+    checksumPartial,
     reserved: (offByte >>> 1) & 0x07,
   };
   return ok(packet);

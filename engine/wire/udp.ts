@@ -3,7 +3,7 @@
 import { read16, write16 } from './byteorder';
 import { fail, ok, type Result } from './result';
 import type { ChecksumContext } from './ip-context';
-import { foldSum, internetChecksum, ipv4PseudoSum, ipv6PseudoSum, onesSum } from './checksum';
+import { foldSum, internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum } from './checksum';
 
 export const UDP_HEADER_LEN = 8;
 /** IP protocol number, for the pseudo-header. */
@@ -35,6 +35,11 @@ export interface UdpPacket extends UdpRepr {
    * datagram is truncated (the bytes the checksum covers are not all here).
    */
   readonly checksumValid: boolean | undefined;
+  /**
+   * The checksum does not verify, but the field holds exactly the pseudo-header sum: left for a
+   * device to complete (checksum offload, isPartialChecksum), not damage. False otherwise.
+   */
+  readonly checksumPartial: boolean;
   /** The length field says more than the buffer holds: a capture cut short. `payload` is what is here. */
   readonly truncated: boolean;
 }
@@ -75,13 +80,16 @@ export function parseUdp(buf: Uint8Array, ctx?: ChecksumContext): Result<UdpPack
   const end = truncated ? buf.length : length;
 
   let checksumValid: boolean | undefined;
+  let checksumPartial = false;
   if (ctx !== undefined && !truncated) {
     if (checksum === 0) {
       // IPv4: zero means the sender computed none (RFC 768). IPv6: the checksum is mandatory and a
       // zero one is an error (RFC 8200 §8.1; the RFC 6935 tunnel exception is not supported).
       checksumValid = ctx.version === 4 ? undefined : false;
     } else {
-      checksumValid = foldSum(onesSum(buf, 0, length, pseudoSum(ctx, length))) === 0xffff;
+      const pseudo = pseudoSum(ctx, length);
+      checksumValid = foldSum(onesSum(buf, 0, length, pseudo)) === 0xffff;
+      checksumPartial = !checksumValid && isPartialChecksum(checksum, pseudo);
     }
   }
   const packet: UdpPacket = {
@@ -91,6 +99,7 @@ export function parseUdp(buf: Uint8Array, ctx?: ChecksumContext): Result<UdpPack
     length,
     checksum,
     checksumValid,
+    checksumPartial,
     truncated,
   };
   return ok(packet);

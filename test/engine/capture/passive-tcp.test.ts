@@ -38,7 +38,7 @@ function observer(): { o: PassiveTcp; seen: Seen; send: (from: 'a' | 'b', flags:
   });
   let packet = 0;
   const send = (from: 'a' | 'b', flags: number, seq: number, ack: number, len = 0, options: TcpOption[] = []): number => {
-    const seg = { srcPort: from === 'a' ? 40000 : 80, dstPort: from === 'a' ? 80 : 40000, seq: seq >>> 0, ack: ack >>> 0, flags, window: 1000, urgent: 0, options, payload: new Uint8Array(0), headerLen: 20, checksum: 0, checksumValid: true, reserved: 0 } as TcpPacket;
+    const seg = { srcPort: from === 'a' ? 40000 : 80, dstPort: from === 'a' ? 80 : 40000, seq: seq >>> 0, ack: ack >>> 0, flags, window: 1000, urgent: 0, options, payload: new Uint8Array(0), headerLen: 20, checksum: 0, checksumValid: true, checksumPartial: false, reserved: 0 } as TcpPacket;
     return o.segment('bypass', from === 'a' ? A : B, from === 'a' ? B : A, seg, len, ++packet, packet);
   };
   return { o, seen, send };

@@ -4,6 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, root } from '../../support/cli';
+import { createCaptureWriter } from '../../../engine/trace/capture-file';
+import { LinkType } from '../../../engine/trace/capture-format';
+import { flipChecksumBit, LAB_LINUX_SYN, LAB_LINUX_UDP } from '../../support/offload-frames';
 
 const sample = join(root, 'examples', 'sample.pcapng');
 
@@ -51,6 +54,28 @@ describe('bypass-scope decode', () => {
     assert.equal(out.trim().split('\n').length, 28);
     assert.match(err, /^bypass-scope decode: .*cut\.pcapng: .*byte \d+/);
     assert.equal(err.trim().split('\n').length, 1);
+  });
+
+  it('lists a TCP/UDP checksum left partial for checksum offload as a note, not a problem, and one bit off it as a problem', () => {
+    // What tcpdump writes on a host with offloads: no marks, the outgoing packets' checksums partial.
+    const file = join(dir, 'offload.pcap');
+    const w = createCaptureWriter(file, 'pcap', { linkType: LinkType.ETHERNET });
+    for (const [i, data] of [LAB_LINUX_SYN, LAB_LINUX_UDP, flipChecksumBit(LAB_LINUX_SYN, 0)].entries()) w.writePacket({ tsSec: 1, tsNsec: i * 1000, data });
+    w.close();
+    const text = cli('decode', file, '--problems');
+    assert.equal(text.code, 0);
+    const lines = text.out.trimEnd().split('\n');
+    assert.deepEqual(lines.filter((l) => l.startsWith('    ')), [
+      '    ~ tcp at byte 50: TCP checksum 0x8c56 is partial: left to the device (checksum offload)',
+      '    ~ udp at byte 40: UDP checksum 0x8c81 is partial: left to the device (checksum offload)',
+      '    ! tcp at byte 50: TCP checksum 0x8c57 is wrong',
+    ]);
+    const json = cli('decode', file, '--json');
+    assert.equal(json.code, 0);
+    const [syn, dgram, bad] = json.out.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual([syn.problems, syn.notes.map((n: { code: string }) => n.code), syn.tcp.checksumValid, syn.tcp.checksumPartial], [[], ['partial-checksum'], false, true]);
+    assert.deepEqual([dgram.problems, dgram.notes.length, dgram.udp.checksumPartial], [[], 1, true]);
+    assert.deepEqual([bad.problems.map((p: { code: string }) => p.code), bad.notes, bad.tcp.checksumPartial], [['bad-checksum'], undefined, false]);
   });
 
   it('says in one line that a file is not a capture', () => {
