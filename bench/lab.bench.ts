@@ -20,7 +20,7 @@
 // kernel, kernelNoOffload: the kernel again with TSO/GSO/GRO off on the veth pair, so that it too
 // handles every 1500-byte frame as the TAP stacks must).
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns } from './lab/netns';
 import { buildPrograms, runClient, runIn, StackProcess, type Built } from './lab/programs';
@@ -95,6 +95,9 @@ interface Stack {
   rrSharedTps: number[];
   rrSharedP50: number[];
   rrSharedP99: number[];
+  /** The stack program's own CPU per rr transaction (µs), warm-up transactions included, in each rr condition. */
+  rrCpu: number[];
+  rrSharedCpu: number[];
   errors: string[];
   restarts: number;
   extra: Record<string, unknown>;
@@ -120,7 +123,7 @@ function reexecInUserns(): never {
 }
 
 function newStack(key: StackKey, readyMs: number): Stack {
-  return { key, readyMs, bulkToStack: [], bulkFromStack: [], rrTps: [], rrP50: [], rrP99: [], rrSharedTps: [], rrSharedP50: [], rrSharedP99: [], errors: [], restarts: 0, extra: {} };
+  return { key, readyMs, bulkToStack: [], bulkFromStack: [], rrTps: [], rrP50: [], rrP99: [], rrSharedTps: [], rrSharedP50: [], rrSharedP99: [], rrCpu: [], rrSharedCpu: [], errors: [], restarts: 0, extra: {} };
 }
 
 function note(s: Stack, msg: string): void {
@@ -227,6 +230,21 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
   }
 }
 
+/**
+ * Nanoseconds the program with this PID and all its threads have spent on a CPU
+ * (/proc/PID/task/TID/schedstat, first field), or undefined when it cannot be read.
+ */
+function programCpuNs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One client run against stack `s`; a warm-up run (`warmup`) is checked but not counted. */
 async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProcess>, warmup = false): Promise<void> {
   const target = ['--ip', STACK_IP, '--port', String(PORT)];
@@ -237,6 +255,7 @@ async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProc
     : role === 'echo' ? rr
     : [...PIN, ...rr];
   const limit = (programRole(role) === 'echo' ? RR_SECONDS : BULK_SECONDS) * 1000 + 30_000;
+  const cpuBefore = programCpuNs(s.proc?.pid);
   const res = await runClient(s.clientNs!, argv, limit, (c) => {
     clients.add(c);
     c.on('exit', () => clients.delete(c));
@@ -249,11 +268,15 @@ async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProc
   if (warmup) return;
   if (role === 'sink') s.bulkToStack.push(j.mbps);
   else if (role === 'source') s.bulkFromStack.push(j.mbps);
-  else if (role === 'echo') {
+  const cpuAfter = programCpuNs(s.proc?.pid);
+  const cpuUs = cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / 1000 / (j.count + RR_WARMUP) : undefined;
+  if (role === 'echo') {
+    if (cpuUs !== undefined) s.rrCpu.push(cpuUs);
     s.rrTps.push(j.tps);
     s.rrP50.push(j.p50_us);
     s.rrP99.push(j.p99_us);
-  } else {
+  } else if (role === 'echoSharedCpu') {
+    if (cpuUs !== undefined) s.rrSharedCpu.push(cpuUs);
     s.rrSharedTps.push(j.tps);
     s.rrSharedP50.push(j.p50_us);
     s.rrSharedP99.push(j.p99_us);
@@ -269,6 +292,8 @@ interface Figures {
   rrSharedCpuTps?: Summary;
   rrSharedCpuP50Us?: Summary;
   rrSharedCpuP99Us?: Summary;
+  rrCpuUsPerTransaction?: Summary;
+  rrSharedCpuCpuUsPerTransaction?: Summary;
 }
 
 function figures(s: Stack): Figures {
@@ -281,6 +306,8 @@ function figures(s: Stack): Figures {
     rrSharedCpuTps: summarize(s.rrSharedTps),
     rrSharedCpuP50Us: summarize(s.rrSharedP50),
     rrSharedCpuP99Us: summarize(s.rrSharedP99),
+    rrCpuUsPerTransaction: summarize(s.rrCpu),
+    rrSharedCpuCpuUsPerTransaction: summarize(s.rrSharedCpu),
   };
 }
 
@@ -294,6 +321,8 @@ function ratios(a: Figures, b: Figures): Record<string, number | undefined> {
     rrSharedCpuTps: ratio(a.rrSharedCpuTps, b.rrSharedCpuTps),
     rrSharedCpuP50: ratio(a.rrSharedCpuP50Us, b.rrSharedCpuP50Us),
     rrSharedCpuP99: ratio(a.rrSharedCpuP99Us, b.rrSharedCpuP99Us),
+    rrCpuPerTransaction: ratio(a.rrCpuUsPerTransaction, b.rrCpuUsPerTransaction),
+    rrSharedCpuCpuPerTransaction: ratio(a.rrSharedCpuCpuUsPerTransaction, b.rrSharedCpuCpuUsPerTransaction),
   };
 }
 
@@ -446,6 +475,7 @@ async function main(): Promise<void> {
         'bulkFromStack: the stack\'s source sends to a Linux client, every byte checked against the pattern, timed from the first byte to the close; ' +
         `${BULK_WARMUP} unmeasured transfer(s) each way first on every stack alike`,
       rr: `one outstanding 64-byte request echoed back, TCP_NODELAY, up to ${RR_COUNT} transactions or ${RR_SECONDS} s after ${RR_WARMUP} warm-up ones (every stack alike); latency from CLOCK_MONOTONIC`,
+      rrCpu: 'rr*CpuUsPerTransaction: the stack program\'s own CPU time (all its threads, /proc/PID/task/*/schedstat) over the client\'s run, per transaction, warm-up included; the kernel\'s work for a TAP write or read is in it, softirq work done on behalf of another process is not',
       rrSharedCpu: 'the rr again with the stack program and the client both pinned to CPU 0 (taskset -c 0): each transaction then costs no cross-CPU wake-up, and what decides is the CPU the stack spends on it, as on a machine whose other CPUs are busy',
       roles: ROLES,
       reps: REPS,

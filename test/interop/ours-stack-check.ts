@@ -15,8 +15,8 @@ function sh(script: string): void {
   if (r.status !== 0) throw new Error(`${script}: ${r.stderr}`);
 }
 
-async function start(role: string, port: number, bytes: number): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', OURS, '--tap', 'bstap0', '--ip', '198.18.0.2', '--prefix', '24', '--mac', '02:00:00:00:00:02', '--port', String(port), '--role', role, '--bytes', String(bytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function start(role: string, port: number, bytes: number, api: string): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', OURS, '--tap', 'bstap0', '--ip', '198.18.0.2', '--prefix', '24', '--mac', '02:00:00:00:00:02', '--port', String(port), '--role', role, '--bytes', String(bytes), '--api', api], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -113,18 +113,22 @@ echo 1 > /proc/sys/net/ipv6/conf/bstap0/disable_ipv6
 ip link set bstap0 mtu 1500 up
 ip addr add 198.18.0.1/24 dev bstap0`);
   const bytes = 16 * 1024 * 1024;
-  const result: Record<string, unknown> = {};
-  for (const [role, port, fn] of [
-    ['sink', 5001, () => sink(bytes)],
-    ['source', 5002, () => source(bytes)],
-    ['echo', 5003, () => echo(2000)],
-  ] as const) {
-    const p = await start(role, port, bytes);
-    if (role === 'sink') await waitForCarrier(undefined, 'bstap0');
-    const ping = spawnSync('ping', ['-n', '-q', '-c', '2', '-i', '0.2', '-W', '2', '198.18.0.2'], { encoding: 'utf8' });
-    const r = (await fn()) as Record<string, unknown>;
-    const code = await stop(p.child);
-    result[role] = { ...r, ping: Number(/(\d+) received/.exec(ping.stdout)?.[1] ?? -1), exitOnTerm: code, stderr: p.stderr().slice(0, 300) };
+  const result: Record<string, Record<string, unknown>> = { raw: {}, socket: {} };
+  let first = true;
+  for (const api of ['raw', 'socket'] as const) {
+    for (const [role, port, fn] of [
+      ['sink', 5001, () => sink(bytes)],
+      ['source', 5002, () => source(bytes)],
+      ['echo', 5003, () => echo(2000)],
+    ] as const) {
+      const p = await start(role, port, bytes, api);
+      if (first) await waitForCarrier(undefined, 'bstap0');
+      first = false;
+      const ping = spawnSync('ping', ['-n', '-q', '-c', '2', '-i', '0.2', '-W', '2', '198.18.0.2'], { encoding: 'utf8' });
+      const r = (await fn()) as Record<string, unknown>;
+      const code = await stop(p.child);
+      result[api][role] = { ...r, ping: Number(/(\d+) received/.exec(ping.stdout)?.[1] ?? -1), exitOnTerm: code, stderr: p.stderr().slice(0, 300) };
+    }
   }
   process.stdout.write(`${JSON.stringify({ result })}\n`);
   process.exit(0);
