@@ -231,8 +231,9 @@ export class SimClock implements Driver {
   /** The earliest deadline of any member, or undefined when nothing is pending. */
   nextDeadline(): number | undefined {
     let next: number | undefined;
-    for (const m of this.members) {
-      const t = m.pollAt();
+    const members = this.members;
+    for (let i = 0; i < members.length; i++) {
+      const t = members[i].pollAt();
       if (t !== undefined && (next === undefined || t < next)) next = t;
     }
     return next;
@@ -246,7 +247,9 @@ export class SimClock implements Driver {
     const next = this.nextDeadline();
     if (next === undefined || next > limit) return false;
     if (next > this.now) this.setNow(next);
-    for (const m of this.members) {
+    const members = this.members;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i];
       const t = m.pollAt();
       if (t !== undefined && t <= this.now) m.poll(this.now);
     }
@@ -268,6 +271,7 @@ export class SimClock implements Driver {
   setNow(time: number): void {
     if (time <= this.now) return;
     this.now = time;
-    for (const m of this.members) m.advance?.(time);
+    const members = this.members;
+    for (let i = 0; i < members.length; i++) members[i].advance?.(time);
   }
 }

@@ -23,6 +23,7 @@ import {
   type TapHandle,
 } from '../../native/index';
 import { rxOffload, type LinkOffloads, type TxOffload } from '../stack/offload';
+import { SubarrayCache } from '../wire/views';
 import type { Device, FrameHandler } from './device';
 import type { FrameSource } from './realtime';
 
@@ -67,9 +68,12 @@ export class TapDevice implements Device, FrameSource {
    * Uint8Array, not a Buffer: the wire code copies with `slice`, which on a Buffer makes a view.
    */
   private readonly rxBuf: Uint8Array;
-  /** Offloads: the header and frame of the next write; frames are built in it at `head` (frameBuffer). */
+  /** The header (with offloads) and frame of the next write; frames are built in it at `head` (frameBuffer). */
   private readonly txBuf: Uint8Array;
   private lent: Uint8Array | undefined = undefined;
+  /** The views of rxBuf frames are handed in, and of txBuf frames are built in: a frame as long as the last is the same view. */
+  private readonly rxViews = new SubarrayCache();
+  private readonly txViews = new SubarrayCache();
   private readonly rxHdr = emptyVnetHeader();
   private readonly txHdr = emptyVnetHeader();
   private readonly rx = rxOffload();
@@ -83,7 +87,7 @@ export class TapDevice implements Device, FrameSource {
     this.io = new TapIo(handle.fd);
     this.head = handle.vnetHeader ? VNET_HDR_LEN : 0;
     this.rxBuf = new Uint8Array(this.head + MAX_FRAME);
-    this.txBuf = handle.vnetHeader ? new Uint8Array(this.head + MAX_FRAME) : new Uint8Array(0);
+    this.txBuf = new Uint8Array(this.head + MAX_FRAME);
     this.offloads = handle.vnetHeader ? { txChecksum: true, tsoMaxBytes: TSO_MAX_BYTES } : undefined;
   }
 
@@ -97,10 +101,10 @@ export class TapDevice implements Device, FrameSource {
     return this.handle.name;
   }
 
-  /** Offloads: room for the next frame right behind its header's, so that `transmit` writes it without a copy. */
+  /** Room for the next frame (with offloads, right behind its header's), so that `transmit` writes it without a copy. */
   frameBuffer(len: number): Uint8Array {
-    if (this.head === 0 || len > MAX_FRAME) return new Uint8Array(len);
-    this.lent = this.txBuf.subarray(this.head, this.head + len);
+    if (len > MAX_FRAME) return new Uint8Array(len);
+    this.lent = this.txViews.subarray(this.txBuf, this.head, this.head + len);
     return this.lent;
   }
 
@@ -109,6 +113,7 @@ export class TapDevice implements Device, FrameSource {
     let ok: boolean;
     if (this.head === 0) {
       ok = this.io.writeFrame(frame);
+      this.lent = undefined;
     } else {
       if (frame !== this.lent) {
         if (frame.length > MAX_FRAME) {
@@ -158,7 +163,7 @@ export class TapDevice implements Device, FrameSource {
       this.counters.rxFrames++;
       this.counters.rxBytes += len - head;
       if (head === 0) {
-        this.onReceive?.(this.rxBuf.subarray(0, len), now);
+        this.onReceive?.(this.rxViews.subarray(this.rxBuf, 0, len), now);
         continue;
       }
       const h = this.rxHdr;
@@ -178,7 +183,7 @@ export class TapDevice implements Device, FrameSource {
       rx.csumOffset = h.csumOffset;
       rx.hdrLen = h.hdrLen;
       if (rx.gsoSize > 0) this.counters.rxGso++;
-      this.onReceive?.(this.rxBuf.subarray(head, len), now, undefined, rx);
+      this.onReceive?.(this.rxViews.subarray(this.rxBuf, head, len), now, undefined, rx);
     }
     return n;
   }

@@ -17,7 +17,7 @@ import { read16 } from '../wire/byteorder';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isVlanTpid } from '../wire/ethernet';
 import { emitIcmpv4, ICMPV4_TIME_EXCEEDED, ICMPV4_UNREACHABLE, icmpv4Len, parseIcmpv4, type Icmpv4Packet, type Icmpv4Repr } from '../wire/icmpv4';
 import { emitIpv4, IP_PROTOCOL, IPV4_FIELD, IPV4_MIN_HEADER_LEN, parseIpv4, type Ipv4Packet } from '../wire/ipv4';
-import { emitTcp, parseTcp, tcpBufferLen, type TcpRepr } from '../wire/tcp';
+import { emitTcp, tcpBufferLen, TcpPacketBuffer, type TcpRepr } from '../wire/tcp';
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from '../wire/udp';
 import {
   LINUX_TCP_CONFIG,
@@ -27,6 +27,7 @@ import {
   TcpListener,
   tcpConfig,
   type Rng,
+  type SegmentSink,
   type TcpConfig,
   type TcpEvent,
 } from '../tcp/index';
@@ -149,6 +150,8 @@ const ZERO_MAC = new Uint8Array(6);
 /** coalesceAcks: the most received bytes one ACK is held back for (Linux's GRO stops at 64 KiB). */
 const COALESCE_MAX_BYTES = 128 * 1024;
 const NO_OPTIONS = new Uint8Array(0);
+/** What a deferred slot holds once its task has run. */
+const NO_TASK: DeferredTask = { runDeferred: () => {} };
 
 /** Linux's icmp_err_convert: (errno, fatal) for each destination-unreachable code. */
 const UNREACH_ERRNO: readonly (readonly [string, boolean])[] = [
@@ -198,7 +201,15 @@ export class Ipv4Stack implements DeferredTask {
   private readonly tcpPortUse = new Map<number, number>();
   private readonly udpPorts = new Map<number, UdpEndpoint>();
   private readonly entryOfConn = new Map<number, TcpEntry>();
+  /**
+   * Tasks for the end of the poll: `deferred[0 .. deferredCount)`. Two arrays take turns (one is
+   * run while the other takes what the callbacks queue) and keep their slots, so that queueing a
+   * task, once a poll or more, allocates nothing.
+   */
   private deferred: DeferredTask[] = [];
+  private deferredSpare: DeferredTask[] = [];
+  private deferredCount = 0;
+  private runningDeferred = false;
   /** Connections an application call changed while the stack was busy: flushed by the next timer pass. */
   private readonly kicked: TcpEntry[] = [];
   private readonly coalesceAcks: boolean;
@@ -224,6 +235,15 @@ export class Ipv4Stack implements DeferredTask {
   private readonly tsoMaxBytes: number;
   private readonly txOff: TxOffload = txOffload();
   private pendingTx: TxOffload | undefined = undefined;
+  /** The connection whose segments flushConn is sending, and the sink it gives the connection (made once). */
+  private flushing: TcpEntry | undefined = undefined;
+  private readonly segmentOut: SegmentSink = { sendSegment: (seg) => this.sendFlushed(seg) };
+  /**
+   * The segment being received, parsed in place (tcpInput); a segment that arrives while one is
+   * being processed (a device that loops a frame back during transmit) gets its own.
+   */
+  private readonly rxSeg = new TcpPacketBuffer();
+  private rxSegBusy = false;
 
   // Reused per packet (no allocation on the hot path).
   private readonly tx = new Uint8Array(ETH + 65535);
@@ -325,12 +345,12 @@ export class Ipv4Stack implements DeferredTask {
       const fragAt = this.reassembler.nextDeadline();
       if (fragAt !== undefined && fragAt <= now) this.reassembler.poll(now, (d) => this.reassemblyExpired(d, 'frag-timeout'));
       // coalesceAcks: what received segments asked for waits for the application callbacks they caused.
-      this.runTcpTimers(now, this.deferred.length > 0);
+      this.runTcpTimers(now, this.deferredCount > 0);
     } finally {
       this.busy--;
     }
     // Application callbacks, then whatever they asked for, a few rounds at the same instant.
-    for (let round = 0; round < 8 && this.deferred.length > 0; round++) {
+    for (let round = 0; round < 8 && this.deferredCount > 0; round++) {
       this.flushDeferred();
       this.busy++;
       try {
@@ -363,7 +383,7 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   pollAt(): number | undefined {
-    if (!this.started || this.deferred.length > 0 || this.loopback.length > 0 || this.kicked.length > 0 || this.receivedCount > 0) return this.now;
+    if (!this.started || this.deferredCount > 0 || this.loopback.length > 0 || this.kicked.length > 0 || this.receivedCount > 0) return this.now;
     let at = this.device.pollAt();
     const all = this.tcp.all;
     for (let i = 0; i < all.length; i++) {
@@ -380,7 +400,7 @@ export class Ipv4Stack implements DeferredTask {
 
   /** Queues a task for the end of the current poll (or of the next one, when called between polls). */
   defer(task: DeferredTask): void {
-    this.deferred.push(task);
+    this.deferred[this.deferredCount++] = task;
   }
 
   /** True while a packet or timer is being processed (application code must not run then). */
@@ -391,13 +411,27 @@ export class Ipv4Stack implements DeferredTask {
   private flushDeferred(): void {
     this.callbackRounds++;
     const tasks = this.deferred;
-    this.deferred = [];
+    const n = this.deferredCount;
+    // A callback that polls the stack itself would run this again while `tasks` is being run: that
+    // one gets fresh arrays instead of the spare.
+    this.deferred = this.runningDeferred ? [] : this.deferredSpare;
+    this.deferredSpare = tasks;
+    this.deferredCount = 0;
+    const outer = this.runningDeferred;
+    this.runningDeferred = true;
     let i = 0;
     try {
-      for (; i < tasks.length; i++) tasks[i].runDeferred();
+      for (; i < n; i++) tasks[i].runDeferred();
     } finally {
+      this.runningDeferred = outer;
       // An application callback threw (an unhandled 'error', as in Node): keep the rest for later.
-      if (i + 1 < tasks.length) this.deferred = tasks.slice(i + 1).concat(this.deferred);
+      if (i + 1 < n) {
+        const rest = tasks.slice(i + 1, n).concat(this.deferred.slice(0, this.deferredCount));
+        this.deferred = rest;
+        this.deferredCount = rest.length;
+      }
+      // The slots let go of the tasks (sockets) they held.
+      tasks.fill(NO_TASK, 0, n);
     }
   }
 
@@ -669,7 +703,9 @@ export class Ipv4Stack implements DeferredTask {
     if (dst !== this.address || this.badSource(src)) return false;
     if (internetChecksum(buf, at, IPV4_MIN_HEADER_LEN) !== 0) return false;
     this.hop('bypass.ip', 'rx', 'pass', id);
-    this.tcpInput(src, dst, buf.subarray(at + IPV4_MIN_HEADER_LEN, at + total), id);
+    this.rxCtx.src = src;
+    this.rxCtx.dst = dst;
+    this.tcpInput(buf, at + IPV4_MIN_HEADER_LEN, at + total, id);
     return true;
   }
 
@@ -677,7 +713,9 @@ export class Ipv4Stack implements DeferredTask {
     this.hop('bypass.ip', 'rx', 'pass', id);
     switch (ip.protocol) {
       case IP_PROTOCOL.TCP:
-        return this.tcpInput(ip.src, ip.dst, ip.payload, id);
+        this.rxCtx.src = ip.src;
+        this.rxCtx.dst = ip.dst;
+        return this.tcpInput(ip.payload, 0, ip.payload.length, id);
       case IP_PROTOCOL.UDP:
         return this.udpInput(ip, datagram, id);
       case IP_PROTOCOL.ICMP:
@@ -690,12 +728,15 @@ export class Ipv4Stack implements DeferredTask {
   }
 
   /**
-   * Sends the transport data already written at `buf[L4 .. L4+len)` to `dst`. Fragments above the MTU
-   * unless `df`; with DF an oversized datagram fails with EMSGSIZE, as Linux tells a local socket.
-   * `buf` is `tx`, or a frame buffer from the device sized for a datagram within the MTU.
+   * Sends the transport data already written at `buf[L4 .. L4+len)` from `txCtx.src` to `txCtx.dst`.
+   * Fragments above the MTU unless `df`; with DF an oversized datagram fails with EMSGSIZE, as Linux
+   * tells a local socket. `buf` is `tx`, or a frame buffer from the device sized for a datagram
+   * within the MTU.
    */
-  private ipOutput(src: number, dst: number, protocol: number, len: number, df: boolean, id: number, buf: Uint8Array = this.tx, tso = false): SendResult {
+  private ipOutput(protocol: number, len: number, df: boolean, id: number, buf: Uint8Array = this.tx, tso = false): SendResult {
     const c = this.counters;
+    const src = this.txCtx.src;
+    const dst = this.txCtx.dst;
     // A TSO segment is one packet up to the device's limit: the device cuts it to the MTU.
     const mtu = tso ? this.tsoMaxBytes : this.device.mtu;
     let nextHop = dst;
@@ -870,7 +911,9 @@ export class Ipv4Stack implements DeferredTask {
     this.counters.icmp.out++;
     const id = this.ids.next();
     this.hop('bypass.icmp', 'tx', 'pass', id);
-    this.ipOutput(this.address, dst, IP_PROTOCOL.ICMP, len, false, id);
+    this.txCtx.src = this.address;
+    this.txCtx.dst = dst;
+    this.ipOutput(IP_PROTOCOL.ICMP, len, false, id);
   }
 
   /** An ICMP error about `ip` (whose bytes are `datagram`), within RFC 1122 §3.2.2's limits and the rate limit. */
@@ -954,7 +997,7 @@ export class Ipv4Stack implements DeferredTask {
     this.hop('bypass.udp', 'tx', 'pass', id);
     this.busy++;
     try {
-      return this.ipOutput(this.address, dst, IP_PROTOCOL.UDP, len, dontFragment, id);
+      return this.ipOutput(IP_PROTOCOL.UDP, len, dontFragment, id);
     } finally {
       this.busy--;
     }
@@ -962,19 +1005,33 @@ export class Ipv4Stack implements DeferredTask {
 
   // ───────────────────────── TCP ─────────────────────────
 
-  /** A TCP segment (`segment`: the IP payload) from `src` to `dst`. */
-  private tcpInput(src: number, dst: number, segment: Uint8Array, id: number): void {
+  /**
+   * A TCP segment (`buf[start, end)`: the IP payload) from `rxCtx.src` to `rxCtx.dst`. The addresses
+   * come in rxCtx, where the checksum needs them, rather than as arguments: ours are above 2^31, not
+   * small integers, and V8 boxes such a number for each call it does not inline (16 bytes of garbage).
+   */
+  private tcpInput(buf: Uint8Array, start: number, end: number, id: number): void {
     this.counters.tcp.in++;
-    if (this.isBroadcastAddr(dst)) return this.rxDrop('bypass.tcp', 'tcp-broadcast', id);
-    this.rxCtx.src = src;
-    this.rxCtx.dst = dst;
+    if (this.isBroadcastAddr(this.rxCtx.dst)) return this.rxDrop('bypass.tcp', 'tcp-broadcast', id);
+    if (this.rxSegBusy) return this.tcpInputWith(new TcpPacketBuffer(), buf, start, end, id);
+    this.rxSegBusy = true;
+    try {
+      this.tcpInputWith(this.rxSeg, buf, start, end, id);
+    } finally {
+      this.rxSegBusy = false;
+    }
+  }
+
+  /** tcpInput, parsing into `seg`. Nothing keeps `seg` (or its options or payload) past the call: the connection copies the data. */
+  private tcpInputWith(seg: TcpPacketBuffer, buf: Uint8Array, start: number, end: number, id: number): void {
+    const src = this.rxCtx.src;
+    const dst = this.rxCtx.dst;
     // A checksum the device vouches for (or left partial on this host) is not summed again.
-    const r = parseTcp(segment, this.rxChecksumTrusted ? undefined : this.rxCtx);
-    if (!r.ok) {
-      const code = r.error.code;
+    const err = seg.parse(buf, start, end, this.rxChecksumTrusted ? undefined : this.rxCtx);
+    if (err !== undefined) {
+      const code = err.code;
       return this.rxDrop('bypass.tcp', code === 'truncated' ? 'tcp-truncated' : code === 'bad-option' ? 'tcp-bad-option' : 'tcp-bad-header-length', id);
     }
-    const seg = r.value;
     if (seg.checksumValid === false) return this.rxDrop('bypass.tcp', 'tcp-bad-checksum', id);
     if (seg.srcPort === 0 || seg.dstPort === 0) return this.rxDrop('bypass.tcp', 'tcp-bad-port', id);
     this.currentPacket = id;
@@ -1011,7 +1068,7 @@ export class Ipv4Stack implements DeferredTask {
           return this.rxDeliver('bypass.tcp', id);
         }
         case 'reset':
-          this.sendTcp(dst, src, res.seg);
+          this.sendReset(res.seg);
           return this.rxDrop('bypass.tcp', 'tcp-no-socket', id);
         case 'drop':
           return this.rxDrop('bypass.tcp', LISTEN_DROP[res.reason], id);
@@ -1019,29 +1076,51 @@ export class Ipv4Stack implements DeferredTask {
     }
     // RFC 9293 §3.10.7.1: a segment for no connection is answered with a reset (unless it is one).
     const rst = resetFor(seg);
-    if (rst !== undefined) this.sendTcp(dst, src, rst);
+    if (rst !== undefined) this.sendReset(rst);
     this.rxDrop('bypass.tcp', 'tcp-no-socket', id);
   }
 
-  /** Emits everything a connection has to send now. */
-  private flushConn(e: TcpEntry): void {
-    e.flushQueued = false;
-    // Each segment is written into its frame before the next is looked at: payloads can stay in the send buffer.
-    const segs = e.conn.dispatch(this.now, true);
-    if (segs.length === 0) return;
-    const pieces = this.tsoMaxBytes > 0 ? e.conn.segmentSize : 0;
-    for (let i = 0; i < segs.length; i++) this.sendTcp(e.localAddr, e.remoteAddr, segs[i], pieces);
+  /** A reset answering the segment being received (its addresses in rxCtx). */
+  private sendReset(rst: TcpRepr): void {
+    this.txCtx.src = this.rxCtx.dst;
+    this.txCtx.dst = this.rxCtx.src;
+    this.sendTcp(rst);
   }
 
   /**
-   * Builds and sends one segment. With a device that finishes checksums the TCP checksum is left
-   * as the pseudo-header sum; a segment larger than one frame (TSO, from a connection whose pieces
-   * are `pieces` bytes) goes out whole for the device to cut.
+   * Emits everything a connection has to send now. Each segment is written into its frame before
+   * the next is looked at, so the connection lends its segment records, options and payloads (views
+   * into its send buffer) instead of making new ones.
    */
-  private sendTcp(src: number, dst: number, seg: TcpRepr, pieces = 0): void {
+  private flushConn(e: TcpEntry): void {
+    e.flushQueued = false;
+    const outer = this.flushing;
+    this.flushing = e;
+    try {
+      e.conn.dispatchTo(this.now, this.segmentOut);
+    } finally {
+      this.flushing = outer;
+    }
+  }
+
+  /** A segment of the connection being flushed (flushConn). */
+  private sendFlushed(seg: TcpRepr): void {
+    const e = this.flushing!;
+    this.txCtx.src = e.localAddr;
+    this.txCtx.dst = e.remoteAddr;
+    this.sendTcp(seg, this.tsoMaxBytes > 0 ? e.conn.segmentSize : 0);
+  }
+
+  /**
+   * Builds and sends one segment from `txCtx.src` to `txCtx.dst` (see tcpInput for why addresses
+   * travel there). With a device that finishes checksums the TCP checksum is left as the
+   * pseudo-header sum; a segment larger than one frame (TSO, from a connection whose pieces are
+   * `pieces` bytes) goes out whole for the device to cut.
+   */
+  private sendTcp(seg: TcpRepr, pieces = 0): void {
     this.observer?.txBegin?.();
-    this.txCtx.src = src;
-    this.txCtx.dst = dst;
+    const src = this.txCtx.src;
+    const dst = this.txCtx.dst;
     const mtu = this.device.mtu;
     const want = tcpBufferLen(seg);
     // Not on loopback: the datagram comes straight back in and is checked.
@@ -1078,7 +1157,7 @@ export class Ipv4Stack implements DeferredTask {
     this.hop('bypass.tcp', 'tx', 'pass', id);
     // Linux sets DF on TCP (path MTU discovery); the MSS already fits the device MTU.
     try {
-      this.ipOutput(src, dst, IP_PROTOCOL.TCP, len, true, id, buf, tso);
+      this.ipOutput(IP_PROTOCOL.TCP, len, true, id, buf, tso);
     } finally {
       this.pendingTx = undefined;
     }

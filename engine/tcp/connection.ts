@@ -31,7 +31,7 @@ import { RttEstimator } from './rtt';
 import { DUP_THRESH, dsackBlock, SackScoreboard } from './sack';
 import { SendQueue } from './send-queue';
 import { seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqMax, seqSub, type Seq } from './seq';
-import { TIMER_IDLE, type TcpTimer } from './timers';
+import { TIMER_IDLE, TimerRecords, type TcpTimer } from './timers';
 import {
   EV_CLOSED,
   EV_CONNECTED,
@@ -65,6 +65,26 @@ const DEFAULT_PEER_MSS = 536;
 const TS_OVERHEAD = 12;
 const EMPTY = new Uint8Array(0);
 const NO_SEGMENTS: readonly TcpRepr[] = Object.freeze([]);
+const NO_OPTIONS: readonly TcpOption[] = Object.freeze([]);
+
+/** Takes the segments `dispatchTo` makes, one at a time. */
+export interface SegmentSink {
+  /** `seg`, its option list and its payload are valid only during the call (see `dispatchTo`). */
+  sendSegment(seg: TcpRepr): void;
+}
+
+/** A segment record `dispatchTo` lends, and the timestamp option list it carries: both rewritten for each segment. */
+interface LentSegment {
+  readonly seg: { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
+  readonly ts: { readonly kind: 'timestamps'; tsVal: number; tsEcr: number };
+  readonly tsOptions: readonly TcpOption[];
+}
+
+function lentSegment(): LentSegment {
+  const ts = { kind: 'timestamps' as const, tsVal: 0, tsEcr: 0 };
+  const seg = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
+  return { seg, ts, tsOptions: [NOP, NOP, ts] };
+}
 
 export class TcpConnection {
   readonly id: number;
@@ -121,11 +141,13 @@ export class TcpConnection {
 
   // Acknowledgement policy (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
   private ackNow = false;
-  private ackDelayAt: number | undefined = undefined;
+  /** When the delayed ACK is due; Infinity when none is (a number field, unboxed: see RttEstimator). */
+  private ackDelayAt = Infinity;
   private unackedBytes = 0;
   private rcvMss: number;
 
   private timer: TcpTimer = TIMER_IDLE;
+  private readonly timers = new TimerRecords();
   private retries = 0;
   private synRetransmitted = false;
   private readonly rtt: RttEstimator;
@@ -159,6 +181,20 @@ export class TcpConnection {
   private undoRetransSent = false;
   private priorCwnd = 0;
   private priorSsthresh = 0;
+  /**
+   * RFC 8985 §6.2 steps 1–3 for each segment an ACK delivers, and RACK's loss marks: callbacks made
+   * once (a closure per ACK would be garbage at the ACK rate), the ACK's time and TSecr in fields.
+   */
+  private deliveryNow = 0;
+  private deliveryTsEcr = 0;
+  private deliveryHasTsEcr = false;
+  private readonly onDelivered = (s: SentSegment): void => {
+    if (this.rack.delivered(s, this.deliveryNow, this.deliveryHasTsEcr ? this.deliveryTsEcr : undefined)) this.tlp.rttSampled = true;
+  };
+  private readonly onRackLost = (): void => {
+    this.stats.rackLost++;
+    this.dirty = true;
+  };
 
   private persistBackoff = 0;
   private persistProbes = 0;
@@ -170,10 +206,24 @@ export class TcpConnection {
   private challengeCount = 0;
   private wantWritable = false;
 
+  /** Control segments (RST, challenge ACK, keepalive probe) made when their cause arrived, for the next dispatch. */
   private readonly ctrl: TcpRepr[] = [];
   private dirty = false;
-  /** Set by `dispatch`: whether data segments may borrow their payload from the send buffer. */
-  private lend = false;
+  /** Where the dispatch running now puts its segments: `out[0 .. outCount)`. */
+  private out: TcpRepr[] = [];
+  private outCount = 0;
+  /**
+   * `dispatchTo`'s own list and records, kept from one dispatch to the next: while it makes
+   * segments (`lending`), `build` fills the next record of `lent` instead of a new object, and
+   * payloads are views into the send buffer.
+   */
+  private readonly lentOut: TcpRepr[] = [];
+  private readonly lent: LentSegment[] = [];
+  private lentUsed = 0;
+  private lendable = false;
+  private lending = false;
+  /** `dispatchTo` is handing its segments to its sink (whose work may come back into this connection). */
+  private handingOut = false;
   private packetId: number | undefined = undefined;
   private now = 0;
 
@@ -917,10 +967,10 @@ export class TcpConnection {
    * sequence order) and the D-SACK block's meaning. Returns DeliveredData (RFC 6937 §3).
    */
   private rackDelivered(ack: Seq, blocks: readonly SackBlock[] | undefined, dsack: SackBlock | undefined, ts: { tsVal: number; tsEcr: number } | undefined, now: number): number {
-    const tsEcr = this.tsOk && ts !== undefined ? ts.tsEcr : undefined;
-    const visit = (s: SentSegment): void => {
-      if (this.rack.delivered(s, now, tsEcr)) this.tlp.rttSampled = true;
-    };
+    this.deliveryNow = now;
+    this.deliveryHasTsEcr = this.tsOk && ts !== undefined;
+    this.deliveryTsEcr = ts !== undefined ? ts.tsEcr : 0;
+    const visit = this.onDelivered;
     let delivered = 0;
     if (seqGt(ack, this.sndUna) && seqLe(ack, this.sndMax)) delivered += this.sent.ack(ack, visit);
     if (blocks !== undefined) {
@@ -977,10 +1027,7 @@ export class TcpConnection {
   private rackDetect(now: number, delivered: number): void {
     const inAnyRecovery = this.inRecovery || this.rtoRecovery;
     const reoWnd = this.rack.reoWnd(inAnyRecovery, this.sent.sackedBytes, this.smss, this.rtt.srtt);
-    this.rackTimeout = this.rack.detectLoss(this.sent, now, reoWnd, () => {
-      this.stats.rackLost++;
-      this.dirty = true;
-    });
+    this.rackTimeout = this.rack.detectLoss(this.sent, now, reoWnd, this.onRackLost);
     if (this.sent.lostBytes > 0 && !inAnyRecovery) this.enterRecovery(now);
     if (this.inRecovery) {
       const pipe = this.sent.pipe;
@@ -1009,19 +1056,19 @@ export class TcpConnection {
     }
     const rtoAt = t.kind === 'retransmit' ? t.at : t.kind === 'idle' ? now + this.rtt.rto : t.rtoAt;
     if (this.rackTimeout > 0 && !afterSend) {
-      this.timer = { kind: 'rack-reorder', at: Math.min(now + this.rackTimeout, rtoAt), rtoAt };
+      this.timer = this.timers.rackReorderAt(Math.min(now + this.rackTimeout, rtoAt), rtoAt);
     } else if (this.mayScheduleProbe()) {
       const at = now + probeTimeout(this.rtt.srtt, seqSub(this.sndMax, this.sndUna), this.smss, now, rtoAt);
-      this.timer = { kind: 'loss-probe', at, rtoAt };
+      this.timer = this.timers.lossProbeAt(at, rtoAt);
     } else {
-      this.timer = { kind: 'retransmit', at: rtoAt };
+      this.timer = this.timers.retransmitAt(rtoAt);
     }
   }
 
   /** RFC 8985 §6.2 step 5 on the reordering timer: RACK_detect_loss_and_arm_timer(). */
   private onRackTimeout(now: number, rtoAt: number): void {
     this.stats.rackTimeouts++;
-    this.timer = { kind: 'retransmit', at: rtoAt };
+    this.timer = this.timers.retransmitAt(rtoAt);
     this.rackDetect(now, 0);
     this.armLossTimer(now, false);
     this.dirty = true;
@@ -1032,7 +1079,7 @@ export class TcpConnection {
    * measured since the last; either way the RTO is armed again, not the probe timer.
    */
   private onProbeTimeout(now: number): void {
-    this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+    this.timer = this.timers.retransmitAt(now + this.rtt.rto);
     if (this.tlp.mayProbe) {
       this.probeDue = true;
       this.dirty = true;
@@ -1043,9 +1090,9 @@ export class TcpConnection {
    * RFC 8985 §7.3 TLP_send_probe(): a new segment if the receive window allows (over cwnd by one
    * segment at most), else the highest-sequence segment sent again. Returns whether one went out.
    */
-  private sendProbe(now: number, out: TcpRepr[]): boolean {
+  private sendProbe(now: number): boolean {
     this.forceOverride = true;
-    const sentNew = this.sendNewSegment(now, out, this.smss);
+    const sentNew = this.sendNewSegment(now, this.smss);
     this.forceOverride = false;
     if (sentNew) {
       this.tlp.sent(this.sndMax, false);
@@ -1053,12 +1100,12 @@ export class TcpConnection {
       const last = this.sent.last;
       if (last === undefined) return false;
       const start = seqMax(last.start, seqAdd(last.end, -this.payloadLimit()));
-      out.push(this.dataSegment(start, this.unsentFrom(start, last.end), now, true));
+      this.put(this.dataSegment(start, this.unsentFrom(start, last.end), now, true));
       this.tlp.sent(this.sndMax, true);
     }
     this.stats.lossProbes++;
     // "Arm the RTO timer only (not PTO)": RFC 6298 §5.1 for the probe just sent.
-    this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+    this.timer = this.timers.retransmitAt(now + this.rtt.rto);
     return true;
   }
 
@@ -1122,7 +1169,7 @@ export class TcpConnection {
     this.unackedBytes += adv;
     if (hadHoles) this.ackNow = true; // a segment that fills a gap is acknowledged at once
     if (this.cfg.delayedAckTimeout <= 0 || this.unackedBytes >= 2 * this.rcvMss) this.ackNow = true;
-    else if (this.ackDelayAt === undefined) this.ackDelayAt = now + this.cfg.delayedAckTimeout;
+    else if (this.ackDelayAt === Infinity) this.ackDelayAt = now + this.cfg.delayedAckTimeout;
     if (adv > 0) this.emit(EV_READABLE);
   }
 
@@ -1205,7 +1252,7 @@ export class TcpConnection {
     this.passive = false;
     this.timer = TIMER_IDLE;
     this.ackNow = false;
-    this.ackDelayAt = undefined;
+    this.ackDelayAt = Infinity;
     this.retries = 0;
     this.synRetransmitted = false;
     this.sndShift = 0;
@@ -1241,7 +1288,7 @@ export class TcpConnection {
   /** The next time `dispatch` must run: 0 for "now", undefined for "only on input". */
   pollAt(): number | undefined {
     if (this.dirty || this.ctrl.length > 0 || this.ackNow) return 0;
-    let at: number | undefined = this.ackDelayAt;
+    let at: number | undefined = this.ackDelayAt === Infinity ? undefined : this.ackDelayAt;
     if (this.timer.kind !== 'idle' && (at === undefined || this.timer.at < at)) at = this.timer.at;
     return at;
   }
@@ -1249,8 +1296,8 @@ export class TcpConnection {
   /** Runs the timers that are due. `dispatch` calls it first. */
   poll(now: number): void {
     this.now = now;
-    if (this.ackDelayAt !== undefined && now >= this.ackDelayAt) {
-      this.ackDelayAt = undefined;
+    if (now >= this.ackDelayAt) {
+      this.ackDelayAt = Infinity;
       this.ackNow = true;
     }
     const t = this.timer;
@@ -1328,7 +1375,7 @@ export class TcpConnection {
     this.highRxt = this.sndUna;
     this.rttSeq = undefined;
     this.tsRtoFloor = this.tsClock(now);
-    this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+    this.timer = this.timers.retransmitAt(now + this.rtt.rto);
     this.dirty = true;
   }
 
@@ -1346,7 +1393,7 @@ export class TcpConnection {
     if (this.sndWnd === 0) this.forceProbe = true;
     else this.forceOverride = true;
     this.persistBackoff++;
-    this.timer = { kind: 'persist', at: now + this.persistInterval() };
+    this.timer = this.timers.persistAt(now + this.persistInterval());
     this.dirty = true;
   }
 
@@ -1356,7 +1403,7 @@ export class TcpConnection {
     if (ka === undefined || (this._state !== 'ESTABLISHED' && this._state !== 'CLOSE-WAIT')) return;
     const idleFor = now - this.lastRecv;
     if (this.keepaliveProbes === 0 && idleFor < ka.idle) {
-      this.timer = { kind: 'keepalive', at: this.lastRecv + ka.idle };
+      this.timer = this.timers.keepaliveAt(this.lastRecv + ka.idle);
       return;
     }
     if (this.keepaliveProbes >= ka.count) {
@@ -1367,7 +1414,7 @@ export class TcpConnection {
     // RFC 9293 §3.8.4: a probe is a segment with SEG.SEQ = SND.NXT − 1 (the connection is idle,
     // so SND.NXT = SND.MAX), which the peer must ACK.
     this.ctrl.push(this.bare(seqAdd(this.sndMax, -1), this.rcvNxt, TCP_ACK));
-    this.timer = { kind: 'keepalive', at: now + ka.interval };
+    this.timer = this.timers.keepaliveAt(now + ka.interval);
   }
 
   private persistInterval(): number {
@@ -1376,36 +1423,86 @@ export class TcpConnection {
 
   private armRetransmitIfOutstanding(now: number): void {
     if (seqGt(this.sndMax, this.sndUna) && (this.timer.kind === 'idle' || this.timer.kind === 'keepalive')) {
-      this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+      this.timer = this.timers.retransmitAt(now + this.rtt.rto);
     }
   }
 
   private armTimeWait(now: number): void {
-    this.timer = { kind: 'time-wait', at: now + 2 * this.cfg.msl };
+    this.timer = this.timers.timeWaitAt(now + 2 * this.cfg.msl);
   }
 
   private armFinWait2(now: number): void {
     if (this.cfg.finWait2Timeout !== undefined && this._state === 'FIN-WAIT-2') {
-      this.timer = { kind: 'fin-wait-2', at: now + this.cfg.finWait2Timeout };
+      this.timer = this.timers.finWait2At(now + this.cfg.finWait2Timeout);
     }
   }
 
   // ───────────────────────── output ─────────────────────────
 
   /**
-   * Runs due timers, then returns every segment to send now. Each segment owns its payload, unless
-   * `lend`: then a payload may be a view into the send buffer, valid only until the next call into
-   * this connection, for a caller that writes each segment out before anything else happens.
+   * Runs due timers, then returns every segment to send now, each with its own options and payload,
+   * for a caller that keeps them. The stack sends with `dispatchTo`, which makes the same segments.
    */
-  dispatch(now: number, lend = false): readonly TcpRepr[] {
-    this.lend = lend;
+  dispatch(now: number): readonly TcpRepr[] {
+    const out: TcpRepr[] = [];
+    this.produce(now, out, false);
+    return out.length === 0 ? NO_SEGMENTS : out;
+  }
+
+  /**
+   * `dispatch` for a caller that writes each segment out at once: the same segments, made first and
+   * then handed to `sink` one by one. They are lent: records, option lists and payloads (views into
+   * the send buffer) that the next dispatchTo uses again, valid only during the sink's call. Should
+   * the sink's work come back into this connection (a device that delivers a reply during its
+   * transmit), a dispatch from there makes segments of its own.
+   */
+  dispatchTo(now: number, sink: SegmentSink): void {
+    if (this.handingOut) {
+      const segs = this.dispatch(now);
+      for (let i = 0; i < segs.length; i++) sink.sendSegment(segs[i]);
+      return;
+    }
+    const out = this.lentOut;
+    const n = this.produce(now, out, true);
+    this.handingOut = true;
+    try {
+      for (let i = 0; i < n; i++) sink.sendSegment(out[i]);
+    } finally {
+      this.handingOut = false;
+    }
+  }
+
+  /** Runs the dispatch, putting segments into `out` (lent ones when `lend`); returns how many. */
+  private produce(now: number, out: TcpRepr[], lend: boolean): number {
+    const saved = this.out;
+    const savedCount = this.outCount;
+    this.out = out;
+    this.outCount = 0;
+    this.lendable = lend;
+    this.lentUsed = 0;
+    try {
+      this.output(now);
+      return this.outCount;
+    } finally {
+      this.out = saved;
+      this.outCount = savedCount;
+      this.lendable = false;
+      this.lending = false;
+    }
+  }
+
+  private output(now: number): void {
     this.poll(now);
     this.now = now;
     this.dirty = false;
-    let out: TcpRepr[] | undefined = undefined;
-    if (this.ctrl.length > 0) {
-      out = this.ctrl.splice(0, this.ctrl.length);
-      for (const s of out) if (s.flags & TCP_ACK && !(s.flags & TCP_RST)) this.noteAckSent();
+    const ctrl = this.ctrl;
+    if (ctrl.length > 0) {
+      // Control segments were built (and owned) when their cause arrived; they leave first.
+      for (let i = 0; i < ctrl.length; i++) {
+        if (ctrl[i].flags & TCP_ACK && !(ctrl[i].flags & TCP_RST)) this.noteAckSent();
+        this.put(ctrl[i]);
+      }
+      ctrl.length = 0;
     }
     switch (this._state) {
       case 'CLOSED':
@@ -1420,54 +1517,59 @@ export class TcpConnection {
       case 'CLOSING':
       case 'LAST-ACK':
       case 'TIME-WAIT':
-        out = this.dispatchSynchronized(now, out ?? []);
+        // What is made from here on goes out with this dispatch: dispatchTo may lend it.
+        this.lending = this.lendable;
+        this.dispatchSynchronized(now);
+        this.lending = false;
         break;
       default:
         assertNever(this._state);
     }
-    this.stats.segmentsSent += out?.length ?? 0;
-    return out === undefined || out.length === 0 ? NO_SEGMENTS : out;
   }
 
-  private dispatchSynchronized(now: number, out: TcpRepr[]): TcpRepr[] {
+  private put(seg: TcpRepr): void {
+    this.stats.segmentsSent++;
+    this.out[this.outCount++] = seg;
+  }
+
+  private dispatchSynchronized(now: number): void {
     // Our SYN (or SYN,ACK) when it is due: first transmission or after a timeout.
     if (this.sndNxt === this.iss && this.sndUna === this.iss) {
       const flags = this._state === 'SYN-SENT' ? TCP_SYN : TCP_SYN | TCP_ACK;
-      out.push(this.build(this.iss, flags, EMPTY, now));
+      this.put(this.build(this.iss, flags, EMPTY, now));
       this.sndNxt = seqAdd(this.iss, 1);
       this.sndMax = seqMax(this.sndMax, this.sndNxt);
       if (this.rttSeq === undefined && !this.synRetransmitted) {
         this.rttSeq = this.sndNxt;
         this.rttTime = now;
       }
-      if (this.timer.kind !== 'retransmit') this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+      if (this.timer.kind !== 'retransmit') this.timer = this.timers.retransmitAt(now + this.rtt.rto);
     }
     const synAcked = seqGt(this.sndUna, this.iss);
     const mayFinEarly = this._state === 'FIN-WAIT-1' && this.sq.length === 0 && seqGt(this.sndNxt, this.iss);
-    if ((synAcked || mayFinEarly) && this._state !== 'TIME-WAIT') this.sendData(now, out);
+    if ((synAcked || mayFinEarly) && this._state !== 'TIME-WAIT') this.sendData(now);
     if (this.ackNow && this._state !== 'SYN-SENT' && (this._state !== 'SYN-RECEIVED' || seqGt(this.sndNxt, this.iss))) {
       // A segment without data carries the next unsent octet: after a go-back-N, SND.NXT lags the
       // peer's RCV.NXT and an ACK stamped with it would be outside the peer's window (as in BSD).
-      out.push(this.bare(this.sndMax, this.rcvNxt, TCP_ACK));
+      this.put(this.bare(this.sndMax, this.rcvNxt, TCP_ACK));
       this.noteAckSent();
     }
     this.afterSend(now);
-    return out;
   }
 
   /** Data and FIN: retransmissions for loss recovery first, then new data. */
-  private sendData(now: number, out: TcpRepr[]): void {
+  private sendData(now: number): void {
     if (this.sackOk) {
-      this.sendDataSack(now, out);
+      this.sendDataSack(now);
       return;
     }
     if (this.retransmitUna && seqGt(this.sndMax, this.sndUna)) {
       this.retransmitUna = false;
       const len = Math.min(this.payloadLimit(), this.unsentFrom(this.sndUna, this.sndMax));
-      out.push(this.dataSegment(this.sndUna, len, now, true));
+      this.put(this.dataSegment(this.sndUna, len, now, true));
     }
     for (let guard = 0; guard < 100_000; guard++) {
-      if (!this.sendNewSegment(now, out, undefined)) break;
+      if (!this.sendNewSegment(now, undefined)) break;
     }
   }
 
@@ -1477,10 +1579,10 @@ export class TcpConnection {
    * timer (sending it early is what the reordering window exists to avoid). How much: PRR's sndcnt
    * in fast recovery (RFC 6937), otherwise cwnd less pipe. A due loss probe goes first (RFC 8985 §7.3).
    */
-  private sendDataSack(now: number, out: TcpRepr[]): void {
+  private sendDataSack(now: number): void {
     if (this.probeDue) {
       this.probeDue = false;
-      if (this.sendProbe(now, out)) return;
+      if (this.sendProbe(now)) return;
     }
     let sentNew = false;
     for (let guard = 0; guard < 100_000; guard++) {
@@ -1490,16 +1592,16 @@ export class TcpConnection {
       if (lost !== undefined) {
         const len = Math.min(this.payloadLimit(), this.unsentFrom(lost.start, lost.end));
         if (len > room) break;
-        out.push(this.dataSegment(lost.start, len, now, true));
+        this.put(this.dataSegment(lost.start, len, now, true));
         // A record that the retransmission did not cover (nothing to send at it) must not spin the loop.
         if (this.sent.firstLost() === lost) break;
         continue;
       }
-      if (this.sendNewSegment(now, out, room)) {
+      if (this.sendNewSegment(now, room)) {
         sentNew = true;
         continue;
       }
-      if (this.inRecovery && this.sendRescue(now, out, room)) continue;
+      if (this.inRecovery && this.sendRescue(now, room)) continue;
       break;
     }
     if (sentNew) this.armLossTimer(now, true);
@@ -1511,7 +1613,7 @@ export class TcpConnection {
    * is not touched. It is for the tail above the highest SACK, which no SACK can show lost: a hole
    * below it is RACK's to judge, and an octet already retransmitted is not sent a third time.
    */
-  private sendRescue(now: number, out: TcpRepr[], room: number): boolean {
+  private sendRescue(now: number, room: number): boolean {
     if (this.rescueRxt !== undefined && !seqGt(this.sndUna, this.rescueRxt)) return false;
     // Rule (2) failed for want of data or receive window, not of room.
     const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
@@ -1521,7 +1623,7 @@ export class TcpConnection {
     const start = seqMax(top.start, seqAdd(top.end, -this.payloadLimit()));
     const len = this.unsentFrom(start, top.end);
     if (len > room) return false;
-    out.push(this.dataSegment(start, len, now, true));
+    this.put(this.dataSegment(start, len, now, true));
     this.rescueRxt = this.recover;
     this.stats.rescueRetransmits++;
     return true;
@@ -1531,7 +1633,7 @@ export class TcpConnection {
    * One segment from SND.NXT, subject to the windows, Nagle (RFC 9293 §3.7.4) and sender-side silly
    * window avoidance (§3.8.6.2.1). Returns false when nothing may be sent.
    */
-  private sendNewSegment(now: number, out: TcpRepr[], congestionRoom: number | undefined): boolean {
+  private sendNewSegment(now: number, congestionRoom: number | undefined): boolean {
     const dataEnd = seqAdd(this.bufSeq, this.sq.length);
     const avail = Math.max(0, seqSub(dataEnd, this.sndNxt));
     const finPending = this.finQueued && seqLe(this.sndNxt, dataEnd);
@@ -1561,9 +1663,9 @@ export class TcpConnection {
       // repeat the same octet while it is unacknowledged.
       this.forceProbe = false;
       if (seqGt(this.sndNxt, this.sndUna)) {
-        out.push(this.dataSegment(this.sndUna, 1, now, true));
+        this.put(this.dataSegment(this.sndUna, 1, now, true));
       } else if (avail > 0) {
-        out.push(this.dataSegment(this.sndNxt, 1, now, false));
+        this.put(this.dataSegment(this.sndNxt, 1, now, false));
         this.advanceNxt(1);
       }
       return false;
@@ -1579,7 +1681,7 @@ export class TcpConnection {
       if (!((allOfIt && nagleOk) || (big && nagleOk))) return false;
     }
     this.forceOverride = false;
-    out.push(this.dataSegment(this.sndNxt, len, now, retransmission, fin));
+    this.put(this.dataSegment(this.sndNxt, len, now, retransmission, fin));
     this.advanceNxt(len + (fin ? 1 : 0));
     return true;
   }
@@ -1611,7 +1713,7 @@ export class TcpConnection {
     // A retransmission ending where the FIN sat carries the FIN again.
     const withFin = fin ?? (this.finQueued && seqAdd(at, len) === dataEnd && seqGt(this.sndMax, dataEnd));
     const off = seqSub(at, this.bufSeq);
-    const payload = len === 0 ? EMPTY : this.lend ? this.sq.view(off, len) : this.sq.copyOut(off, len);
+    const payload = len === 0 ? EMPTY : this.lending ? this.sq.view(off, len) : this.sq.copyOut(off, len);
     let flags = TCP_ACK;
     if (len > 0 && seqAdd(at, len) === dataEnd) flags |= TCP_PSH;
     if (withFin) flags |= TCP_FIN;
@@ -1630,7 +1732,7 @@ export class TcpConnection {
     // while the persist timer ran (as the silly-window override) is covered by retransmission.
     const t = this.timer.kind;
     if (t === 'idle' || t === 'keepalive' || (t === 'persist' && this.sndWnd > 0)) {
-      this.timer = { kind: 'retransmit', at: now + this.rtt.rto };
+      this.timer = this.timers.retransmitAt(now + this.rtt.rto);
     }
     return seg;
   }
@@ -1641,12 +1743,12 @@ export class TcpConnection {
     if (this.timer.kind === 'idle' || this.timer.kind === 'keepalive') {
       const nothingOut = this.sndMax === this.sndUna;
       if (nothingOut && this.pendingUnsent() > 0 && seqGt(this.sndUna, this.iss)) {
-        this.timer = { kind: 'persist', at: now + this.persistInterval() };
+        this.timer = this.timers.persistAt(now + this.persistInterval());
         return;
       }
       const ka = this.cfg.keepalive;
       if (this.timer.kind === 'idle' && nothingOut && ka !== undefined && (this._state === 'ESTABLISHED' || this._state === 'CLOSE-WAIT')) {
-        this.timer = { kind: 'keepalive', at: this.lastRecv + ka.idle };
+        this.timer = this.timers.keepaliveAt(this.lastRecv + ka.idle);
       }
     }
   }
@@ -1661,7 +1763,7 @@ export class TcpConnection {
 
   private noteAckSent(): void {
     this.ackNow = false;
-    this.ackDelayAt = undefined;
+    this.ackDelayAt = Infinity;
     this.unackedBytes = 0;
     this.lastAckSent = this.rcvNxt;
   }
@@ -1676,38 +1778,68 @@ export class TcpConnection {
 
   private build(at: Seq, flags: number, payload: Uint8Array, now: number, ackOverride?: Seq): TcpRepr {
     const syn = (flags & TCP_SYN) !== 0;
-    // An array literal for the common case (RFC 7323 Appendix A layout) is allocated at its size.
-    const options: TcpOption[] =
-      !syn && this.tsOk ? [NOP, NOP, { kind: 'timestamps', tsVal: this.tsClock(now), tsEcr: this.tsRecent }] : [];
-    if (syn) {
-      options.push({ kind: 'mss', value: this.cfg.mss });
-      const isSynAck = (flags & TCP_ACK) !== 0;
-      if (this.cfg.sack && (!isSynAck || this.sackOk)) options.push({ kind: 'sackPermitted' });
-      if (this.cfg.timestamps && (!isSynAck || this.tsOk)) {
-        options.push({ kind: 'timestamps', tsVal: this.tsClock(now), tsEcr: isSynAck ? this.tsRecent : 0 });
-      }
-      if (this.cfg.windowScaling && (!isSynAck || this.wsAgreed)) {
-        options.push(NOP, { kind: 'wscale', shift: windowShiftFor(this.cfg.recvBufferSize) });
-      }
+    const lent = this.lending ? this.nextLent() : undefined;
+    const options = syn ? this.synOptions(flags, now) : this.segmentOptions(flags, now, lent);
+    const window = syn ? this.synWindow() : this.advertiseWindow();
+    const ack = flags & TCP_ACK ? (ackOverride ?? this.rcvNxt) : 0;
+    if (lent === undefined) {
+      return { srcPort: this._tuple.localPort, dstPort: this._tuple.remotePort, seq: at, ack, flags, window, urgent: 0, options, payload };
     }
-    if (!syn && this.sackOk && flags & TCP_ACK && this.rq.hasOutOfOrder) {
-      const blocks = this.rq.sackBlocks(this.tsOk ? 3 : 4);
-      options.push(NOP, NOP, { kind: 'sack', blocks });
+    const r = lent.seg;
+    r.srcPort = this._tuple.localPort;
+    r.dstPort = this._tuple.remotePort;
+    r.seq = at;
+    r.ack = ack;
+    r.flags = flags;
+    r.window = window;
+    r.urgent = 0;
+    r.options = options;
+    r.payload = payload;
+    return r;
+  }
+
+  /** The next of dispatchTo's records (made the first time a dispatch needs that many). */
+  private nextLent(): LentSegment {
+    let r = this.lent[this.lentUsed];
+    if (r === undefined) {
+      r = lentSegment();
+      this.lent[this.lentUsed] = r;
     }
-    let window: number;
-    if (syn) window = this.synWindow();
-    else window = this.advertiseWindow();
-    return {
-      srcPort: this._tuple.localPort,
-      dstPort: this._tuple.remotePort,
-      seq: at,
-      ack: flags & TCP_ACK ? (ackOverride ?? this.rcvNxt) : 0,
-      flags,
-      window,
-      urgent: 0,
-      options,
-      payload,
-    };
+    this.lentUsed++;
+    return r;
+  }
+
+  /** A SYN's options (RFC 9293 §3.7.1, RFC 2018 §2, RFC 7323 §2–3): a SYN,ACK only what the peer offered. */
+  private synOptions(flags: number, now: number): TcpOption[] {
+    const options: TcpOption[] = [{ kind: 'mss', value: this.cfg.mss }];
+    const isSynAck = (flags & TCP_ACK) !== 0;
+    if (this.cfg.sack && (!isSynAck || this.sackOk)) options.push({ kind: 'sackPermitted' });
+    if (this.cfg.timestamps && (!isSynAck || this.tsOk)) {
+      options.push({ kind: 'timestamps', tsVal: this.tsClock(now), tsEcr: isSynAck ? this.tsRecent : 0 });
+    }
+    if (this.cfg.windowScaling && (!isSynAck || this.wsAgreed)) {
+      options.push(NOP, { kind: 'wscale', shift: windowShiftFor(this.cfg.recvBufferSize) });
+    }
+    return options;
+  }
+
+  /**
+   * The options of a segment after the SYN: TSopt on every one (RFC 7323 §3.2, in the Appendix A
+   * layout) and SACK blocks while data is missing (RFC 2018 §4). A lent segment without SACK blocks
+   * (`lent`) carries its record's own list, rewritten: nearly every segment is one of those.
+   */
+  private segmentOptions(flags: number, now: number, lent: LentSegment | undefined): readonly TcpOption[] {
+    const sack = this.sackOk && (flags & TCP_ACK) !== 0 && this.rq.hasOutOfOrder;
+    if (!sack && lent !== undefined) {
+      if (!this.tsOk) return NO_OPTIONS;
+      lent.ts.tsVal = this.tsClock(now);
+      lent.ts.tsEcr = this.tsRecent;
+      return lent.tsOptions;
+    }
+    // An array literal for the common case is allocated at its size.
+    const options: TcpOption[] = this.tsOk ? [NOP, NOP, { kind: 'timestamps', tsVal: this.tsClock(now), tsEcr: this.tsRecent }] : [];
+    if (sack) options.push(NOP, NOP, { kind: 'sack', blocks: this.rq.sackBlocks(this.tsOk ? 3 : 4) });
+    return options;
   }
 
   /** RFC 7323 §2.2: the window in a SYN is not scaled. */
@@ -1849,12 +1981,12 @@ export class TcpConnection {
         }
         break;
       case 'TIME-WAIT':
-        this.ackDelayAt = undefined;
+        this.ackDelayAt = Infinity;
         this.armTimeWait(this.now);
         break;
       case 'CLOSED':
         this.timer = TIMER_IDLE;
-        this.ackDelayAt = undefined;
+        this.ackDelayAt = Infinity;
         this.ackNow = false;
         this.owner?.childClosed(this);
         this.emit(EV_CLOSED);

@@ -7,10 +7,12 @@
 //    it (RFC 9293 §3.10.7.1). A connection's `process` returning 'reopen' means a SYN ended its
 //    TIME-WAIT: drop the old TCB and give the same SYN to the listener;
 //  - after input or an application call, and whenever `pollAt()` (0 = now) comes due, call
-//    `dispatch(now)` and send what it returns; each segment owns its payload;
+//    `dispatch(now)` and send what it returns (each segment owns its options and payload), or
+//    `dispatchTo(now, sink)`, which makes the same segments and lends them to the sink one by one,
+//    valid during its call (reused records: no allocation);
 //  - a connection in CLOSED whose `dispatch` returned nothing can be forgotten.
 
-export { TcpConnection, resetFor, type ProcessResult, type ListenerHooks } from './connection';
+export { TcpConnection, resetFor, type ProcessResult, type ListenerHooks, type SegmentSink } from './connection';
 export { TcpListener, type ListenResult } from './listener';
 export { TcpContext } from './context';
 export { RFC_TCP_CONFIG, LINUX_TCP_CONFIG, tcpConfig, type TcpConfig, type CongestionKind, type KeepaliveConfig } from './config';

@@ -37,12 +37,18 @@ export function readSynOptions(options: readonly TcpOption[]): SynOptions {
 
 /** The timestamps option of a segment, if any. */
 export function findTimestamps(options: readonly TcpOption[]): { tsVal: number; tsEcr: number } | undefined {
-  for (const o of options) if (o.kind === 'timestamps') return o;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i];
+    if (o.kind === 'timestamps') return o;
+  }
   return undefined;
 }
 
 export function findSackBlocks(options: readonly TcpOption[]): readonly SackBlock[] | undefined {
-  for (const o of options) if (o.kind === 'sack') return o.blocks;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i];
+    if (o.kind === 'sack') return o.blocks;
+  }
   return undefined;
 }
 

@@ -41,6 +41,9 @@ function newSegment(start: Seq, end: Seq, xmitTs: number, tsVal: number, xmitOrd
   return { start, end, xmitTs, tsVal, xmitOrder, sacked: false, lost: false, retransmitted: false, rtxInFlight: false, listed: false, prev: undefined, next: undefined };
 }
 
+/** Records kept for reuse once cumulatively acknowledged: enough for a window of some 1,000 segments. */
+const MAX_SPARE = 1024;
+
 /**
  * What was sent and not yet cumulatively acknowledged, in sequence order, and the same records that
  * are still in flight in transmit-time order (the order RACK walks: §6.2 step 5 stops at the first
@@ -48,8 +51,16 @@ function newSegment(start: Seq, end: Seq, xmitTs: number, tsVal: number, xmitOrd
  * pipe = outstanding − SACKed − lost + retransmissions in flight.
  */
 export class SentLog {
+  /**
+   * The records are `segs[head .. tail)`. Slots from `tail` on are left as they are (an emptied log
+   * keeps its array, which would be allocated again on the next send if its length went to 0), and
+   * records the cumulative ACK passes go to `spare` for the next sends: a request/response makes one
+   * record a segment, and would otherwise leave one for the garbage collector each time.
+   */
   private segs: SentSegment[] = [];
   private head = 0;
+  private tail = 0;
+  private readonly spare: SentSegment[] = [];
   private oldest: SentSegment | undefined = undefined;
   private newest: SentSegment | undefined = undefined;
   private outBytes = 0;
@@ -61,7 +72,7 @@ export class SentLog {
   private order = 0;
 
   get isEmpty(): boolean {
-    return this.head === this.segs.length;
+    return this.head === this.tail;
   }
 
   get sackedBytes(): number {
@@ -79,13 +90,13 @@ export class SentLog {
 
   /** For tests and the UI. */
   records(): readonly SentSegment[] {
-    return this.segs.slice(this.head);
+    return this.segs.slice(this.head, this.tail);
   }
 
   /** Drops every record (the connection restarts its sequence space, or closes). */
   reset(): void {
     this.segs = [];
-    this.head = 0;
+    this.head = this.tail = 0;
     this.oldest = this.newest = undefined;
     this.outBytes = this.sackedBytes_ = this.lostBytes_ = this.rtxBytes = 0;
     this.lostFloor = undefined;
@@ -99,9 +110,9 @@ export class SentLog {
   onSend(start: Seq, end: Seq, now: number, tsVal: number): void {
     if (!seqLt(start, end)) return;
     const order = ++this.order;
-    const last = this.isEmpty ? undefined : this.segs[this.segs.length - 1];
+    const last = this.isEmpty ? undefined : this.segs[this.tail - 1];
     if (last === undefined || seqGe(start, last.end)) {
-      this.append(newSegment(start, end, now, tsVal, order));
+      this.append(this.record(start, end, now, tsVal, order));
       return;
     }
     const first = seqMax(start, this.segs[this.head].start);
@@ -109,7 +120,7 @@ export class SentLog {
     if (seqLt(first, oldEnd)) {
       let i = this.split(first);
       this.split(oldEnd);
-      for (; i < this.segs.length && seqLt(this.segs[i].start, oldEnd); i++) {
+      for (; i < this.tail && seqLt(this.segs[i].start, oldEnd); i++) {
         const s = this.segs[i];
         s.xmitTs = now;
         s.tsVal = tsVal;
@@ -124,7 +135,7 @@ export class SentLog {
         this.list(s);
       }
     }
-    if (seqGt(end, last.end)) this.append(newSegment(last.end, end, now, tsVal, order));
+    if (seqGt(end, last.end)) this.append(this.record(last.end, end, now, tsVal, order));
   }
 
   /**
@@ -135,26 +146,26 @@ export class SentLog {
     if (this.isEmpty || seqLe(una, this.segs[this.head].start)) return 0;
     this.split(una);
     let delivered = 0;
-    while (this.head < this.segs.length && seqLe(this.segs[this.head].end, una)) {
+    while (this.head < this.tail && seqLe(this.segs[this.head].end, una)) {
       const s = this.segs[this.head++];
       const len = seqSub(s.end, s.start);
       this.outBytes -= len;
       if (s.sacked) {
         this.sackedBytes_ -= len;
-        continue;
+      } else {
+        this.uncount(s, len);
+        this.unlist(s);
+        delivered += len;
+        visit(s);
       }
-      this.uncount(s, len);
-      this.unlist(s);
-      delivered += len;
-      visit(s);
+      // The visitor has seen it, and nothing else refers to a record the ACK passed.
+      if (this.spare.length < MAX_SPARE) this.spare.push(s);
     }
-    if (this.head === this.segs.length) {
-      // All acknowledged (request/response: every ACK): let go of the records at once, so they die
-      // young instead of living in the array until the next compaction and being promoted.
-      this.segs.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.segs.length) {
-      this.segs = this.segs.slice(this.head);
+    if (this.head === this.tail) {
+      this.head = this.tail = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.tail) {
+      this.segs = this.segs.slice(this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
     return delivered;
@@ -164,12 +175,12 @@ export class SentLog {
   sack(left: Seq, right: Seq, visit: DeliveredVisitor): number {
     if (this.isEmpty) return 0;
     const lo = seqMax(left, this.segs[this.head].start);
-    const hi = seqMin(right, this.segs[this.segs.length - 1].end);
+    const hi = seqMin(right, this.segs[this.tail - 1].end);
     if (!seqLt(lo, hi)) return 0;
     let i = this.split(lo);
     this.split(hi);
     let added = 0;
-    for (; i < this.segs.length && seqLt(this.segs[i].start, hi); i++) {
+    for (; i < this.tail && seqLt(this.segs[i].start, hi); i++) {
       const s = this.segs[i];
       if (s.sacked) continue;
       const len = seqSub(s.end, s.start);
@@ -185,7 +196,7 @@ export class SentLog {
 
   /** RFC 2018 §8: after a timeout SACK information is not trusted; SACKed records count as outstanding again. */
   forgetSacks(): void {
-    for (let i = this.head; i < this.segs.length; i++) this.segs[i].sacked = false;
+    for (let i = this.head; i < this.tail; i++) this.segs[i].sacked = false;
     this.sackedBytes_ = 0;
   }
 
@@ -211,13 +222,13 @@ export class SentLog {
 
   /** Every record not yet cumulatively acknowledged, in sequence order. */
   forEach(f: (s: SentSegment) => void): void {
-    for (let i = this.head; i < this.segs.length; i++) f(this.segs[i]);
+    for (let i = this.head; i < this.tail; i++) f(this.segs[i]);
   }
 
   /** The lowest record that is lost and not SACKed, with no retransmission in flight (RFC 6675 NextSeg rule 1). */
   firstLost(): SentSegment | undefined {
     if (this.lostBytes_ === 0 || this.lostFloor === undefined) return undefined;
-    for (let i = this.indexOf(this.lostFloor); i < this.segs.length; i++) {
+    for (let i = this.indexOf(this.lostFloor); i < this.tail; i++) {
       const s = this.segs[i];
       if (s.lost && !s.sacked && !s.rtxInFlight) {
         this.lostFloor = s.start;
@@ -230,19 +241,35 @@ export class SentLog {
 
   /** The highest record sent (the tail loss probe's retransmission, RFC 8985 §7.3). */
   get last(): SentSegment | undefined {
-    return this.isEmpty ? undefined : this.segs[this.segs.length - 1];
+    return this.isEmpty ? undefined : this.segs[this.tail - 1];
   }
 
   /** The highest record not SACKed (the rescue retransmission, RFC 6675 §4 NextSeg rule 4). */
   highestUnsacked(): SentSegment | undefined {
-    for (let i = this.segs.length - 1; i >= this.head; i--) if (!this.segs[i].sacked) return this.segs[i];
+    for (let i = this.tail - 1; i >= this.head; i--) if (!this.segs[i].sacked) return this.segs[i];
     return undefined;
   }
 
   private append(s: SentSegment): void {
-    this.segs.push(s);
+    if (this.tail < this.segs.length) this.segs[this.tail] = s;
+    else this.segs.push(s);
+    this.tail++;
     this.outBytes += seqSub(s.end, s.start);
     this.list(s);
+  }
+
+  /** A record for a new transmission: a spare one, reset, when there is one. */
+  private record(start: Seq, end: Seq, xmitTs: number, tsVal: number, xmitOrder: number): SentSegment {
+    const s = this.spare.pop();
+    if (s === undefined) return newSegment(start, end, xmitTs, tsVal, xmitOrder);
+    s.start = start;
+    s.end = end;
+    s.xmitTs = xmitTs;
+    s.tsVal = tsVal;
+    s.xmitOrder = xmitOrder;
+    s.sacked = s.lost = s.retransmitted = s.rtxInFlight = s.listed = false;
+    s.prev = s.next = undefined;
+    return s;
   }
 
   private uncount(s: SentSegment, len: number): void {
@@ -259,7 +286,7 @@ export class SentLog {
   /** Index of the first record whose end is above `at`. */
   private indexOf(at: Seq): number {
     let lo = this.head;
-    let hi = this.segs.length;
+    let hi = this.tail;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (seqLe(this.segs[mid].end, at)) lo = mid + 1;
@@ -271,14 +298,19 @@ export class SentLog {
   /** Makes `at` a record boundary; returns the index of the record starting at (or after) it. */
   private split(at: Seq): number {
     const i = this.indexOf(at);
-    if (i === this.segs.length) return i;
+    if (i === this.tail) return i;
     const s = this.segs[i];
     if (!seqLt(s.start, at)) return i;
-    const tail: SentSegment = { ...s, start: at, listed: false, prev: undefined, next: undefined };
+    const upper = this.record(at, s.end, s.xmitTs, s.tsVal, s.xmitOrder);
+    upper.sacked = s.sacked;
+    upper.lost = s.lost;
+    upper.retransmitted = s.retransmitted;
+    upper.rtxInFlight = s.rtxInFlight;
     s.end = at;
-    this.segs.splice(i + 1, 0, tail);
+    this.segs.splice(i + 1, 0, upper);
+    this.tail++;
     // The two halves keep their place in the transmit order (same xmit_ts), lower half first.
-    if (s.listed) this.listAfter(s, tail);
+    if (s.listed) this.listAfter(s, upper);
     return i + 1;
   }
 
@@ -323,18 +355,33 @@ const REO_WND_PERSIST = 16;
 export class Rack {
   /** RACK.xmit_ts / RACK.end_seq: the most recently sent segment that has been delivered. */
   xmitTs = -Infinity;
-  endSeq: Seq | undefined = undefined;
   private xmitOrder = 0;
+  /**
+   * RACK.end_seq and RACK.fack (below) as numbers beside flags rather than `Seq | undefined`
+   * fields, which V8 would box a new number for on every store (once per ACK).
+   */
+  private endSeq_ = 0 as Seq;
+  private hasEndSeq = false;
+  private fack_ = 0 as Seq;
+  private hasFack = false;
   /** RACK.rtt: the RTT of that segment (ms). */
   rtt = 0;
   /** RACK.min_RTT (ms); Infinity before the first sample. */
   minRtt = Infinity;
-  /** RACK.fack: the highest sequence delivered. */
-  fack: Seq | undefined = undefined;
   reorderingSeen = false;
   reoWndMult = 1;
   reoWndPersist = REO_WND_PERSIST;
   dsackRound: Seq | undefined = undefined;
+
+  /** RACK.end_seq, undefined until a delivery gave one. */
+  get endSeq(): Seq | undefined {
+    return this.hasEndSeq ? this.endSeq_ : undefined;
+  }
+
+  /** RACK.fack: the highest sequence delivered. */
+  get fack(): Seq | undefined {
+    return this.hasFack ? this.fack_ : undefined;
+  }
 
   /**
    * §6.2 steps 1–3 for one newly delivered segment: RACK.min_RTT, the most recently sent delivered
@@ -350,17 +397,20 @@ export class Rack {
     if (!ambiguous) {
       // Step 1 (Karn: only from segments sent once).
       if (!s.retransmitted && rtt < this.minRtt) this.minRtt = Math.max(0, rtt);
-      if (this.endSeq === undefined || sentAfter(s.xmitTs, s.xmitOrder, this.xmitTs, this.xmitOrder)) {
+      if (!this.hasEndSeq || sentAfter(s.xmitTs, s.xmitOrder, this.xmitTs, this.xmitOrder)) {
         this.rtt = Math.max(0, rtt);
         this.xmitTs = s.xmitTs;
-        this.endSeq = s.end;
+        this.endSeq_ = s.end;
+        this.hasEndSeq = true;
         this.xmitOrder = s.xmitOrder;
         sampled = true;
       }
     }
     // Step 3.
-    if (this.fack === undefined || seqGt(s.end, this.fack)) this.fack = s.end;
-    else if (seqLt(s.end, this.fack) && !s.retransmitted) this.reorderingSeen = true;
+    if (!this.hasFack || seqGt(s.end, this.fack_)) {
+      this.fack_ = s.end;
+      this.hasFack = true;
+    } else if (seqLt(s.end, this.fack_) && !s.retransmitted) this.reorderingSeen = true;
     return sampled;
   }
 
@@ -396,7 +446,7 @@ export class Rack {
    * next one would be (0 when none waits), for the reordering timer.
    */
   detectLoss(log: SentLog, now: number, reoWnd: number, onLost: (s: SentSegment) => void): number {
-    if (this.endSeq === undefined) return 0;
+    if (!this.hasEndSeq) return 0;
     let timeout = 0;
     let s = log.oldestInFlight;
     while (s !== undefined && sentAfter(this.xmitTs, this.xmitOrder, s.xmitTs, s.xmitOrder)) {

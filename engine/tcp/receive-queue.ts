@@ -6,10 +6,12 @@
 // for the next frame) into the current slab, right after the bytes before it; `take` hands the
 // application a view of the slab's bytes in order, so every byte crosses JavaScript in one copy and
 // a slab is allocated per SLAB bytes, not per segment. A slab is only ever appended to, so a view
-// handed out never changes. Out-of-order data waits in the ring and is appended when the hole
-// before it fills.
+// handed out never changes; one that no view was taken of (the application copies with `read`) is
+// filled again from its start once all of it has been read. Out-of-order data waits in the ring
+// and is appended when the hole before it fills.
 
 import type { SackBlock } from '../wire/tcp';
+import { SubarrayCache } from '../wire/views';
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub, type Seq } from './seq';
 
 interface OooRange {
@@ -44,6 +46,13 @@ export class ReceiveQueue {
   /** The slab being appended to, and how much of it is used. */
   private slab: Uint8Array = EMPTY;
   private slabUsed = 0;
+  /**
+   * Whether `take` handed out a view of the current slab. Until it does, a slab whose bytes have all
+   * been read (copied out by `read`) is filled again from its start instead of being replaced.
+   */
+  private slabLent = false;
+  /** `read` copies from these (a slab refilled from its start asks for the same ones again). */
+  private readonly readViews = new SubarrayCache();
   /** Out-of-order bytes: the byte with sequence number s is at (s − oooBase) mod capacity. Allocated on first use. */
   private ooo: Uint8Array = EMPTY;
   private oooBase: Seq = 0 as Seq;
@@ -121,7 +130,7 @@ export class ReceiveQueue {
       const i = this.first;
       const at = this.starts[i] + this.firstOff;
       const k = Math.min(this.ends[i] - at, n - done);
-      dst.set(this.bufs[i].subarray(at, at + k), done);
+      dst.set(this.readViews.subarray(this.bufs[i], at, at + k), done);
       done += k;
       this.consume(k);
     }
@@ -139,6 +148,7 @@ export class ReceiveQueue {
     const at = this.starts[i] + this.firstOff;
     const k = Math.min(this.ends[i] - at, n);
     const out = this.bufs[i].subarray(at, at + k);
+    if (this.bufs[i] === this.slab) this.slabLent = true;
     this.consume(k);
     return out;
   }
@@ -165,9 +175,11 @@ export class ReceiveQueue {
       if (this.slabUsed === this.slab.length) {
         this.slab = allocSlab(SLAB);
         this.slabUsed = 0;
+        this.slabLent = false;
       }
       const k = Math.min(n, this.slab.length - this.slabUsed);
-      this.slab.set(src.subarray(from, from + k), this.slabUsed);
+      // A whole segment's payload (the common case) is copied as it is, without a view of it.
+      this.slab.set(from === 0 && k === src.length ? src : src.subarray(from, from + k), this.slabUsed);
       const last = this.count - 1;
       if (last >= this.first && this.bufs[last] === this.slab && this.ends[last] === this.slabUsed) {
         this.ends[last] += k;
@@ -197,6 +209,8 @@ export class ReceiveQueue {
       for (let j = 0; j < this.count; j++) this.bufs[j] = EMPTY;
       this.count = 0;
       this.first = 0;
+      // Nothing refers to the current slab's bytes any more (read copied them out): fill it again.
+      if (!this.slabLent) this.slabUsed = 0;
     } else if (this.first >= 64 && this.first * 2 >= this.count) {
       this.bufs = this.bufs.slice(this.first, this.count);
       this.starts = this.starts.slice(this.first, this.count);

@@ -7,11 +7,17 @@ const K = 4;
 const G = 1;
 
 export class RttEstimator {
-  srtt: number | undefined = undefined;
-  rttvar: number | undefined = undefined;
   /** The current RTO including backoff (ms). */
   rto: number;
   private baseRto: number;
+  /**
+   * SRTT and RTTVAR as plain numbers beside a flag, not `number | undefined` fields: V8 keeps a
+   * field that only ever holds numbers unboxed, and boxes every value stored in one that may also
+   * hold undefined (a sample per ACK would leave two boxes of garbage).
+   */
+  private sampled = false;
+  private srtt_ = 0;
+  private rttvar_ = 0;
 
   constructor(
     initialRto: number,
@@ -22,21 +28,32 @@ export class RttEstimator {
     this.rto = this.baseRto;
   }
 
+  /** SRTT (ms), undefined before the first sample. */
+  get srtt(): number | undefined {
+    return this.sampled ? this.srtt_ : undefined;
+  }
+
+  /** RTTVAR (ms), undefined before the first sample. */
+  get rttvar(): number | undefined {
+    return this.sampled ? this.rttvar_ : undefined;
+  }
+
   get hasSample(): boolean {
-    return this.srtt !== undefined;
+    return this.sampled;
   }
 
   /** RFC 6298 §2.2–2.3: folds in one measurement R (ms) and clears any backoff (§5.7 note). */
   sample(r: number): void {
     if (r < 0) return;
-    if (this.srtt === undefined || this.rttvar === undefined) {
-      this.srtt = r;
-      this.rttvar = r / 2;
+    if (!this.sampled) {
+      this.sampled = true;
+      this.srtt_ = r;
+      this.rttvar_ = r / 2;
     } else {
-      this.rttvar = (1 - BETA) * this.rttvar + BETA * Math.abs(this.srtt - r);
-      this.srtt = (1 - ALPHA) * this.srtt + ALPHA * r;
+      this.rttvar_ = (1 - BETA) * this.rttvar_ + BETA * Math.abs(this.srtt_ - r);
+      this.srtt_ = (1 - ALPHA) * this.srtt_ + ALPHA * r;
     }
-    this.baseRto = this.clamp(this.srtt + Math.max(G, K * this.rttvar));
+    this.baseRto = this.clamp(this.srtt_ + Math.max(G, K * this.rttvar_));
     this.rto = this.baseRto;
   }
 
@@ -47,7 +64,7 @@ export class RttEstimator {
 
   /** RFC 6298 §5.7: after a SYN timed out and no sample exists, use 3 s once data flows. */
   resetAfterSynTimeout(): void {
-    if (this.srtt === undefined) {
+    if (!this.sampled) {
       this.baseRto = this.clamp(3000);
       this.rto = this.baseRto;
     }

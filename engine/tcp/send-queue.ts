@@ -1,5 +1,7 @@
 // tcp: the send buffer — a byte ring holding data from SND.UNA to the last byte the application wrote.
 
+import { SubarrayCache } from '../wire/views';
+
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -13,6 +15,8 @@ export class SendQueue {
   private buf: Uint8Array = EMPTY;
   private head = 0;
   private len = 0;
+  /** A queue emptied by ACKs starts again at the ring's front: a request/response sends from the same view each time. */
+  private readonly views = new SubarrayCache();
 
   constructor(readonly capacity: number) {}
 
@@ -57,7 +61,7 @@ export class SendQueue {
   view(offset: number, n: number): Uint8Array {
     if (n === 0) return EMPTY;
     const start = (this.head + offset) % this.buf.length;
-    return start + n <= this.buf.length ? this.buf.subarray(start, start + n) : this.copyOut(offset, n);
+    return start + n <= this.buf.length ? this.views.subarray(this.buf, start, start + n) : this.copyOut(offset, n);
   }
 
   /** Drops `n` acknowledged bytes from the head. */

@@ -21,3 +21,56 @@ export type TcpTimer =
   | { kind: 'fin-wait-2'; at: number };
 
 export const TIMER_IDLE: TcpTimer = Object.freeze({ kind: 'idle' });
+
+/**
+ * The timer records of one connection, one per kind, re-armed in place: a connection arms a timer
+ * for nearly every segment it sends or acknowledges, and a fresh record each time would be garbage
+ * at that rate. A record stands for the connection's timer only while it is the one in `timer`; a
+ * caller that needs a deadline after re-arming reads it first.
+ */
+export class TimerRecords {
+  private readonly retransmit = { kind: 'retransmit' as const, at: 0 };
+  private readonly rackReorder = { kind: 'rack-reorder' as const, at: 0, rtoAt: 0 };
+  private readonly lossProbe = { kind: 'loss-probe' as const, at: 0, rtoAt: 0 };
+  private readonly persist = { kind: 'persist' as const, at: 0 };
+  private readonly keepalive = { kind: 'keepalive' as const, at: 0 };
+  private readonly timeWait = { kind: 'time-wait' as const, at: 0 };
+  private readonly finWait2 = { kind: 'fin-wait-2' as const, at: 0 };
+
+  retransmitAt(at: number): TcpTimer {
+    this.retransmit.at = at;
+    return this.retransmit;
+  }
+
+  rackReorderAt(at: number, rtoAt: number): TcpTimer {
+    this.rackReorder.at = at;
+    this.rackReorder.rtoAt = rtoAt;
+    return this.rackReorder;
+  }
+
+  lossProbeAt(at: number, rtoAt: number): TcpTimer {
+    this.lossProbe.at = at;
+    this.lossProbe.rtoAt = rtoAt;
+    return this.lossProbe;
+  }
+
+  persistAt(at: number): TcpTimer {
+    this.persist.at = at;
+    return this.persist;
+  }
+
+  keepaliveAt(at: number): TcpTimer {
+    this.keepalive.at = at;
+    return this.keepalive;
+  }
+
+  timeWaitAt(at: number): TcpTimer {
+    this.timeWait.at = at;
+    return this.timeWait;
+  }
+
+  finWait2At(at: number): TcpTimer {
+    this.finWait2.at = at;
+    return this.finWait2;
+  }
+}

@@ -4,10 +4,11 @@
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * Below this many bytes the 16-bit loop wins: the 32-bit path pays for a Uint32Array view first.
- * Headers (20–60 bytes) take the short loop, segments with data the long one.
+ * Below this many bytes the 16-bit loop wins: the 32-bit path pays for a Uint32Array view first
+ * (some 100 ns, and 100 bytes of garbage). Headers and short segments (a request/response's) take
+ * the short loop, full-sized segments the long one.
  */
-const WORDWISE_MIN = 64;
+const WORDWISE_MIN = 256;
 
 /** 32-bit words summed between folds: 2^20 words of at most 2^32 - 1 stay below 2^53, exact in a double. */
 const WORD_STRIDE = 1 << 20;
@@ -70,14 +71,19 @@ function fold53(x: number): number {
   return (lo >>> 16) + (lo & 0xffff) + hi;
 }
 
-/** The 16-bit loop, for short ranges. */
+/** The 16-bit loop, for short ranges: eight bytes a step into two sums (fewer dependent adds). */
 function onesSum16(buf: Uint8Array, offset: number, len: number, initial: number): number {
-  let sum = initial;
+  let a = initial;
+  let b = 0;
   const end = offset + len;
   let i = offset;
-  for (; i + 1 < end; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  if (i < end) sum += buf[i] << 8;
-  return sum;
+  for (const end8 = end - 7; i < end8; i += 8) {
+    a += ((buf[i] << 8) | buf[i + 1]) + ((buf[i + 2] << 8) | buf[i + 3]);
+    b += ((buf[i + 4] << 8) | buf[i + 5]) + ((buf[i + 6] << 8) | buf[i + 7]);
+  }
+  for (; i + 1 < end; i += 2) a += (buf[i] << 8) | buf[i + 1];
+  if (i < end) a += buf[i] << 8;
+  return a + b;
 }
 
 /** Fold a 32-bit one's-complement sum into 16 bits. */

@@ -3,6 +3,7 @@
 
 import type { Result } from './result';
 import type { ChecksumContext } from './ip-context';
+import { SubarrayCache } from './views';
 import { fail, ok, type WireError } from './result';
 import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum, foldSum } from './checksum';
 
@@ -67,7 +68,8 @@ export interface TcpPacket extends TcpRepr {
 
 // ---------------------------------------------------------------------------------------------
 // Implementation. Everything below reads untrusted bytes only after checking their length, and
-// allocates on parse only the representation, its option list and zero-copy subarrays.
+// allocates on parse only the representation, its option list and zero-copy subarrays (and
+// TcpPacketBuffer, for a receive path, not even those for the common segment).
 //
 // Round trips: parse keeps an EOL it meets (tcpdump prints it too) and nothing after it, and emit
 // pads with zero bytes, which read back as an EOL. So `parseTcp(emitTcp(x))` gives back `x` exactly
@@ -283,24 +285,29 @@ export function parseTcpOptions(buf: Uint8Array, start: number, end: number): Re
   return Array.isArray(r) ? ok(r as readonly TcpOption[]) : { ok: false, error: r as WireError };
 }
 
+/** The header length of the segment in `buf[start, end)`, or why it cannot be parsed (offsets relative to `start`). */
+function checkHeader(buf: Uint8Array, start: number, end: number): number | WireError {
+  const len = end - start;
+  if (len < TCP_HEADER_LEN) return { code: 'truncated', offset: len, message: `TCP header needs ${TCP_HEADER_LEN} bytes, got ${len}` };
+  const headerLen = (buf[start + TCP_FIELD.DATA_OFF] >>> 4) * 4;
+  if (headerLen < TCP_HEADER_LEN) {
+    return { code: 'bad-header-length', offset: TCP_FIELD.DATA_OFF, message: `TCP data offset ${headerLen / 4} is less than 5` };
+  }
+  if (headerLen > len) {
+    return { code: 'bad-header-length', offset: TCP_FIELD.DATA_OFF, message: `TCP header length ${headerLen} is past the end of the ${len}-byte segment` };
+  }
+  return headerLen;
+}
+
 /**
  * Parse a TCP segment: `buf` holds exactly the segment (the IP payload). With `ctx`, the checksum
  * is verified over the whole buffer with a pseudo-header length of `buf.length` (RFC 9293 §3.1);
  * without, `checksumValid` is undefined. Error offsets are relative to the start of the header.
  */
 export function parseTcp(buf: Uint8Array, ctx?: ChecksumContext): Result<TcpPacket> {
-  if (buf.length < TCP_HEADER_LEN) {
-    return fail('truncated', buf.length, `TCP header needs ${TCP_HEADER_LEN} bytes, got ${buf.length}`);
-  }
+  const headerLen = checkHeader(buf, 0, buf.length);
+  if (typeof headerLen !== 'number') return { ok: false, error: headerLen };
   const offByte = buf[TCP_FIELD.DATA_OFF];
-  const headerLen = (offByte >>> 4) * 4;
-  if (headerLen < TCP_HEADER_LEN) {
-    return fail('bad-header-length', TCP_FIELD.DATA_OFF, `TCP data offset ${headerLen / 4} is less than 5`);
-  }
-  if (headerLen > buf.length) {
-    const why = `TCP header length ${headerLen} is past the end of the ${buf.length}-byte segment`;
-    return fail('bad-header-length', TCP_FIELD.DATA_OFF, why);
-  }
   const options = readOptions(buf, TCP_HEADER_LEN, headerLen);
   if (!Array.isArray(options)) return { ok: false, error: options as WireError };
 
@@ -329,6 +336,80 @@ export function parseTcp(buf: Uint8Array, ctx?: ChecksumContext): Result<TcpPack
     reserved: (offByte >>> 1) & 0x07,
   };
   return ok(packet);
+}
+
+const EMPTY_PAYLOAD = new Uint8Array(0);
+
+/**
+ * A parsed segment that a receive path fills again for every segment (`parse`), so that the common
+ * segment costs no allocation. Its fields, its option list, the options in it and its payload view
+ * are valid until the next `parse`: whoever keeps any of them past that copies them. The layout
+ * nearly every segment of a timestamped connection carries (NOP, NOP, TSopt: RFC 7323 Appendix A)
+ * and no options at all are read into objects kept here; any other layout gets a fresh list. The
+ * payload is a view into the parsed buffer, made once for a buffer that comes back with the same
+ * layout (a device's receive buffer, a pooled frame).
+ */
+export class TcpPacketBuffer implements TcpPacket {
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  window = 0;
+  urgent = 0;
+  options: readonly TcpOption[] = NO_OPTIONS;
+  payload: Uint8Array = EMPTY_PAYLOAD;
+  headerLen = 0;
+  checksum = 0;
+  checksumValid: boolean | undefined = undefined;
+  reserved = 0;
+  private readonly ts = { kind: 'timestamps' as const, tsVal: 0, tsEcr: 0 };
+  private readonly tsLayout: readonly TcpOption[] = [OPT_NOP, OPT_NOP, this.ts];
+  private readonly payloadViews = new SubarrayCache();
+
+  /**
+   * Parses the segment in `buf[start, end)` as `parseTcp` parses a buffer holding just it (same
+   * checks, same values; error offsets relative to `start`). On an error nothing is changed.
+   */
+  parse(buf: Uint8Array, start: number, end: number, ctx?: ChecksumContext): WireError | undefined {
+    const headerLen = checkHeader(buf, start, end);
+    if (typeof headerLen !== 'number') return headerLen;
+    const optEnd = start + headerLen;
+    const o = start + TCP_HEADER_LEN;
+    if (
+      headerLen === TCP_HEADER_LEN + 12 &&
+      buf[o] === TCP_OPTION_KIND.NOP &&
+      buf[o + 1] === TCP_OPTION_KIND.NOP &&
+      buf[o + 2] === TCP_OPTION_KIND.TIMESTAMPS &&
+      buf[o + 3] === 10
+    ) {
+      this.ts.tsVal = be32(buf, o + 4);
+      this.ts.tsEcr = be32(buf, o + 8);
+      this.options = this.tsLayout;
+    } else {
+      const options = readOptions(buf, o, optEnd);
+      if (!Array.isArray(options)) {
+        const e = options as WireError;
+        return { code: e.code, offset: e.offset - start, message: e.message };
+      }
+      this.options = options as readonly TcpOption[];
+    }
+    const offByte = buf[start + TCP_FIELD.DATA_OFF];
+    this.srcPort = be16(buf, start + TCP_FIELD.SRC_PORT);
+    this.dstPort = be16(buf, start + TCP_FIELD.DST_PORT);
+    this.seq = be32(buf, start + TCP_FIELD.SEQ);
+    this.ack = be32(buf, start + TCP_FIELD.ACK);
+    this.flags = ((offByte & 0x01) << 8) | buf[start + TCP_FIELD.FLAGS];
+    this.window = be16(buf, start + TCP_FIELD.WINDOW);
+    this.urgent = be16(buf, start + TCP_FIELD.URGENT);
+    this.payload = optEnd === end ? EMPTY_PAYLOAD : this.payloadViews.subarray(buf, optEnd, end);
+    this.headerLen = headerLen;
+    this.checksum = be16(buf, start + TCP_FIELD.CHECKSUM);
+    // As parseTcp: a correct segment sums, checksum included, to all ones (RFC 1071 §1 step 3).
+    this.checksumValid = ctx === undefined ? undefined : foldSum(onesSum(buf, start, end - start, pseudoSum(ctx, end - start))) === 0xffff;
+    this.reserved = (offByte >>> 1) & 0x07;
+    return undefined;
+  }
 }
 
 function writeOption(o: TcpOption, b: Uint8Array, p: number): number {

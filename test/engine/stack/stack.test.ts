@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from '../../../engine/stack/net';
 import type { TcpTransition } from '../../../engine/tcp/index';
 import { TcpTable } from '../../../engine/stack/tcp-table';
-import { trimSack } from '../../../engine/stack/stack';
+import { Ipv4Stack, trimSack, type LinkDevice } from '../../../engine/stack/stack';
+import type { TcpEntry, TcpOwner } from '../../../engine/stack/tcp-table';
+import { simMac } from '../../../engine/backends/sim-network';
+import { SeededRng } from '../../../engine/tcp/rng';
 import { tcpBufferLen, type TcpRepr } from '../../../engine/wire/tcp';
-import { A, addr, collect, eq, net2, payload, sha256 } from './support';
+import { A, addr, collect, eq, net2, ok, payload, sha256 } from './support';
 
 describe('the stack', () => {
   it('reports a received SYN hop by hop under one packet id, and the transition it caused with that id', async () => {
@@ -172,5 +175,162 @@ describe('the stack', () => {
     const none = trimSack(seg, over);
     eq(none.options.map((o) => o.kind), ['nop', 'nop', 'timestamps'], 'options after cutting all blocks');
     eq(tcpBufferLen(none) + 20, 1500, 'IP length after cutting (exactly the MTU)');
+  });
+});
+
+describe('deferred tasks', () => {
+  const task = (order: string[], name: string, then?: () => void) => ({
+    runDeferred: () => {
+      order.push(name);
+      then?.();
+    },
+  });
+
+  it('run at the end of the poll in the order queued, and what they queue in a later round of the same poll', () => {
+    const { net, a } = net2();
+    const order: string[] = [];
+    a.defer(task(order, 'one', () => a.defer(task(order, 'three'))));
+    a.defer(task(order, 'two'));
+    a.poll(net.now);
+    eq(order, ['one', 'two', 'three'], 'tasks run');
+    a.poll(net.now);
+    eq(order, ['one', 'two', 'three'], 'tasks run after a second poll');
+  });
+
+  it('after one that throws, wait for the next poll, ahead of tasks queued since', () => {
+    const { net, a } = net2();
+    const order: string[] = [];
+    a.defer(task(order, 'one', () => a.defer(task(order, 'four'))));
+    a.defer(task(order, 'two', () => {
+      throw new Error('boom');
+    }));
+    a.defer(task(order, 'three'));
+    assert.throws(() => a.poll(net.now), /boom/);
+    eq(order, ['one', 'two'], 'tasks run before the throw');
+    a.defer(task(order, 'five'));
+    a.poll(net.now);
+    eq(order, ['one', 'two', 'three', 'four', 'five'], 'tasks run by the next poll');
+  });
+
+  it('queued by a task that polls the stack itself run in that poll, and the outer round still finishes', () => {
+    const { net, a } = net2();
+    const order: string[] = [];
+    const inner = task(order, 'inner', () => {
+      a.defer(task(order, 'x'));
+      a.defer(task(order, 'y'));
+    });
+    a.defer(task(order, 'one', () => {
+      a.defer(inner);
+      a.poll(net.now);
+    }));
+    a.defer(task(order, 'two'));
+    a.poll(net.now);
+    eq(order, ['one', 'inner', 'x', 'y', 'two'], 'tasks run');
+    a.defer(task(order, 'later'));
+    a.poll(net.now);
+    eq(order, ['one', 'inner', 'x', 'y', 'two', 'later'], 'tasks run by the next poll');
+  });
+});
+
+/**
+ * Two link ends that hand each frame to the other end during transmit: a frame sent while another
+ * is being delivered waits until that delivery returns, and is then delivered, still inside the
+ * first transmit. So a stack receives its peer's answer while it is in the middle of sending.
+ */
+class SyncWire {
+  readonly ends = [new SyncEnd(this, 'a'), new SyncEnd(this, 'b')];
+  private delivering = false;
+  private readonly waiting: { to: SyncEnd; frame: Uint8Array }[] = [];
+  /** Frames a stack received while it was itself transmitting. */
+  reentered = 0;
+
+  carry(from: SyncEnd, frame: Uint8Array, now: number): void {
+    const to = this.ends[0] === from ? this.ends[1] : this.ends[0];
+    this.waiting.push({ to, frame: frame.slice() });
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let w = this.waiting.shift(); w !== undefined; w = this.waiting.shift()) {
+        if (w.to.sending > 0) this.reentered++;
+        w.to.onReceive?.(w.frame, now);
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+}
+
+class SyncEnd implements LinkDevice {
+  readonly mtu = 1500;
+  onReceive: LinkDevice['onReceive'] = undefined;
+  sending = 0;
+  constructor(
+    private readonly wire: SyncWire,
+    readonly name: string,
+  ) {}
+  transmit(frame: Uint8Array, now: number): void {
+    this.sending++;
+    try {
+      this.wire.carry(this, frame, now);
+    } finally {
+      this.sending--;
+    }
+  }
+  poll(): void {}
+  pollAt(): number | undefined {
+    return undefined;
+  }
+}
+
+/** A stack-interface application that reads everything and, as the echo side, writes it back. */
+class Endpoint implements TcpOwner {
+  entry: TcpEntry | undefined;
+  received: number[] = [];
+  constructor(
+    readonly stack: Ipv4Stack,
+    readonly echo: boolean,
+  ) {}
+  onTcpEvent(_e: TcpEntry, kind: string): void {
+    if (kind === 'readable') this.stack.defer(this);
+  }
+  runDeferred(): void {
+    const c = this.entry!.conn;
+    const buf = new Uint8Array(3000);
+    for (let n = c.recvInto(buf); n > 0; n = c.recvInto(buf)) {
+      this.received.push(...buf.subarray(0, n));
+      if (this.echo) assert.equal(c.send(buf.subarray(0, n), this.stack.now), n);
+    }
+  }
+}
+
+describe('a link that delivers during transmit', () => {
+  it('carries an echo both ways intact while each stack is re-entered in the middle of sending', () => {
+    const wire = new SyncWire();
+    const [la, lb] = wire.ends;
+    const a = new Ipv4Stack(la, { mac: simMac(0), address: A, prefixLength: 24, rng: new SeededRng(1), tcp: { delayedAckTimeout: 0, noDelay: true } });
+    const b = new Ipv4Stack(lb, { mac: simMac(1), address: A + 1, prefixLength: 24, rng: new SeededRng(2), tcp: { delayedAckTimeout: 0, noDelay: true } });
+    const client = new Endpoint(a, false);
+    const server = new Endpoint(b, true);
+    const l = b.tcpListen(7, 8, () => {
+      const conn = typeof l === 'string' ? undefined : l.accept();
+      if (conn === undefined) return;
+      server.entry = b.tcpEntry(conn)!;
+      server.entry.owner = server;
+    });
+    const e = a.tcpConnect(A + 1, 7, client);
+    assert.ok(typeof e !== 'string');
+    client.entry = e;
+    const data = [...payload(50_000, 3)];
+    let sent = 0;
+    for (let t = 0; t < 2000 && client.received.length < data.length; t++) {
+      if (e.conn.state === 'ESTABLISHED' && sent < data.length) sent += e.conn.send(Uint8Array.from(data.slice(sent, sent + 7000)), t);
+      a.poll(t);
+      b.poll(t);
+    }
+    ok(wire.reentered >= 10, `frames received by a stack in the middle of sending: got ${wire.reentered}, want 10 or more`);
+    eq(server.received.length, data.length, 'bytes the server received');
+    ok(server.received.every((x, i) => x === data[i]), 'the server received the bytes sent');
+    eq(client.received.length, data.length, 'bytes echoed back');
+    ok(client.received.every((x, i) => x === data[i]), 'the echo is the bytes sent');
   });
 });

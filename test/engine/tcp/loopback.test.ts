@@ -29,6 +29,14 @@ interface WireOptions {
   loss: number;
   reorder: number;
   delay: number;
+  /** Take each connection's output from `dispatchTo` (lent segments, copied here) instead of `dispatch`. */
+  lend?: boolean;
+}
+
+/** A segment the wire can keep: its own options and payload. */
+function copySegment(s: TcpRepr): TcpRepr {
+  const options = s.options.map((o) => (o.kind === 'sack' ? { kind: 'sack' as const, blocks: o.blocks.map((b) => ({ ...b })) } : { ...o }));
+  return { ...s, options, payload: s.payload.slice() };
 }
 
 interface InFlight {
@@ -61,9 +69,29 @@ function run(cfgA: TcpConfig, cfgB: TcpConfig, wire: WireOptions, total: number)
   let drops = 0;
   const chunk = new Uint8Array(64 * 1024);
   const rbuf = new Uint8Array(64 * 1024);
+  /** Every segment either side sent, in order, before the wire's loss. */
+  const sent: TcpRepr[] = [];
+  /** Per connection: the distinct records dispatchTo lent, and the most segments one dispatchTo made. */
+  const lent = new Map<TcpConnection, { records: Set<TcpRepr>; burst: number }>();
+
+  const output = (c: TcpConnection): readonly TcpRepr[] => {
+    if (!wire.lend) return c.dispatch(now);
+    const out: TcpRepr[] = [];
+    const l = lent.get(c) ?? { records: new Set<TcpRepr>(), burst: 0 };
+    lent.set(c, l);
+    c.dispatchTo(now, {
+      sendSegment: (s) => {
+        l.records.add(s);
+        out.push(copySegment(s));
+      },
+    });
+    l.burst = Math.max(l.burst, out.length);
+    return out;
+  };
 
   const transmit = (segs: readonly TcpRepr[], toB: boolean): void => {
     for (const seg of segs) {
+      sent.push(seg);
       if (rng.next() < wire.loss) {
         drops++;
         continue;
@@ -100,8 +128,8 @@ function run(cfgA: TcpConfig, cfgB: TcpConfig, wire: WireOptions, total: number)
   while (steps++ < 2_000_000) {
     pumpApp(a, b.dir);
     pumpApp(b, a.dir);
-    transmit(a.conn!.dispatch(now), true);
-    if (b.conn !== undefined) transmit(b.conn.dispatch(now), false);
+    transmit(output(a.conn!), true);
+    if (b.conn !== undefined) transmit(output(b.conn), false);
     const done =
       a.ended && b.ended && a.sent === total && b.sent === total &&
       (a.conn!.state === 'TIME-WAIT' || a.conn!.state === 'CLOSED') &&
@@ -134,7 +162,7 @@ function run(cfgA: TcpConfig, cfgB: TcpConfig, wire: WireOptions, total: number)
     }
     if (b.conn !== undefined && listener.pending > 0) listener.accept();
   }
-  return { a, b, now, drops, transitions, steps };
+  return { a, b, now, drops, transitions, steps, sent, lent };
 }
 
 function check(r: ReturnType<typeof run>, total: number): void {
@@ -186,6 +214,30 @@ describe('loopback over a virtual wire', () => {
       one.transitions.map((t) => [t.connId, t.from, t.to, t.event, t.time]),
     );
     assert.equal(two.now, one.now);
+  });
+});
+
+describe('loopback with lent segments', () => {
+  it('sends, through dispatchTo, exactly the segments dispatch returns: the same seeded run segment for segment', () => {
+    for (const [cfg, seed] of [[tcpConfig({ minRto: 200 }, RFC_TCP_CONFIG), 31], [LINUX_TCP_CONFIG, 32], [tcpConfig({ sack: false, timestamps: false, minRto: 200 }), 33]] as const) {
+      const wire = { seed, loss: 0.03, reorder: 0.05, delay: 2 };
+      const owned = run(cfg, cfg, wire, 256 * 1024);
+      const lent = run(cfg, cfg, { ...wire, lend: true }, 256 * 1024);
+      check(lent, 256 * 1024);
+      assert.ok(owned.drops > 0, `seed ${seed}: the wire should have dropped some segments`);
+      assert.equal(lent.sent.length, owned.sent.length, `seed ${seed}: segments sent`);
+      for (let i = 0; i < owned.sent.length; i++) assert.deepEqual(lent.sent[i], owned.sent[i], `seed ${seed}, segment ${i}`);
+    }
+  });
+
+  it('lends the same few records over and over: no more per connection than its largest burst, and its control segments', () => {
+    const r = run(LINUX_TCP_CONFIG, LINUX_TCP_CONFIG, { seed: 34, loss: 0.01, reorder: 0.02, delay: 2, lend: true }, 256 * 1024);
+    check(r, 256 * 1024);
+    assert.equal(r.lent.size, 2);
+    for (const [c, l] of r.lent) {
+      const most = l.burst + c.stats.challengeAcks;
+      assert.ok(l.records.size <= most, `records lent by connection ${c.id}: got ${l.records.size}, want at most ${most} (of ${c.stats.segmentsSent} segments)`);
+    }
   });
 });
 

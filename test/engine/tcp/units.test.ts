@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCongestion, initialWindow } from '../../../engine/tcp/congestion';
 import { ReceiveQueue } from '../../../engine/tcp/receive-queue';
+import { SentLog } from '../../../engine/tcp/rack';
 import { SeededRng } from '../../../engine/tcp/rng';
 import { RttEstimator } from '../../../engine/tcp/rtt';
 import { SackScoreboard } from '../../../engine/tcp/sack';
@@ -97,6 +98,25 @@ describe('receive queue', () => {
     assert.deepEqual([...b.subarray(0, 3)], [...d.subarray(30_000, 30_003)]);
   });
 
+  it('fills a slab again from its start once read() copied everything out, but never a slab a view was taken of', () => {
+    const copied = new ReceiveQueue(1 << 20, 8);
+    const d = new Uint8Array(100).map((_, i) => i);
+    copied.write(seq(0), seq(0), d, 0, 100);
+    copied.read(new Uint8Array(100));
+    copied.write(seq(100), seq(100), d, 0, 100);
+    assert.equal(copied.take(100).byteOffset, 0, 'the second segment went to the front of the slab');
+
+    const viewed = new ReceiveQueue(1 << 20, 8);
+    viewed.write(seq(0), seq(0), d, 0, 100);
+    const v = viewed.take(40);
+    viewed.read(new Uint8Array(60));
+    viewed.write(seq(100), seq(100), new Uint8Array(100).fill(0xee), 0, 100);
+    assert.deepEqual([...v], [...d.subarray(0, 40)], 'the view taken earlier is unchanged');
+    const next = viewed.take(100);
+    assert.equal(next.byteOffset, 100, 'new bytes go behind the ones viewed');
+    assert.deepEqual([next[0], next[99]], [0xee, 0xee]);
+  });
+
   it('refuses a new out-of-order range beyond its bound', () => {
     const rq = new ReceiveQueue(1000, 2);
     const d = new Uint8Array(100);
@@ -104,6 +124,32 @@ describe('receive queue', () => {
     assert.equal(rq.write(seq(0), seq(30), d, 0, 5), 0);
     assert.equal(rq.write(seq(0), seq(50), d, 0, 5), -1);
     assert.equal(rq.write(seq(0), seq(15), d, 0, 5), 0, 'extending an existing range is still allowed');
+  });
+});
+
+describe('RACK sent log', () => {
+  it('reuses the records a cumulative ACK passed, each as a fresh one', () => {
+    const log = new SentLog();
+    log.onSend(seq(0), seq(100), 1, 1);
+    log.onSend(seq(100), seq(200), 1, 1);
+    log.sack(seq(100), seq(200), () => {});
+    log.markLost(log.records()[0]);
+    log.onSend(seq(0), seq(100), 2, 2);
+    const old = log.records();
+    assert.deepEqual(old.map((r) => [r.sacked, r.lost, r.retransmitted, r.rtxInFlight]), [[false, true, true, true], [true, false, false, false]]);
+    assert.equal(log.ack(seq(200), () => {}), 100);
+    assert.ok(log.isEmpty);
+    log.onSend(seq(200), seq(300), 3, 3);
+    log.onSend(seq(300), seq(400), 3, 3);
+    const fresh = log.records();
+    assert.ok(fresh.every((r) => old.includes(r)), 'the passed records are used again');
+    assert.deepEqual(
+      fresh.map((r) => [r.start, r.end, r.xmitTs, r.sacked, r.lost, r.retransmitted, r.rtxInFlight]),
+      [[200, 300, 3, false, false, false, false], [300, 400, 3, false, false, false, false]],
+    );
+    assert.equal(log.pipe, 200);
+    assert.equal(log.oldestInFlight?.start, 200, 'both in flight, in transmit order');
+    assert.equal(log.oldestInFlight?.next?.start, 300);
   });
 });
 

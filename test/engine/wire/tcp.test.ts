@@ -12,6 +12,7 @@ import {
   tcpHeaderLen,
   tcpOptionsLen,
   TcpHeaderView,
+  TcpPacketBuffer,
   TCP_ACK,
   TCP_AE,
   TCP_CWR,
@@ -632,5 +633,82 @@ describe('tcpFlagsToString', () => {
       [0, 'none'],
     ];
     for (const [flags, want] of cases) assert.equal(tcpFlagsToString(flags), want, `flags 0x${flags.toString(16)}`);
+  });
+});
+
+/** Every field of a parsed segment, for comparing two parses. */
+function fieldsOf(p: TcpPacket): Record<string, unknown> {
+  return { ...reprOf(p), payload: [...p.payload], headerLen: p.headerLen, checksum: p.checksum, checksumValid: p.checksumValid, reserved: p.reserved };
+}
+
+describe('TcpPacketBuffer', () => {
+  it('parses a segment inside a larger buffer as parseTcp parses it alone, one buffer reused for every segment', () => {
+    const reused = new TcpPacketBuffer();
+    fc.assert(
+      fc.property(reprArb, ctxArb, fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 9 }), (repr, ctx, before, after) => {
+        const len = tcpBufferLen(repr);
+        const frame = new Uint8Array(before + len + after).fill(0xa5);
+        emitTcp(repr, frame, before, ctx);
+        assert.equal(reused.parse(guarded(frame), before, before + len, ctx), undefined);
+        assert.deepEqual(fieldsOf(reused), fieldsOf(parsed(frame.slice(before, before + len), ctx)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('fails where parseTcp fails, with the same error relative to the segment, and leaves its fields as they were', () => {
+    const reused = new TcpPacketBuffer();
+    assert.equal(reused.parse(ACK_SACK_BYTES, 0, ACK_SACK_BYTES.length, BtoA), undefined);
+    const good = fieldsOf(reused);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.integer({ min: 0, max: 12 }), (bytes, before) => {
+        const frame = new Uint8Array(before + bytes.length + 4);
+        frame.set(bytes, before);
+        const want = parseTcp(bytes);
+        const got = reused.parse(guarded(frame), before, before + bytes.length);
+        if (want.ok) {
+          assert.equal(got, undefined);
+          assert.equal(reused.parse(ACK_SACK_BYTES, 0, ACK_SACK_BYTES.length, BtoA), undefined);
+        } else {
+          assert.deepEqual(got, want.error);
+          assert.deepEqual(fieldsOf(reused), good);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('rewrites its own timestamp option for the common layout, and gives other layouts a list of their own', () => {
+    const p = new TcpPacketBuffer();
+    const ts = (tsVal: number) => emitted({ ...SYN, flags: TCP_ACK, options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal, tsEcr: 7 }] });
+    const first = ts(0xfffffff0);
+    p.parse(first, 0, first.length);
+    const list = p.options;
+    assert.deepEqual(list, [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: 0xfffffff0, tsEcr: 7 }]);
+    const second = ts(5);
+    p.parse(second, 0, second.length);
+    assert.equal(p.options, list, 'the same list, rewritten');
+    assert.deepEqual(p.options[2], { kind: 'timestamps', tsVal: 5, tsEcr: 7 });
+    p.parse(ACK_SACK_BYTES, 0, ACK_SACK_BYTES.length);
+    assert.notEqual(p.options, list);
+    assert.deepEqual(p.options, ACK_SACK.options);
+  });
+
+  it('hands out the same payload view for the same bytes of the same buffer, and a new one for others', () => {
+    const p = new TcpPacketBuffer();
+    const frame = new Uint8Array(14 + 20 + 64);
+    emitTcp({ ...SYN, flags: TCP_ACK, options: [], payload: new Uint8Array(64).fill(3) }, frame, 14);
+    p.parse(frame, 14, frame.length);
+    const view = p.payload;
+    assert.deepEqual([...view], new Array(64).fill(3));
+    frame[34] = 9;
+    p.parse(frame, 14, frame.length);
+    assert.equal(p.payload, view);
+    assert.equal(p.payload[0], 9, 'the view shows the buffer as it is now');
+    p.parse(frame, 14, frame.length - 1);
+    assert.notEqual(p.payload, view);
+    assert.equal(p.payload.length, 63);
+    p.parse(frame.slice(), 14, frame.length);
+    assert.notEqual(p.payload, view, 'another buffer');
   });
 });
