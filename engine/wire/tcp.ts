@@ -362,6 +362,7 @@ export class TcpPacketBuffer implements TcpPacket {
   headerLen = 0;
   checksum = 0;
   checksumValid: boolean | undefined = undefined;
+  checksumPartial = false;
   reserved = 0;
   private readonly ts = { kind: 'timestamps' as const, tsVal: 0, tsEcr: 0 };
   private readonly tsLayout: readonly TcpOption[] = [OPT_NOP, OPT_NOP, this.ts];
@@ -406,7 +407,14 @@ export class TcpPacketBuffer implements TcpPacket {
     this.headerLen = headerLen;
     this.checksum = be16(buf, start + TCP_FIELD.CHECKSUM);
     // As parseTcp: a correct segment sums, checksum included, to all ones (RFC 1071 §1 step 3).
-    this.checksumValid = ctx === undefined ? undefined : foldSum(onesSum(buf, start, end - start, pseudoSum(ctx, end - start))) === 0xffff;
+    if (ctx === undefined) {
+      this.checksumValid = undefined;
+      this.checksumPartial = false;
+    } else {
+      const pseudo = pseudoSum(ctx, end - start);
+      this.checksumValid = foldSum(onesSum(buf, start, end - start, pseudo)) === 0xffff;
+      this.checksumPartial = !this.checksumValid && isPartialChecksum(this.checksum, pseudo);
+    }
     this.reserved = (offByte >>> 1) & 0x07;
     return undefined;
   }

@@ -638,7 +638,7 @@ describe('tcpFlagsToString', () => {
 
 /** Every field of a parsed segment, for comparing two parses. */
 function fieldsOf(p: TcpPacket): Record<string, unknown> {
-  return { ...reprOf(p), payload: [...p.payload], headerLen: p.headerLen, checksum: p.checksum, checksumValid: p.checksumValid, reserved: p.reserved };
+  return { ...reprOf(p), payload: [...p.payload], headerLen: p.headerLen, checksum: p.checksum, checksumValid: p.checksumValid, checksumPartial: p.checksumPartial, reserved: p.reserved };
 }
 
 describe('TcpPacketBuffer', () => {
