@@ -71,6 +71,8 @@ export class TapDevice implements Device, FrameSource {
   /** The header (with offloads) and frame of the next write; frames are built in it at `head` (frameBuffer). */
   private readonly txBuf: Uint8Array;
   private lent: Uint8Array | undefined = undefined;
+  /** Offloads: where a frame is written from while `lent` is out (made on first need). */
+  private scratchBuf: Uint8Array | undefined = undefined;
   /** The views of rxBuf frames are handed in, and of txBuf frames are built in: a frame as long as the last is the same view. */
   private readonly rxViews = new SubarrayCache();
   private readonly txViews = new SubarrayCache();
@@ -113,16 +115,18 @@ export class TapDevice implements Device, FrameSource {
     let ok: boolean;
     if (this.head === 0) {
       ok = this.io.writeFrame(frame);
-      this.lent = undefined;
+      if (frame === this.lent) this.lent = undefined;
     } else {
-      if (frame !== this.lent) {
-        if (frame.length > MAX_FRAME) {
-          this.counters.txDropped++;
-          return;
-        }
-        this.txBuf.set(frame, this.head);
+      const lent = frame === this.lent;
+      if (!lent && frame.length > MAX_FRAME) {
+        this.counters.txDropped++;
+        return;
       }
-      this.lent = undefined;
+      // A frame sent while another is being built in the lent buffer (an ARP probe its own
+      // transmission set off) goes through a buffer of its own, so the one being built is kept.
+      const out = lent || this.lent === undefined ? this.txBuf : this.scratch();
+      if (!lent) out.set(frame, this.head);
+      else this.lent = undefined;
       const h = this.txHdr;
       if (offload === undefined) {
         h.flags = 0;
@@ -141,8 +145,8 @@ export class TapDevice implements Device, FrameSource {
         h.gsoSize = offload.gsoSize;
         if (offload.gsoSize > 0) this.counters.txTso++;
       }
-      writeVnetHeader(this.txBuf, 0, h);
-      ok = this.io.writeFrame(this.txBuf, this.head + frame.length);
+      writeVnetHeader(out, 0, h);
+      ok = this.io.writeFrame(out, this.head + frame.length);
     }
     if (ok) {
       this.counters.txFrames++;
@@ -150,6 +154,11 @@ export class TapDevice implements Device, FrameSource {
     } else {
       this.counters.txDropped++;
     }
+  }
+
+  private scratch(): Uint8Array {
+    this.scratchBuf ??= new Uint8Array(this.head + MAX_FRAME);
+    return this.scratchBuf;
   }
 
   drain(now: number, max: number): number {
