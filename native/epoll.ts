@@ -5,7 +5,7 @@
 // calling thread, optionally after busy-polling for a few microseconds (as OpenOnload's
 // EF_POLL_USEC does, yielding the CPU between looks), which spares the pool thread and the hop back. Owns `struct epoll_event` and
 // `struct timespec`.
-import { EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, lastError, libc, O_CLOEXEC, type Libc } from './libc';
+import { EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, lastError, libc, O_CLOEXEC, RUSAGE_THREAD, type Libc } from './libc';
 
 /** sizeof(struct epoll_event) on x86_64 (packed: u32 events, u64 data); aarch64 pads it to 16. */
 const EVENT_LEN = process.arch === 'x64' ? 12 : 16;
@@ -13,8 +13,11 @@ const DATA_OFF = process.arch === 'x64' ? 4 : 8;
 const MAX_EVENTS = 64;
 /** sizeof(struct timespec) on LP64: i64 tv_sec, i64 tv_nsec. */
 const TIMESPEC_LEN = 16;
-/** A look of a spin (epoll_wait, sched_yield) that takes longer than this (ms) lost the CPU to another thread. */
+/** A look of a spin (epoll_wait, sched_yield) that takes longer than this (ms) may have lost the CPU to another thread. */
 const PREEMPTED_MS = 0.05;
+/** sizeof(struct rusage) on LP64 (two timevals, fourteen longs), and where ru_nivcsw is in it. */
+const RUSAGE_LEN = 144;
+const NIVCSW_OFF = 136;
 /** The token of the wake-up eventfd. */
 const WAKE_TOKEN = 0;
 
@@ -26,6 +29,7 @@ export class Poller {
   private readonly one = Buffer.alloc(8);
   private readonly ev = Buffer.alloc(EVENT_LEN);
   private readonly timespec = Buffer.alloc(TIMESPEC_LEN);
+  private readonly rusage = Buffer.alloc(RUSAGE_LEN);
   /** The tokens the last `waitNow` found readable, in `ready[0 .. count)` (the wake-up is never listed). */
   readonly ready = new Int32Array(MAX_EVENTS);
   /** The last `waitNow` that spun found its events while spinning (not in the blocking wait after it). */
@@ -103,6 +107,7 @@ export class Poller {
       const spinMs = timeoutMs < 0 ? spinUs / 1000 : Math.min(spinUs / 1000, timeoutMs);
       let before = start;
       let at = start;
+      let switches = -1;
       do {
         n = c.epollWait(this.epfd, this.events, MAX_EVENTS, 0);
         if (n !== 0) {
@@ -112,11 +117,19 @@ export class Poller {
         // A thread that this one keeps from its CPU (a peer woken here) runs now: a spin never starves it.
         c.schedYield();
         at = performance.now();
-        // One look took far longer than a look: another thread had this CPU (a busy machine). Spinning
-        // then only loses this thread its turn; the caller blocks, and should stop spinning for a while.
+        // One look took far longer than a look: this thread lost its CPU. If another thread had it
+        // (an involuntary context switch: a busy machine), spinning only loses this one its turn, so
+        // the caller blocks and should stop spinning for a while. If not, the hypervisor took the
+        // whole vCPU (steal), which blocking would not have avoided: spin on.
         if (at - before > PREEMPTED_MS) {
-          this.spinPreempted = true;
-          break;
+          const now = this.involuntarySwitches();
+          if (switches >= 0 && now > switches) {
+            this.spinPreempted = true;
+            break;
+          }
+          switches = now;
+        } else if (switches < 0) {
+          switches = this.involuntarySwitches();
         }
         before = at;
       } while (at - start < spinMs);
@@ -137,6 +150,12 @@ export class Poller {
     }
     // n < 0 is EINTR (a signal): an empty wake-up, the caller simply waits again.
     return n > 0 ? this.collect(n) : 0;
+  }
+
+  /** This thread's involuntary context switches so far (getrusage RUSAGE_THREAD ru_nivcsw; a sched_yield that gave the CPU away counts). */
+  private involuntarySwitches(): number {
+    if (this.c.getrusage(RUSAGE_THREAD, this.rusage) !== 0) return 0;
+    return Number(this.rusage.readBigInt64LE(NIVCSW_OFF));
   }
 
   private collect(n: number): number {

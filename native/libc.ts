@@ -33,6 +33,8 @@ export interface Libc {
   eventfd: (initval: number, flags: number) => number;
   /** Gives the CPU to another runnable thread, if one is waiting for it. */
   schedYield: () => number;
+  /** getrusage(2); `who` RUSAGE_THREAD for the calling thread. */
+  getrusage: (who: number, usage: Uint8Array) => number;
   setns: (fd: number, nstype: number) => number;
   ifNametoindex: (name: string) => number;
   strerror: (errnum: number) => string;
@@ -94,6 +96,7 @@ function bind(koffi: Koffi): Libc {
     epollPwait2: optional(() => f('int epoll_pwait2(int epfd, void *events, int maxevents, const void *timeout, const void *sigmask)')),
     eventfd: f('int eventfd(unsigned int initval, int flags)'),
     schedYield: f('int sched_yield(void)'),
+    getrusage: f('int getrusage(int who, void *usage)'),
     setns: f('int setns(int fd, int nstype)'),
     ifNametoindex: f('unsigned int if_nametoindex(const char *name)'),
     strerror: f('const char *strerror(int errnum)'),
@@ -112,6 +115,8 @@ function optional<T>(bindIt: () => T): T | undefined {
 }
 
 // ───────────────────────── constants (Linux UAPI; identical on x86_64 and aarch64) ─────────────────────────
+
+export const RUSAGE_THREAD = 1;
 
 export const O_RDONLY = 0;
 export const O_RDWR = 2;

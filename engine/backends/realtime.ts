@@ -26,9 +26,10 @@
 //          each wake-up of a sleeping thread costs tens of µs on a VM), and sleeps otherwise.
 //   spin   as poll with a fixed window of `spinUs` (50 µs), as OpenOnload's EF_POLL_USEC does.
 //   Both spin with a sched_yield between looks, so a peer woken on the same CPU runs at once. A spin
-//   that loses its CPU to another thread anyway (one look takes over 50 µs: a busy machine, where
-//   spinning only costs the spinner its turn) stops, and spinning pauses for 20 ms, doubling up to
-//   2 s while that recurs.
+//   that loses its CPU to another thread anyway (one look takes over 50 µs and the thread was
+//   switched out: a busy machine, where spinning only costs the spinner its turn) stops, and
+//   spinning pauses for 20 ms, doubling up to 200 ms while that recurs. A look that took long only
+//   because the hypervisor took the whole vCPU (steal) is no reason to stop.
 //   async  one koffi async epoll_wait on a libuv pool thread, calling back on the main thread: the
 //          event loop is never blocked, for one thread hop per wake-up.
 //

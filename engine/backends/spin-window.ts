@@ -7,14 +7,14 @@
 // after it blocked (within twice the largest window, the wake-up included) doubles the window, from
 // START_US, since spinning would have caught that frame; a wait that blocked long, or saw no frame,
 // halves it, down to 0. spin keeps the largest window. Both stop spinning for a while when a spin
-// lost its CPU to another thread (native/epoll.ts `spinPreempted`): PAUSE_MS, doubling up to
+// lost its CPU to another thread of this machine (native/epoll.ts `spinPreempted`): PAUSE_MS, doubling up to
 // PAUSE_MAX_MS while that recurs, back to PAUSE_MS once spins run undisturbed again.
 
 /** poll: the window a growing spin starts from (µs), and below which a shrinking one stops. */
 const START_US = 10;
 /** After a spin lost its CPU: no spinning for this long (ms), doubled while it recurs. */
 const PAUSE_MS = 20;
-const PAUSE_MAX_MS = 2000;
+const PAUSE_MAX_MS = 200;
 
 /** What one wait did, as the driver saw it. */
 export interface WaitOutcome {
