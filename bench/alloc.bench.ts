@@ -19,7 +19,7 @@ import { SimNetwork } from '../engine/backends/sim-network';
 import { BYPASS_TCP_CONFIG } from '../engine/capture/session';
 import type { DeferredTask, Ipv4Stack, StackOptions } from '../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../engine/stack/tcp-table';
-import type { TcpListener } from '../engine/tcp/index';
+import { openSimPair } from './sim-pair';
 import type { TcpConfig } from '../engine/tcp/config';
 import { connect, createServer } from '../engine/stack/net';
 
@@ -138,19 +138,8 @@ function simNet(latencyMs: number, tcp: Partial<TcpConfig> | undefined, stack: P
 function stackRr(latencyMs: number, tcp?: Partial<TcpConfig>, stack?: Partial<StackOptions>): (n: number) => void {
   const net = simNet(latencyMs, tcp, stack);
   const [a, b] = net.stacks;
-  const client = new App(a);
-  const server = new App(b);
-  const l = b.tcpListen(5001, 16, () => {
-    const conn = (l as TcpListener).accept();
-    if (conn === undefined) return;
-    server.entry = b.tcpEntry(conn)!;
-    server.entry.owner = server;
-  });
-  if (typeof l === 'string') throw new Error(l);
-  const e = a.tcpConnect(b.address, 5001, client);
-  if (typeof e === 'string') throw new Error(e);
-  client.entry = e;
-  net.runSync(Infinity, () => server.entry !== undefined && e.conn.state === 'ESTABLISHED');
+  const { client, server } = openSimPair(net, a, b, new App(a), new App(b));
+  const e = client.entry!;
   const msg = new Uint8Array(MSG).fill(1);
   const buf = new Uint8Array(4096);
   let pendingReply = 0;

@@ -13,7 +13,7 @@ import { createServer as kernelServer, connect as kernelConnect, type Socket as 
 import { SimNetwork } from '../engine/backends/sim-network';
 import type { Ipv4Stack, DeferredTask } from '../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../engine/stack/tcp-table';
-import type { TcpListener } from '../engine/tcp/index';
+import { openSimPair } from './sim-pair';
 import { connect, createServer, type Socket } from '../engine/stack/net';
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_BYTES ?? 256 << 20);
@@ -49,20 +49,7 @@ function twoStacks(): { net: SimNetwork; a: Ipv4Stack; b: Ipv4Stack } {
 
 /** Connects client (a) to a listener on b through the stack interface. */
 function openPair(net: SimNetwork, a: Ipv4Stack, b: Ipv4Stack): { client: App; server: App } {
-  const client = new App(a);
-  const server = new App(b);
-  const l = b.tcpListen(5001, 16, () => {
-    const conn = (l as TcpListener).accept();
-    if (conn === undefined) return;
-    server.entry = b.tcpEntry(conn)!;
-    server.entry.owner = server;
-  });
-  if (typeof l === 'string') throw new Error(l);
-  const e = a.tcpConnect(b.address, 5001, client);
-  if (typeof e === 'string') throw new Error(e);
-  client.entry = e;
-  net.runSync(Infinity, () => server.entry !== undefined && client.entry!.conn.state === 'ESTABLISHED');
-  return { client, server };
+  return openSimPair(net, a, b, new App(a), new App(b));
 }
 
 function bulkStack(bytes = BULK_BYTES): Record<string, number> {

@@ -6,7 +6,6 @@
 // no bad-checksum drops — flagged OFFLOAD again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import { openCaptureFile } from '../../engine/trace/capture-file';
 import { offloadedInFile, readPacketComment, type ReadComment } from '../../engine/trace/packet-comment';
 import { PacketFlag, type PacketRecord } from '../../engine/trace/schema';
 import { dissect } from '../../engine/wire/dissect';
-import { labProblem, ROOT } from './lab-support';
+import { labProblem, ROOT, runChild, type ChildResult } from './lab-support';
 
 const skip = labProblem();
 
@@ -30,23 +29,8 @@ interface FilePacket {
   readonly layer: 'tcp' | 'udp' | undefined;
 }
 
-function runCli(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, [LAB_OFFLOADS_ENV]: '1' };
-  const child = spawn(process.execPath, [join(ROOT, 'out/engine/cli.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs} ms)`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runCli(args: readonly string[], timeoutMs: number): Promise<ChildResult> {
+  return runChild(process.execPath, [join(ROOT, 'out/engine/cli.js'), ...args], timeoutMs, { [LAB_OFFLOADS_ENV]: '1' });
 }
 
 describe('lab: partial checksums in a capture file', { skip }, () => {

@@ -40,7 +40,12 @@ export interface ChildResult {
 /** Runs `argv` in a fresh private namespace; resolves when it exits or is killed at `timeoutMs`. */
 export function runInNamespace(argv: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
   const { command, args } = privateNamespaceCommand(argv);
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env, [LAB_NAMESPACE_ENV]: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runChild(command, args, timeoutMs, { ...env, [LAB_NAMESPACE_ENV]: '1' });
+}
+
+/** Runs `command` from the project root with `env` added to this process's; resolves when it exits or is killed at `timeoutMs`. */
+export function runChild(command: string, args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
