@@ -19,7 +19,7 @@ import { SimNetwork } from '../engine/backends/sim-network';
 import { BYPASS_TCP_CONFIG } from '../engine/capture/session';
 import type { DeferredTask, Ipv4Stack, StackOptions } from '../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../engine/stack/tcp-table';
-import { openSimPair } from './sim-pair';
+import { openSimPair, SimEcho } from './sim-pair';
 import type { TcpConfig } from '../engine/tcp/config';
 import { connect, createServer } from '../engine/stack/net';
 
@@ -139,38 +139,14 @@ function stackRr(latencyMs: number, tcp?: Partial<TcpConfig>, stack?: Partial<St
   const net = simNet(latencyMs, tcp, stack);
   const [a, b] = net.stacks;
   const { client, server } = openSimPair(net, a, b, new App(a), new App(b));
-  const e = client.entry!;
-  const msg = new Uint8Array(MSG).fill(1);
-  const buf = new Uint8Array(4096);
-  let pendingReply = 0;
-  server.onReadable = () => {
-    const c = server.entry!.conn;
-    for (let n = c.recvInto(buf); n > 0; n = c.recvInto(buf)) {
-      pendingReply += n;
-      while (pendingReply >= MSG) {
-        c.send(msg, b.now);
-        pendingReply -= MSG;
-      }
-    }
-  };
-  let done = 0;
-  let target = 0;
-  let got = 0;
-  client.onReadable = () => {
-    const c = e.conn;
-    for (let n = c.recvInto(buf); n > 0; n = c.recvInto(buf)) got += n;
-    while (got >= MSG) {
-      got -= MSG;
-      done++;
-      if (done < target) c.send(msg, a.now);
-    }
-  };
-  const finished = (): boolean => done >= target;
+  const rr = new SimEcho(a, b, client, server, MSG);
+  server.onReadable = rr.serve;
+  client.onReadable = rr.receive;
+  const finished = (): boolean => rr.done >= rr.target;
   return (n) => {
-    target = done + n;
-    e.conn.send(msg, a.now);
+    rr.start(n);
     net.runSync(Infinity, finished);
-    if (done !== target) throw new Error(`request/response stopped after ${done} of ${target} transactions`);
+    if (rr.done !== rr.target) throw new Error(`request/response stopped after ${rr.done} of ${rr.target} transactions`);
   };
 }
 

@@ -25,3 +25,54 @@ export function openSimPair<C extends PairEnd, S extends PairEnd>(net: SimNetwor
   net.runSync(Infinity, () => server.entry !== undefined && e.conn.state === 'ESTABLISHED');
   return { client, server };
 }
+
+/**
+ * A request/response over an open pair: the client sends `bytes`, the server echoes as many bytes,
+ * and each full echo back is one transaction; the client sends the next until `target`. Call
+ * `serve` when the server's end is readable and `receive` when the client's is.
+ */
+export class SimEcho {
+  done = 0;
+  target = 0;
+  private readonly msg: Uint8Array;
+  private readonly buf = new Uint8Array(4096);
+  private pendingReply = 0;
+  private got = 0;
+
+  constructor(
+    private readonly a: Ipv4Stack,
+    private readonly b: Ipv4Stack,
+    private readonly client: PairEnd,
+    private readonly server: PairEnd,
+    bytes: number,
+  ) {
+    this.msg = new Uint8Array(bytes).fill(1);
+  }
+
+  /** Sends the first request of `n` more transactions. */
+  start(n: number): void {
+    this.target = this.done + n;
+    this.client.entry!.conn.send(this.msg, this.a.now);
+  }
+
+  readonly serve = (): void => {
+    const c = this.server.entry!.conn;
+    for (let n = c.recvInto(this.buf); n > 0; n = c.recvInto(this.buf)) {
+      this.pendingReply += n;
+      while (this.pendingReply >= this.msg.length) {
+        c.send(this.msg, this.b.now);
+        this.pendingReply -= this.msg.length;
+      }
+    }
+  };
+
+  readonly receive = (): void => {
+    const c = this.client.entry!.conn;
+    for (let n = c.recvInto(this.buf); n > 0; n = c.recvInto(this.buf)) this.got += n;
+    while (this.got >= this.msg.length) {
+      this.got -= this.msg.length;
+      this.done++;
+      if (this.done < this.target) c.send(this.msg, this.a.now);
+    }
+  };
+}

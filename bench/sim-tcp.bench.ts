@@ -13,7 +13,7 @@ import { createServer as kernelServer, connect as kernelConnect, type Socket as 
 import { SimNetwork } from '../engine/backends/sim-network';
 import type { Ipv4Stack, DeferredTask } from '../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../engine/stack/tcp-table';
-import { openSimPair } from './sim-pair';
+import { openSimPair, SimEcho } from './sim-pair';
 import { connect, createServer, type Socket } from '../engine/stack/net';
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_BYTES ?? 256 << 20);
@@ -96,44 +96,21 @@ function bulkStack(bytes = BULK_BYTES): Record<string, number> {
 function rrStack(): Record<string, number> {
   const { net, a, b } = twoStacks();
   const { client, server } = openPair(net, a, b);
-  const msg = new Uint8Array(MSG).fill(1);
-  const buf = new Uint8Array(4096);
-  let done = 0;
-  let pendingReply = 0;
-  server.onEvent = (k) => {
-    if (k !== 'readable') return;
-    const c = server.entry!.conn;
-    for (let n = c.recvInto(buf); n > 0; n = c.recvInto(buf)) {
-      pendingReply += n;
-      while (pendingReply >= MSG) {
-        c.send(msg, b.now);
-        pendingReply -= MSG;
-      }
-    }
-  };
-  let got = 0;
-  client.onEvent = (k) => {
-    if (k !== 'readable') return;
-    const c = client.entry!.conn;
-    for (let n = c.recvInto(buf); n > 0; n = c.recvInto(buf)) got += n;
-    while (got >= MSG) {
-      got -= MSG;
-      done++;
-      if (done < RR_COUNT) c.send(msg, a.now);
-    }
-  };
+  const rr = new SimEcho(a, b, client, server, MSG);
+  server.onEvent = (k) => k === 'readable' && rr.serve();
+  client.onEvent = (k) => k === 'readable' && rr.receive();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  client.entry!.conn.send(msg, a.now);
-  net.runSync(Infinity, () => done >= RR_COUNT);
+  rr.start(RR_COUNT);
+  net.runSync(Infinity, () => rr.done >= RR_COUNT);
   const wallMs = performance.now() - t0;
   const cpuMs = cpuSince(c0);
   return {
-    transactions: done,
+    transactions: rr.done,
     wallMs: round(wallMs),
     cpuMs: round(cpuMs),
-    perSecond: Math.round(done / (wallMs / 1000)),
-    perCpuSecond: Math.round(done / (cpuMs / 1000)),
+    perSecond: Math.round(rr.done / (wallMs / 1000)),
+    perCpuSecond: Math.round(rr.done / (cpuMs / 1000)),
     virtualMs: round(net.now),
   };
 }
