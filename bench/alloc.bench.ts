@@ -19,7 +19,7 @@ import { SimNetwork } from '../engine/backends/sim-network';
 import { BYPASS_TCP_CONFIG } from '../engine/capture/session';
 import type { DeferredTask, Ipv4Stack, StackOptions } from '../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../engine/stack/tcp-table';
-import { openSimPair, SimEcho } from './sim-pair';
+import { openSimPair, SimEcho, SocketEcho } from './sim-pair';
 import type { TcpConfig } from '../engine/tcp/config';
 import { connect, createServer } from '../engine/stack/net';
 
@@ -157,22 +157,10 @@ async function socketRr(): Promise<(n: number) => Promise<void>> {
   createServer(b, (s) => s.on('data', (d: Buffer) => s.write(d))).listen(5003);
   const c = connect(a, { host: '198.18.0.2', port: 5003 });
   await net.run(() => c.readyState === 'open', Infinity);
-  const msg = Buffer.alloc(MSG, 1);
-  let done = 0;
-  let target = 0;
-  let got = 0;
-  c.on('data', (d: Buffer) => {
-    got += d.length;
-    while (got >= MSG) {
-      got -= MSG;
-      done++;
-      if (done < target) c.write(msg);
-    }
-  });
+  const rr = new SocketEcho(c, MSG);
   return async (n) => {
-    target = done + n;
-    c.write(msg);
-    await net.run(() => done >= target, Infinity);
+    rr.start(n);
+    await net.run(() => rr.done >= rr.target, Infinity);
   };
 }
 

@@ -4,6 +4,7 @@ import type { SimNetwork } from '../engine/backends/sim-network';
 import type { Ipv4Stack } from '../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../engine/stack/tcp-table';
 import type { TcpListener } from '../engine/tcp/index';
+import type { Socket } from '../engine/stack/net';
 
 /** An application end of the connection: the stack's events go to it, and it learns its entry. */
 export interface PairEnd extends TcpOwner {
@@ -75,4 +76,33 @@ export class SimEcho {
       if (this.done < this.target) c.send(this.msg, this.a.now);
     }
   };
+}
+
+/** SimEcho over the Node-style sockets of engine/stack/net.ts: the client socket `c` of an echo server. */
+export class SocketEcho {
+  done = 0;
+  target = 0;
+  private readonly msg: Buffer;
+  private got = 0;
+
+  constructor(
+    private readonly c: Socket,
+    bytes: number,
+  ) {
+    this.msg = Buffer.alloc(bytes, 1);
+    c.on('data', (d: Buffer) => {
+      this.got += d.length;
+      while (this.got >= this.msg.length) {
+        this.got -= this.msg.length;
+        this.done++;
+        if (this.done < this.target) c.write(this.msg);
+      }
+    });
+  }
+
+  /** Sends the first request of `n` more transactions. */
+  start(n: number): void {
+    this.target = this.done + n;
+    this.c.write(this.msg);
+  }
 }

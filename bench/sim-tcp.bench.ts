@@ -13,7 +13,7 @@ import { createServer as kernelServer, connect as kernelConnect, type Socket as 
 import { SimNetwork } from '../engine/backends/sim-network';
 import type { Ipv4Stack, DeferredTask } from '../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../engine/stack/tcp-table';
-import { openSimPair, SimEcho } from './sim-pair';
+import { openSimPair, SimEcho, SocketEcho } from './sim-pair';
 import { connect, createServer, type Socket } from '../engine/stack/net';
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_BYTES ?? 256 << 20);
@@ -150,25 +150,15 @@ async function rrSocket(): Promise<Record<string, number>> {
   const { net, a, b } = twoStacks();
   createServer(b, (s) => s.on('data', (d: Buffer) => s.write(d))).listen(5003);
   const c = connect(a, { host: '198.18.0.2', port: 5003 });
-  const msg = Buffer.alloc(MSG, 1);
   const count = Math.min(RR_COUNT, 20_000);
-  let done = 0;
-  let got = 0;
-  c.on('data', (d: Buffer) => {
-    got += d.length;
-    while (got >= MSG) {
-      got -= MSG;
-      done++;
-      if (done < count) c.write(msg);
-    }
-  });
+  const rr = new SocketEcho(c, MSG);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  c.write(msg);
-  await net.run(() => done >= count, Infinity);
+  rr.start(count);
+  await net.run(() => rr.done >= count, Infinity);
   const wallMs = performance.now() - t0;
   const cpuMs = cpuSince(c0);
-  return { transactions: done, wallMs: round(wallMs), cpuMs: round(cpuMs), perSecond: Math.round(done / (wallMs / 1000)), perCpuSecond: Math.round(done / (cpuMs / 1000)) };
+  return { transactions: rr.done, wallMs: round(wallMs), cpuMs: round(cpuMs), perSecond: Math.round(rr.done / (wallMs / 1000)), perCpuSecond: Math.round(rr.done / (cpuMs / 1000)) };
 }
 
 /** The kernel's loopback TCP through Node's net, for reference (127.0.0.1 only). */

@@ -12,7 +12,23 @@ const READABLE = 1;
 const WRITABLE = 2;
 const END = 4;
 const GONE = 8;
-const EVENT_BITS: Record<string, number> = { readable: READABLE, writable: WRITABLE, end: END, closed: GONE, error: GONE };
+
+/** The bit an event of the stack sets (a switch, not a string-keyed lookup: it runs per segment). */
+function eventBit(kind: string): number {
+  switch (kind) {
+    case 'readable':
+      return READABLE;
+    case 'writable':
+      return WRITABLE;
+    case 'end':
+      return END;
+    case 'closed':
+    case 'error':
+      return GONE;
+    default:
+      return 0;
+  }
+}
 
 /** One accepted connection serving `role`. */
 class RawConnection implements TcpOwner, DeferredTask {
@@ -45,7 +61,7 @@ class RawConnection implements TcpOwner, DeferredTask {
 
   onTcpEvent(_e: TcpEntry, kind: string, code: string | undefined): void {
     if (kind === 'error') this.onError(`connection: ${code ?? 'error'}`);
-    this.events |= EVENT_BITS[kind] ?? 0;
+    this.events |= eventBit(kind);
     this.queue();
   }
 
