@@ -16,7 +16,7 @@
 // stack with TSO/GSO to lwIP without; the oursNoOffload* ratios are like for like. Both are listed.
 //
 // Knobs (environment): BENCH_LAB_REPS (5), BENCH_LAB_BYTES (64 MiB), BENCH_LAB_RR_COUNT (20000),
-// BENCH_LAB_RR_SECONDS (5), BENCH_LAB_RR_WARMUP (2000), BENCH_LAB_BULK_SECONDS (30), BENCH_LAB_BULK_WARMUP (1), BENCH_LAB_STACKS (every ours variant, lwip,
+// BENCH_LAB_RR_SECONDS (5), BENCH_LAB_RR_WARMUP (2000), BENCH_LAB_RR_WARMUP_SECONDS (3), BENCH_LAB_BULK_SECONDS (30), BENCH_LAB_BULK_WARMUP (1), BENCH_LAB_STACKS (every ours variant, lwip,
 // kernel, kernelNoOffload: the kernel again with TSO/GSO/GRO off on the veth pair, so that it too
 // handles every 1500-byte frame as the TAP stacks must).
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -34,6 +34,12 @@ const RR_COUNT = Math.max(1, env('BENCH_LAB_RR_COUNT', 20_000));
 const RR_SECONDS = Math.max(1, env('BENCH_LAB_RR_SECONDS', 5));
 /** Unmeasured transactions first, on every stack alike: what a JIT compiles in the first thousands is not what a running engine does. */
 const RR_WARMUP = Math.max(0, env('BENCH_LAB_RR_WARMUP', 2000));
+/**
+ * And before the measured rr runs of each condition, one unmeasured client run of this many
+ * seconds on every stack alike (0: none). A fresh V8 process is still optimizing for its first
+ * second or two of traffic, on compiler threads that count in its CPU; C stacks are unaffected.
+ */
+const RR_WARMUP_SECONDS = Math.max(0, Math.min(20, env('BENCH_LAB_RR_WARMUP_SECONDS', 3)));
 const BULK_SECONDS = Math.max(1, env('BENCH_LAB_BULK_SECONDS', 30));
 /** Unmeasured bulk transfers first, per stack and direction, for the same reason as RR_WARMUP. */
 const BULK_WARMUP = Math.max(0, Math.min(5, env('BENCH_LAB_BULK_WARMUP', 1)));
@@ -98,6 +104,11 @@ interface Stack {
   /** The stack program's own CPU per rr transaction (µs), warm-up transactions included, in each rr condition. */
   rrCpu: number[];
   rrSharedCpu: number[];
+  /** The same CPU split into user and system time (/proc/PID/stat utime, stime), µs per transaction. */
+  rrUser: number[];
+  rrSys: number[];
+  rrSharedUser: number[];
+  rrSharedSys: number[];
   errors: string[];
   restarts: number;
   extra: Record<string, unknown>;
@@ -123,7 +134,7 @@ function reexecInUserns(): never {
 }
 
 function newStack(key: StackKey, readyMs: number): Stack {
-  return { key, readyMs, bulkToStack: [], bulkFromStack: [], rrTps: [], rrP50: [], rrP99: [], rrSharedTps: [], rrSharedP50: [], rrSharedP99: [], rrCpu: [], rrSharedCpu: [], errors: [], restarts: 0, extra: {} };
+  return { key, readyMs, bulkToStack: [], bulkFromStack: [], rrTps: [], rrP50: [], rrP99: [], rrSharedTps: [], rrSharedP50: [], rrSharedP99: [], rrCpu: [], rrSharedCpu: [], rrUser: [], rrSys: [], rrSharedUser: [], rrSharedSys: [], errors: [], restarts: 0, extra: {} };
 }
 
 function note(s: Stack, msg: string): void {
@@ -203,7 +214,7 @@ async function measure(built: Built, stacks: Stack[], clients: Set<ChildProcess>
       else if (/No such file|not found/i.test(ping.stderr)) s.answersPing = 'not checked: ping is not installed (iputils-ping)';
       else s.answersPing = false;
     }
-    const warmups = programRole(role) === 'echo' ? 0 : BULK_WARMUP;
+    const warmups = programRole(role) === 'echo' ? (RR_WARMUP_SECONDS > 0 ? 1 : 0) : BULK_WARMUP;
     for (let rep = -warmups; rep < REPS; rep++) {
       for (const s of rotate(live(), Math.max(0, rep))) {
         if (!s.proc || interrupted.now) continue;
@@ -245,11 +256,33 @@ function programCpuNs(pid: number | undefined): number | undefined {
   }
 }
 
+/** Clock ticks per second of /proc/PID/stat's utime and stime (sysconf _SC_CLK_TCK; 100 on Linux). */
+const CLOCK_TICKS = ((): number => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isInteger(n) && n > 0 ? n : 100;
+})();
+
+/** Microseconds of user and of system time the program with this PID (all its threads) has used, or undefined. */
+function programUserSysUs(pid: number | undefined): { user: number; sys: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: (Number(f[11]) * 1e6) / CLOCK_TICKS, sys: (Number(f[12]) * 1e6) / CLOCK_TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
 /** One client run against stack `s`, as repetition `rep`; a warm-up run (rep < 0) is checked but not counted. */
 async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProcess>, rep: number): Promise<void> {
   const warmup = rep < 0;
   const target = ['--ip', STACK_IP, '--port', String(PORT)];
-  const rr = [built.client, 'rr', ...target, '--count', String(RR_COUNT), '--seconds', String(RR_SECONDS), '--warmup', String(RR_WARMUP)];
+  const rr = warmup
+    ? [built.client, 'rr', ...target, '--count', String(Math.ceil(RR_WARMUP_SECONDS * 200_000)), '--seconds', String(RR_WARMUP_SECONDS), '--warmup', '0']
+    : [built.client, 'rr', ...target, '--count', String(RR_COUNT), '--seconds', String(RR_SECONDS), '--warmup', String(RR_WARMUP)];
   const argv =
     role === 'sink' ? [built.client, 'bulk-send', ...target, '--bytes', String(BULK_BYTES), '--seconds', String(BULK_SECONDS)]
     : role === 'source' ? [built.client, 'bulk-recv', ...target, '--bytes', String(BULK_BYTES), '--seconds', String(BULK_SECONDS)]
@@ -257,6 +290,7 @@ async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProc
     : [...PIN, ...rr];
   const limit = (programRole(role) === 'echo' ? RR_SECONDS : BULK_SECONDS) * 1000 + 30_000;
   const cpuBefore = programCpuNs(s.proc?.pid);
+  const timesBefore = programUserSysUs(s.proc?.pid);
   const res = await runClient(s.clientNs!, argv, limit, (c) => {
     clients.add(c);
     c.on('exit', () => clients.delete(c));
@@ -270,14 +304,26 @@ async function runOne(built: Built, s: Stack, role: Role, clients: Set<ChildProc
   if (role === 'sink') s.bulkToStack[rep] = j.mbps;
   else if (role === 'source') s.bulkFromStack[rep] = j.mbps;
   const cpuAfter = programCpuNs(s.proc?.pid);
-  const cpuUs = cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / 1000 / (j.count + RR_WARMUP) : undefined;
+  const timesAfter = programUserSysUs(s.proc?.pid);
+  const transactions = j.count + RR_WARMUP;
+  const cpuUs = cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / 1000 / transactions : undefined;
+  const userUs = timesBefore && timesAfter ? (timesAfter.user - timesBefore.user) / transactions : undefined;
+  const sysUs = timesBefore && timesAfter ? (timesAfter.sys - timesBefore.sys) / transactions : undefined;
   if (role === 'echo') {
     if (cpuUs !== undefined) s.rrCpu[rep] = cpuUs;
+    if (userUs !== undefined && sysUs !== undefined) {
+      s.rrUser[rep] = userUs;
+      s.rrSys[rep] = sysUs;
+    }
     s.rrTps[rep] = j.tps;
     s.rrP50[rep] = j.p50_us;
     s.rrP99[rep] = j.p99_us;
   } else if (role === 'echoSharedCpu') {
     if (cpuUs !== undefined) s.rrSharedCpu[rep] = cpuUs;
+    if (userUs !== undefined && sysUs !== undefined) {
+      s.rrSharedUser[rep] = userUs;
+      s.rrSharedSys[rep] = sysUs;
+    }
     s.rrSharedTps[rep] = j.tps;
     s.rrSharedP50[rep] = j.p50_us;
     s.rrSharedP99[rep] = j.p99_us;
@@ -295,6 +341,10 @@ interface Figures {
   rrSharedCpuP99Us?: Summary;
   rrCpuUsPerTransaction?: Summary;
   rrSharedCpuCpuUsPerTransaction?: Summary;
+  rrUserUsPerTransaction?: Summary;
+  rrSystemUsPerTransaction?: Summary;
+  rrSharedCpuUserUsPerTransaction?: Summary;
+  rrSharedCpuSystemUsPerTransaction?: Summary;
 }
 
 function figures(s: Stack): Figures {
@@ -309,6 +359,10 @@ function figures(s: Stack): Figures {
     rrSharedCpuP99Us: summarize(s.rrSharedP99),
     rrCpuUsPerTransaction: summarize(s.rrCpu),
     rrSharedCpuCpuUsPerTransaction: summarize(s.rrSharedCpu),
+    rrUserUsPerTransaction: summarize(s.rrUser),
+    rrSystemUsPerTransaction: summarize(s.rrSys),
+    rrSharedCpuUserUsPerTransaction: summarize(s.rrSharedUser),
+    rrSharedCpuSystemUsPerTransaction: summarize(s.rrSharedSys),
   };
 }
 
@@ -324,6 +378,8 @@ function ratios(a: Figures, b: Figures): Record<string, number | undefined> {
     rrSharedCpuP99: ratio(a.rrSharedCpuP99Us, b.rrSharedCpuP99Us),
     rrCpuPerTransaction: ratio(a.rrCpuUsPerTransaction, b.rrCpuUsPerTransaction),
     rrSharedCpuCpuPerTransaction: ratio(a.rrSharedCpuCpuUsPerTransaction, b.rrSharedCpuCpuUsPerTransaction),
+    rrSharedCpuUserPerTransaction: ratio(a.rrSharedCpuUserUsPerTransaction, b.rrSharedCpuUserUsPerTransaction),
+    rrSharedCpuSystemPerTransaction: ratio(a.rrSharedCpuSystemUsPerTransaction, b.rrSharedCpuSystemUsPerTransaction),
   };
 }
 
@@ -497,8 +553,10 @@ async function main(): Promise<void> {
       bulk: 'bulkToStack: a Linux client sends to the stack\'s sink, timed from the first byte to the sink\'s close; ' +
         'bulkFromStack: the stack\'s source sends to a Linux client, every byte checked against the pattern, timed from the first byte to the close; ' +
         `${BULK_WARMUP} unmeasured transfer(s) each way first on every stack alike`,
-      rr: `one outstanding 64-byte request echoed back, TCP_NODELAY, up to ${RR_COUNT} transactions or ${RR_SECONDS} s after ${RR_WARMUP} warm-up ones (every stack alike); latency from CLOCK_MONOTONIC`,
-      rrCpu: 'rr*CpuUsPerTransaction: the stack program\'s own CPU time (all its threads, /proc/PID/task/*/schedstat) over the client\'s run, per transaction, warm-up included; the kernel\'s work for a TAP write or read is in it, softirq work done on behalf of another process is not',
+      rr: `one outstanding 64-byte request echoed back, TCP_NODELAY, up to ${RR_COUNT} transactions or ${RR_SECONDS} s after ${RR_WARMUP} warm-up ones (every stack alike); latency from CLOCK_MONOTONIC; ` +
+        `before the measured runs of each rr condition, one unmeasured ${RR_WARMUP_SECONDS} s run per stack`,
+      rrCpu: 'rr*CpuUsPerTransaction: the stack program\'s own CPU time (all its threads, /proc/PID/task/*/schedstat) over the client\'s run, per transaction, warm-up included; the kernel\'s work for a TAP write or read is in it, softirq work done on behalf of another process is not; ' +
+        'rr*UserUsPerTransaction and rr*SystemUsPerTransaction split the same time into user and system time (/proc/PID/stat utime and stime, in clock ticks of 1/' + CLOCK_TICKS + ' s)',
       rrSharedCpu: 'the rr again with the stack program and the client both pinned to CPU 0 (taskset -c 0): each transaction then costs no cross-CPU wake-up, and what decides is the CPU the stack spends on it, as on a machine whose other CPUs are busy',
       roles: ROLES,
       reps: REPS,

@@ -5,6 +5,7 @@
 import type { DeferredTask, Ipv4Stack } from '../../engine/stack/stack';
 import type { TcpEntry, TcpOwner } from '../../engine/stack/tcp-table';
 import type { TcpListener } from '../../engine/tcp/index';
+import { SubarrayCache } from '../../engine/wire/views';
 
 export type RawRole = 'sink' | 'source' | 'echo';
 
@@ -38,6 +39,8 @@ class RawConnection implements TcpOwner, DeferredTask {
   private readonly held: Uint8Array;
   private heldStart = 0;
   private heldEnd = 0;
+  /** The view of `held` handed to send: the same range every message of a request/response, so made once. */
+  private readonly heldView = new SubarrayCache();
   /** source: bytes of the pattern sent so far. */
   private sent = 0;
   private closed = false;
@@ -96,7 +99,7 @@ class RawConnection implements TcpOwner, DeferredTask {
     const c = this.entry.conn;
     for (;;) {
       if (this.heldEnd > this.heldStart) {
-        const n = c.send(this.held.subarray(this.heldStart, this.heldEnd), now);
+        const n = c.send(this.heldView.subarray(this.held, this.heldStart, this.heldEnd), now);
         this.heldStart += n;
         if (this.heldStart < this.heldEnd) return; // the send buffer is full: 'writable' resumes
         this.heldStart = this.heldEnd = 0;
