@@ -3,6 +3,7 @@
 // travel as bytes). It answers every command with a `response`, streams trace batches under flow
 // control (a slow parent costs trace records, never packets), and on a crash hands the parent every
 // finished batch, an `error` and an `exit` before it exits non-zero.
+import { performance } from 'node:perf_hooks'; // not the global: a lazy getter, a call per clock read
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Impairments } from './backends/impair';

@@ -5,6 +5,8 @@
 // calling thread, optionally after busy-polling for a few microseconds (as OpenOnload's
 // EF_POLL_USEC does, yielding the CPU between looks), which spares the pool thread and the hop back. Owns `struct epoll_event` and
 // `struct timespec`.
+// The module's `performance`: the global one is a lazy getter, a call per read of the clock.
+import { performance } from 'node:perf_hooks';
 import { EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, lastError, libc, O_CLOEXEC, RUSAGE_THREAD, type Libc } from './libc';
 
 /** sizeof(struct epoll_event) on x86_64 (packed: u32 events, u64 data); aarch64 pads it to 16. */

@@ -143,6 +143,8 @@ function main(): void {
   }
   const driver = new RealtimeDriver({
     ...args.driver,
+    // The raw roles run inside the stack's poll: nothing they do waits for a tick.
+    appTicks: args.api === 'socket',
     onError: (e) => {
       process.stderr.write(`ours-stack: ${e.message}\n`);
       process.exit(1);

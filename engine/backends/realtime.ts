@@ -37,6 +37,8 @@
 // drives it through the Driver shape (`step`, `nextDeadline`, `waitForWork`), as it drives SimClock.
 // `now` is milliseconds since the driver was made, from performance.now() (CLOCK_MONOTONIC), so a
 // time taken anywhere in the process with performance.now() converts with `toDriverTime`.
+// The module's `performance`, not the global: in Node the global is a lazy getter, a call per read of the clock.
+import { performance } from 'node:perf_hooks';
 import { Poller } from '../../native/index';
 import { SpinWindow } from './spin-window';
 import type { Pollable } from './sim';
@@ -75,6 +77,13 @@ export interface RealtimeOptions {
   readonly yieldEveryMs?: number;
   /** sync, poll, spin: after this long without a frame, wait on the pool thread instead (default 100 ms). */
   readonly parkAfterMs?: number;
+  /**
+   * Whether what the members call back may queue work with process.nextTick that must run before
+   * the next step (default true: Node-style streams do). False for applications on the stack's own
+   * TCP interface, whose callbacks run inside the stack's poll: the own loop then goes from one
+   * busy step to the next without a tick between them (a tick costs about what a small step does).
+   */
+  readonly appTicks?: boolean;
 }
 
 /** The driver options BYPASS_SCOPE_DRIVER asks for (`async`, `sync`, `poll[:USEC]` or `spin[:USEC]`), or an error naming what it wants. */
@@ -98,6 +107,7 @@ export class RealtimeDriver {
   readonly maxBlockMs: number;
   readonly yieldEveryMs: number;
   readonly parkAfterMs: number;
+  readonly appTicks: boolean;
   /** poll, spin: how long to busy-poll before a blocking wait (spin-window.ts). */
   readonly spin: SpinWindow;
   private readonly members: Pollable[] = [];
@@ -164,6 +174,7 @@ export class RealtimeDriver {
     this.maxBlockMs = options.maxBlockMs ?? 1;
     this.yieldEveryMs = options.yieldEveryMs ?? Math.max(this.maxBlockMs, 5);
     this.parkAfterMs = options.parkAfterMs ?? 100;
+    this.appTicks = options.appTicks ?? true;
     if (!(this.batch >= 1) || !(this.maxBlockMs > 0) || !(this.yieldEveryMs > 0) || !(this.spinUs >= 0) || !(this.parkAfterMs >= 0)) {
       throw new Error('RealtimeDriver: batch ≥ 1, maxBlockMs > 0, yieldEveryMs > 0, spinUs ≥ 0 and parkAfterMs ≥ 0 are required');
     }
@@ -198,8 +209,8 @@ export class RealtimeDriver {
   }
 
   /** The earliest deadline of any member (now, when a source has frames waiting), or undefined. */
-  nextDeadline(): number | undefined {
-    if (this.backlog) return this.now;
+  nextDeadline(now?: number): number | undefined {
+    if (this.backlog) return now ?? this.now;
     let next: number | undefined;
     for (const m of this.members) {
       const t = m.pollAt();
@@ -217,9 +228,13 @@ export class RealtimeDriver {
    * did anything.
    */
   step(): boolean {
+    return this.stepAt(this.now);
+  }
+
+  /** `step` at driver time `now`, a reading of the clock just taken. */
+  private stepAt(now: number): boolean {
     if (this.stopped) return false;
     this.counters.steps++;
-    const now = this.now;
     let busy = false;
     let frames = 0;
     this.backlog = false;
@@ -364,8 +379,10 @@ export class RealtimeDriver {
     try {
       // Bounded, so that a source that stays readable without giving frames cannot hold the thread.
       for (let turn = 0; turn < 64; turn++) {
-        const next = this.nextDeadline();
-        const due = this.woken || (next !== undefined && next <= this.now);
+        // One reading of the clock serves the turn, unless it waits (then time has moved).
+        let now = this.now;
+        const next = this.nextDeadline(now);
+        const due = this.woken || (next !== undefined && next <= now);
         this.woken = false;
         if (!due && !this.fresh && !this.readFirst()) {
           if (this.mode === 'async' || this.poller.waiting || this.parked()) {
@@ -375,13 +392,16 @@ export class RealtimeDriver {
             });
             return;
           }
-          if (this.blockingWait(next ?? Infinity) === 0 && (next === undefined || next > this.now)) {
+          const readable = this.blockingWait(next ?? Infinity);
+          now = this.now;
+          if (readable === 0 && (next === undefined || next > now)) {
             // A wait that ran to the cap: a full turn of the event loop.
             this.kick();
             return;
           }
         }
-        if (this.step()) break;
+        // A busy step ends the turn, so that what its callbacks queued with process.nextTick runs (`next`), unless they queue none.
+        if (this.stepAt(now) && (this.appTicks || this.mode === 'async' || now - this.lastYield >= this.yieldEveryMs)) break;
         if (!this.running) return;
       }
     } catch (e) {

@@ -27,6 +27,7 @@
 // a segment whose processing sends an ACK owns the time before and after the ACK, the ACK owns its
 // own layers. So a hop's duration is its layer's own time on the CPU, and nested work is not
 // counted twice; the tracer's own recording is nobody's. At trace level off no clock is read.
+import { performance } from 'node:perf_hooks'; // not the global: a lazy getter, a call per clock read
 import type { Device, FrameHandler } from '../backends/device';
 import type { ImpairmentEvent } from '../backends/impair';
 import { BYPASS_LAYER, KERNEL_LAYER } from '../kernel/emulated';

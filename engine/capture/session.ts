@@ -13,6 +13,7 @@
 //   (the remote hosts: workload clients and servers)          └─ kernel path 198.18.0.2
 // Impairments wrap the backend's device, both ways: the engine applies them on the wire side of its
 // NIC, as it does on every backend (in the lab the peer is a real kernel it cannot wrap).
+import { performance } from 'node:perf_hooks'; // not the global: a lazy getter, a call per clock read
 import type { BackendFactory, CaptureBackend, Driver, Pollable } from '../backends/backend';
 import type { Device } from '../backends/device';
 import { ImpairedDevice, type Impairments } from '../backends/impair';

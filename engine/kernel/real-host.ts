@@ -6,6 +6,7 @@
 // The engine-side host reports, on performance.now()'s clock (CLOCK_MONOTONIC), when bytes came out
 // of each TCP socket (the read that returned them) and when the application handed bytes to it, and
 // the same for UDP datagrams: the real kernel path (real.ts) turns these into measured socket hops.
+import { performance } from 'node:perf_hooks'; // not the global: a lazy getter, a call per clock read
 import { spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';

@@ -13,6 +13,7 @@
 // number (the peer's ISN is seen in its SYN), a UDP datagram to the next read of its size; such a
 // record stays open until then (at most HOLD_MS, then it closes at kernel.driver). Frames no workload
 // socket reports on (ARP, ICMP, bare ACKs, other programs' sockets) end at kernel.driver.
+import { performance } from 'node:perf_hooks'; // not the global: a lazy getter, a call per clock read
 import type { Device } from '../backends/device';
 import type { FrameSource } from '../backends/realtime';
 import type { Scheduler, WorkloadHost } from '../workloads/api';
