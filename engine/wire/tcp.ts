@@ -3,7 +3,7 @@
 
 import type { Result } from './result';
 import type { ChecksumContext } from './ip-context';
-import { SubarrayCache } from './views';
+import { isInPlace, SubarrayCache } from './views';
 import { fail, ok, type WireError } from './result';
 import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum, foldSum } from './checksum';
 
@@ -511,7 +511,7 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   // sum can be taken on its own (RFC 1071 §2(A)) — from the source, before the copy: reading back
   // memory a copy has only just written measured about twice as slow as reading the source.
   const payloadSum = ctx !== undefined ? onesSum(payload, 0, payload.length) : 0;
-  if (payload.length > 0 && !(payload.buffer === b.buffer && payload.byteOffset === b.byteOffset + headerEnd)) {
+  if (payload.length > 0 && !isInPlace(payload, b, headerEnd)) {
     b.set(payload, headerEnd);
   }
   if (ctx !== undefined) put16(b, o + TCP_FIELD.CHECKSUM, ~foldSum(onesSum(b, o, headerLen, pseudoSum(ctx, total) + payloadSum)) & 0xffff);

@@ -4,6 +4,7 @@ import { read16, write16 } from './byteorder';
 import { fail, ok, type Result } from './result';
 import type { ChecksumContext } from './ip-context';
 import { foldSum, internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum } from './checksum';
+import { isInPlace } from './views';
 
 export const UDP_HEADER_LEN = 8;
 /** IP protocol number, for the pseudo-header. */
@@ -127,7 +128,7 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   b[o + UDP_FIELD.CHECKSUM] = 0;
   b[o + UDP_FIELD.CHECKSUM + 1] = 0;
   const start = o + UDP_HEADER_LEN;
-  if (payload.length > 0 && !(payload.buffer === b.buffer && payload.byteOffset === b.byteOffset + start)) {
+  if (payload.length > 0 && !isInPlace(payload, b, start)) {
     b.set(payload, start);
   }
   if (ctx !== undefined) {
