@@ -25,12 +25,3 @@ export class SubarrayCache {
     return this.view;
   }
 }
-
-/**
- * Whether `view` already lies in `buf` from `offset` (a payload built in place), so copying it there
- * is not needed. The offsets are compared first: `buffer` is a getter V8 runs in C++ (and for a
- * small array it allocates the ArrayBuffer), some 50 ns that a segment built elsewhere never needs.
- */
-export function isInPlace(view: Uint8Array, buf: Uint8Array, offset: number): boolean {
-  return view.byteOffset === buf.byteOffset + offset && view.buffer === buf.buffer;
-}

@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isInPlace, SubarrayCache } from '../../../engine/wire/views';
+import { SubarrayCache } from '../../../engine/wire/views';
 
 describe('SubarrayCache', () => {
   it('returns the view it made last for the same array, start and end', () => {
@@ -30,18 +30,5 @@ describe('SubarrayCache', () => {
     const v = new SubarrayCache().subarray(Buffer.from('abcdef'), 2, 4);
     assert.ok(Buffer.isBuffer(v));
     assert.equal(v.toString(), 'cd');
-  });
-});
-
-describe('isInPlace', () => {
-  it('holds only for a view of the same memory at exactly that offset', () => {
-    const buf = new Uint8Array(64).subarray(8);
-    const at = buf.subarray(20, 30);
-    assert.equal(isInPlace(at, buf, 20), true);
-    assert.equal(isInPlace(at, buf, 21), false, 'one byte off');
-    assert.equal(isInPlace(at, buf.subarray(4), 16), true, 'the same bytes through another view');
-    const elsewhere = new Uint8Array(64).subarray(28, 38);
-    assert.equal(isInPlace(elsewhere, buf, 20), false, 'same offsets, other memory');
-    assert.equal(isInPlace(buf.slice(20, 30), buf, 20), false, 'a copy');
   });
 });
