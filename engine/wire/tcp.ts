@@ -3,7 +3,7 @@
 
 import type { Result } from './result';
 import type { ChecksumContext } from './ip-context';
-import { SubarrayCache } from './views';
+import { copyBytes, SubarrayCache } from './views';
 import { fail, ok, type WireError } from './result';
 import { internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum, foldSum } from './checksum';
 
@@ -514,7 +514,7 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   const payloadSum = ctx !== undefined ? onesSum(payload, 0, payload.length) : 0;
   // A payload already in place is copied onto itself, which leaves it as it is: asking whether it
   // is (its `buffer` and `byteOffset`, getters V8 does not inline) costs more than the copy.
-  if (payload.length > 0) b.set(payload, headerEnd);
+  if (payload.length > 0) copyBytes(b, payload, headerEnd);
   if (ctx !== undefined) put16(b, o + TCP_FIELD.CHECKSUM, ~foldSum(onesSum(b, o, headerLen, pseudoSum(ctx, total) + payloadSum)) & 0xffff);
   return total;
 }

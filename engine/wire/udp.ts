@@ -3,6 +3,7 @@
 import { read16, write16 } from './byteorder';
 import { fail, ok, type Result } from './result';
 import type { ChecksumContext } from './ip-context';
+import { copyBytes } from './views';
 import { foldSum, internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum } from './checksum';
 
 export const UDP_HEADER_LEN = 8;
@@ -128,7 +129,7 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   b[o + UDP_FIELD.CHECKSUM + 1] = 0;
   const start = o + UDP_HEADER_LEN;
   // A payload already in place is copied onto itself (see emitTcp).
-  if (payload.length > 0) b.set(payload, start);
+  if (payload.length > 0) copyBytes(b, payload, start);
   if (ctx !== undefined) {
     const sum = internetChecksum(b, o, total, pseudoSum(ctx, total));
     write16(b, o + UDP_FIELD.CHECKSUM, sum === 0 ? 0xffff : sum);
