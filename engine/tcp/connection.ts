@@ -1677,7 +1677,9 @@ export class TcpConnection {
       const idle = flight === 0;
       const allOfIt = len === avail;
       const nagleOk = this.cfg.noDelay || idle;
-      const big = this.maxSndWnd > 0 && len >= this.maxSndWnd / 2;
+      // len ≥ max window / 2, in integers: half an odd window is fractional, which sends optimized
+      // code that has only seen integers back to the interpreter.
+      const big = this.maxSndWnd > 0 && 2 * len >= this.maxSndWnd;
       if (!((allOfIt && nagleOk) || (big && nagleOk))) return false;
     }
     this.forceOverride = false;
