@@ -110,8 +110,8 @@ export function parseUdp(buf: Uint8Array, ctx?: ChecksumContext): Result<UdpPack
  * Write `repr` at `buf[offset]` and return the bytes written. With `ctx` the checksum is computed,
  * and a computed 0 is sent as 0xffff (RFC 768; RFC 8200 §8.1), since 0 means "none" on IPv4.
  * Without `ctx` the field is 0: no checksum on IPv4, or one to be filled in later (offload).
- * A payload already in place may be given: it stays as it is. A datagram over 65535 bytes or a buffer too small is a
- * programmer error.
+ * A payload already in place may be given: it stays as it is. A datagram over 65535 bytes or a
+ * buffer too small is a programmer error.
  */
 export function emitUdp(repr: UdpRepr, buf: Uint8Array, offset: number, ctx?: ChecksumContext): number {
   const payload = repr.payload;

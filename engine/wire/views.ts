@@ -1,4 +1,5 @@
-// wire: reused views — a subarray asked for again with the same bytes, start and end is made once.
+// wire: reused views — a subarray asked for again with the same bytes, start and end is made once —
+// and the byte copy the per-packet paths use.
 //
 // Every `subarray` is a new typed-array object (about 100 bytes and 50–100 ns, then garbage). On a
 // hot path the same view is often asked for over and over: a device reads each frame into the same
