@@ -59,7 +59,17 @@ export interface NeighbourWork {
   failed: HeldPacket[];
 }
 
+/**
+ * The map key of an address: the same 32 bits as a signed integer. An address above 2^31 (any from
+ * 128.0.0.0 on) is not a small integer to V8, so as a key it would be boxed (an allocation per
+ * lookup, on every packet sent) and hashed as a double.
+ */
+function key(ip: number): number {
+  return ip | 0;
+}
+
 export class NeighbourCache {
+  /** By key(ip). */
   private readonly entries = new Map<number, Neighbour>();
   private nextAt: number | undefined = undefined;
   private nextAtValid = true;
@@ -71,7 +81,7 @@ export class NeighbourCache {
   }
 
   entry(ip: number): Neighbour | undefined {
-    return this.entries.get(ip);
+    return this.entries.get(key(ip));
   }
 
   /**
@@ -79,7 +89,7 @@ export class NeighbourCache {
    * starts a unicast probe (`probe` is set so the owner sends it).
    */
   lookup(ip: number, now: number): { mac: Uint8Array | undefined; probe: boolean } | undefined {
-    const e = this.entries.get(ip);
+    const e = this.entries.get(key(ip));
     if (e === undefined || e.mac === undefined) return undefined;
     if (e.state === 'reachable' && now >= e.at) e.state = 'stale';
     if (e.state === 'stale') {
@@ -97,12 +107,12 @@ export class NeighbourCache {
    * packet dropped to make room (the oldest, as Linux does), if any.
    */
   hold(ip: number, held: HeldPacket, now: number): { request: boolean; dropped: HeldPacket | undefined } {
-    let e = this.entries.get(ip);
+    let e = this.entries.get(key(ip));
     let request = false;
     if (e === undefined) {
       this.makeRoom();
       e = { ip, state: 'incomplete', mac: undefined, at: now + this.config.retransmitMs, requests: 1, queue: [] };
-      this.entries.set(ip, e);
+      this.entries.set(key(ip), e);
       this.nextAtValid = false;
       request = true;
     }
@@ -118,12 +128,12 @@ export class NeighbourCache {
    * sendable, or undefined.
    */
   learn(ip: number, mac: Uint8Array, now: number, create: boolean): { merged: boolean; released: HeldPacket[] | undefined } {
-    let e = this.entries.get(ip);
+    let e = this.entries.get(key(ip));
     if (e === undefined) {
       if (!create) return { merged: false, released: undefined };
       this.makeRoom();
       e = { ip, state: 'reachable', mac, at: now + this.config.reachableMs, requests: 0, queue: [] };
-      this.entries.set(ip, e);
+      this.entries.set(key(ip), e);
       this.nextAtValid = false;
       return { merged: true, released: undefined };
     }
@@ -151,12 +161,12 @@ export class NeighbourCache {
           e.at = now + this.config.staleMs;
           break;
         case 'stale':
-          this.entries.delete(e.ip);
+          this.entries.delete(key(e.ip));
           break;
         case 'incomplete':
         case 'probe':
           if (e.requests >= this.config.retries) {
-            this.entries.delete(e.ip);
+            this.entries.delete(key(e.ip));
             for (const h of e.queue) work.failed.push(h);
           } else {
             e.requests++;
@@ -185,7 +195,7 @@ export class NeighbourCache {
     // Maps iterate in insertion order: the first entry without waiting packets is the oldest.
     for (const e of this.entries.values()) {
       if (e.queue.length === 0) {
-        this.entries.delete(e.ip);
+        this.entries.delete(key(e.ip));
         this.nextAtValid = false;
         return;
       }

@@ -23,7 +23,7 @@ import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type SackBlock, type TcpOp
 import { assertNever } from './assert';
 import { createCongestion, initialWindow, type CongestionControl } from './congestion';
 import type { TcpContext } from './context';
-import { findSackBlocks, findTimestamps, NOP, readSynOptions, windowShiftFor } from './options';
+import { findSackBlocks, findTimestamps, NOP, readSynOptions, SACK_PERMITTED, windowShiftFor } from './options';
 import { ReceiveQueue } from './receive-queue';
 import { ProportionalRateReduction } from './prr';
 import { probeTimeout, Rack, SentLog, TailLossProbe, type SentSegment } from './rack';
@@ -1677,7 +1677,9 @@ export class TcpConnection {
       const idle = flight === 0;
       const allOfIt = len === avail;
       const nagleOk = this.cfg.noDelay || idle;
-      const big = this.maxSndWnd > 0 && len >= this.maxSndWnd / 2;
+      // len ≥ max window / 2, in integers: half an odd window is fractional, which sends optimized
+      // code that has only seen integers back to the interpreter.
+      const big = this.maxSndWnd > 0 && 2 * len >= this.maxSndWnd;
       if (!((allOfIt && nagleOk) || (big && nagleOk))) return false;
     }
     this.forceOverride = false;
@@ -1813,7 +1815,7 @@ export class TcpConnection {
   private synOptions(flags: number, now: number): TcpOption[] {
     const options: TcpOption[] = [{ kind: 'mss', value: this.cfg.mss }];
     const isSynAck = (flags & TCP_ACK) !== 0;
-    if (this.cfg.sack && (!isSynAck || this.sackOk)) options.push({ kind: 'sackPermitted' });
+    if (this.cfg.sack && (!isSynAck || this.sackOk)) options.push(SACK_PERMITTED);
     if (this.cfg.timestamps && (!isSynAck || this.tsOk)) {
       options.push({ kind: 'timestamps', tsVal: this.tsClock(now), tsEcr: isSynAck ? this.tsRecent : 0 });
     }

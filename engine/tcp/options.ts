@@ -52,7 +52,13 @@ export function findSackBlocks(options: readonly TcpOption[]): readonly SackBloc
   return undefined;
 }
 
+/**
+ * Options without data, one frozen object each: the same shape as the wire's own, so that the
+ * option writers see as few object shapes as possible (five or more make V8's lookup of `kind`
+ * there megamorphic, the slow generic kind, for every segment sent).
+ */
 export const NOP: TcpOption = Object.freeze({ kind: 'nop' });
+export const SACK_PERMITTED: TcpOption = Object.freeze({ kind: 'sackPermitted' });
 
 /** RFC 7323 §2.2: the shift that lets a buffer of `size` bytes be advertised (at most 14). */
 export function windowShiftFor(size: number): number {

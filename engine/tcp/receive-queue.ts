@@ -11,7 +11,7 @@
 // and is appended when the hole before it fills.
 
 import type { SackBlock } from '../wire/tcp';
-import { SubarrayCache } from '../wire/views';
+import { copyBytes, SubarrayCache } from '../wire/views';
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub, type Seq } from './seq';
 
 interface OooRange {
@@ -130,7 +130,7 @@ export class ReceiveQueue {
       const i = this.first;
       const at = this.starts[i] + this.firstOff;
       const k = Math.min(this.ends[i] - at, n - done);
-      dst.set(this.readViews.subarray(this.bufs[i], at, at + k), done);
+      copyBytes(dst, this.readViews.subarray(this.bufs[i], at, at + k), done);
       done += k;
       this.consume(k);
     }
@@ -179,7 +179,7 @@ export class ReceiveQueue {
       }
       const k = Math.min(n, this.slab.length - this.slabUsed);
       // A whole segment's payload (the common case) is copied as it is, without a view of it.
-      this.slab.set(from === 0 && k === src.length ? src : src.subarray(from, from + k), this.slabUsed);
+      copyBytes(this.slab, from === 0 && k === src.length ? src : src.subarray(from, from + k), this.slabUsed);
       const last = this.count - 1;
       if (last >= this.first && this.bufs[last] === this.slab && this.ends[last] === this.slabUsed) {
         this.ends[last] += k;

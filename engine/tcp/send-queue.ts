@@ -1,6 +1,6 @@
 // tcp: the send buffer — a byte ring holding data from SND.UNA to the last byte the application wrote.
 
-import { SubarrayCache } from '../wire/views';
+import { copyBytes, SubarrayCache } from '../wire/views';
 
 const EMPTY = new Uint8Array(0);
 
@@ -36,8 +36,8 @@ export class SendQueue {
     const cap = this.buf.length;
     const tail = (this.head + this.len) % cap;
     const first = Math.min(n, cap - tail);
-    this.buf.set(first === data.length ? data : data.subarray(0, first), tail);
-    if (n > first) this.buf.set(data.subarray(first, n), 0);
+    copyBytes(this.buf, first === data.length ? data : data.subarray(0, first), tail);
+    if (n > first) copyBytes(this.buf, data.subarray(first, n), 0);
     this.len += n;
     return n;
   }

@@ -5,7 +5,7 @@
 // layer trims it with its own length field.
 
 import { fail, ok, type Result } from './result';
-import { MAC_LEN, readMac } from './address';
+import { MAC_LEN, readMac, writeMac } from './address';
 import { read16, requireRoom, write16 } from './byteorder';
 
 export const ETHERTYPE_IPV4 = 0x0800 as const;
@@ -111,8 +111,8 @@ export function emitEthernet(repr: EthernetRepr, buf: Uint8Array, offset = 0): n
   const len = ethernetHeaderLen(repr);
   requireRoom(buf, offset, len, 'emitEthernet');
   if (repr.dst.length !== MAC_LEN || repr.src.length !== MAC_LEN) throw new RangeError('emitEthernet: MAC addresses are 6 bytes');
-  buf.set(repr.dst, offset + ETHERNET_FIELD.DST);
-  buf.set(repr.src, offset + ETHERNET_FIELD.SRC);
+  writeMac(buf, offset + ETHERNET_FIELD.DST, repr.dst);
+  writeMac(buf, offset + ETHERNET_FIELD.SRC, repr.src);
   let at = offset + ETHERNET_FIELD.ETHERTYPE;
   for (const tag of repr.vlans) {
     write16(buf, at, tag.tpid);

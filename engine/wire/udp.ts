@@ -3,6 +3,7 @@
 import { read16, write16 } from './byteorder';
 import { fail, ok, type Result } from './result';
 import type { ChecksumContext } from './ip-context';
+import { copyBytes } from './views';
 import { foldSum, internetChecksum, ipv4PseudoSum, ipv6PseudoSum, isPartialChecksum, onesSum } from './checksum';
 
 export const UDP_HEADER_LEN = 8;
@@ -109,8 +110,8 @@ export function parseUdp(buf: Uint8Array, ctx?: ChecksumContext): Result<UdpPack
  * Write `repr` at `buf[offset]` and return the bytes written. With `ctx` the checksum is computed,
  * and a computed 0 is sent as 0xffff (RFC 768; RFC 8200 §8.1), since 0 means "none" on IPv4.
  * Without `ctx` the field is 0: no checksum on IPv4, or one to be filled in later (offload).
- * A payload already in place is not copied. A datagram over 65535 bytes or a buffer too small is a
- * programmer error.
+ * A payload already in place may be given: it stays as it is. A datagram over 65535 bytes or a
+ * buffer too small is a programmer error.
  */
 export function emitUdp(repr: UdpRepr, buf: Uint8Array, offset: number, ctx?: ChecksumContext): number {
   const payload = repr.payload;
@@ -127,9 +128,8 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, offset: number, ctx?: Ch
   b[o + UDP_FIELD.CHECKSUM] = 0;
   b[o + UDP_FIELD.CHECKSUM + 1] = 0;
   const start = o + UDP_HEADER_LEN;
-  if (payload.length > 0 && !(payload.buffer === b.buffer && payload.byteOffset === b.byteOffset + start)) {
-    b.set(payload, start);
-  }
+  // A payload already in place is copied onto itself (see emitTcp).
+  if (payload.length > 0) copyBytes(b, payload, start);
   if (ctx !== undefined) {
     const sum = internetChecksum(b, o, total, pseudoSum(ctx, total));
     write16(b, o + UDP_FIELD.CHECKSUM, sum === 0 ? 0xffff : sum);

@@ -288,7 +288,7 @@ describe('emitTcp', () => {
     assert.ok(buf.subarray(54).every((x) => x === 0xaa));
   });
 
-  it('accepts a payload already in place without copying it and still checksums it', () => {
+  it('accepts a payload already in place, leaves it as it is and checksums it', () => {
     const buf = new Uint8Array(60);
     const payload = buf.subarray(40, 45);
     payload.set([1, 2, 3, 4, 5]);

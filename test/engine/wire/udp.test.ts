@@ -145,7 +145,7 @@ describe('emitUdp', () => {
     assert.ok(buf.subarray(53).every((x) => x === 0xaa));
   });
 
-  it('accepts a payload already in place without copying it and still checksums it', () => {
+  it('accepts a payload already in place, leaves it as it is and checksums it', () => {
     const buf = new Uint8Array(19);
     buf.set(MARKET, 8);
     emitUdp({ srcPort: 5353, dstPort: 20000, payload: buf.subarray(8) }, buf, 0, AtoB);
