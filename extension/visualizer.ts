@@ -32,6 +32,14 @@ function stateName(c: Capture | undefined): CaptureStateName {
   return 'stopped';
 }
 
+/** Where the visualizer's connection view stands: a connection of capture `serial` after `step` of its `steps` transitions. */
+export interface StepPlace {
+  readonly serial: number | undefined;
+  readonly connId: number | undefined;
+  readonly step: number;
+  readonly steps: number;
+}
+
 export class VisualizerPanel extends Disposable {
   static current: VisualizerPanel | undefined;
 
@@ -56,11 +64,11 @@ export class VisualizerPanel extends Disposable {
   private lastPlace: (HostMessage & { type: 'scope/step' | 'scope/openConnection' }) | undefined;
   /** The seq of the last step or open posted to the webview loaded now (a reloaded one starts from 0). */
   private stepFloor = 0;
-  private readonly stepEmitter = this.register(new vscode.EventEmitter<{ readonly connId: number | undefined; readonly step: number; readonly steps: number }>());
+  private readonly stepEmitter = this.register(new vscode.EventEmitter<StepPlace>());
   /** The connection view moved (the user stepped in the webview, or a host step was applied). */
   readonly onDidChangeStep = this.stepEmitter.event;
   /** Every open panel's step changes, for views that outlive a panel (the Connections view). */
-  static readonly stepChanges = new vscode.EventEmitter<{ readonly connId: number | undefined; readonly step: number; readonly steps: number }>();
+  static readonly stepChanges = new vscode.EventEmitter<StepPlace>();
   /** Messages posted and received, newest last (bounded): what the integration tests look at. */
   readonly posted: HostMessage[] = [];
   readonly received: WebviewMessage[] = [];
@@ -220,7 +228,7 @@ export class VisualizerPanel extends Disposable {
   }
 
   private fireStep(): void {
-    const e = { connId: this.focusedConnId, step: this.connStep, steps: this.focusedConnId === undefined ? 0 : this.transitionCount(this.focusedConnId) };
+    const e: StepPlace = { serial: this.shown?.serial, connId: this.focusedConnId, step: this.connStep, steps: this.focusedConnId === undefined ? 0 : this.transitionCount(this.focusedConnId) };
     this.stepEmitter.fire(e);
     VisualizerPanel.stepChanges.fire(e);
   }

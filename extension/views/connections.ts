@@ -6,7 +6,7 @@ import type { CaptureController } from '../capture-controller';
 import type { ConnectionSummary } from '../capture-store';
 import { Disposable } from '../dispose';
 import { VisualizerPanel } from '../visualizer';
-import { bytes, count } from './format';
+import { bytes, count, stateAtStep } from './format';
 
 export interface ConnectionNode {
   readonly captureSerial: number;
@@ -91,7 +91,7 @@ export class ConnectionsView extends Disposable implements vscode.TreeDataProvid
     const transitions = capture.store.transitionsOf(node.connId);
     const at = this.stepping?.connId === node.connId && capture === this.controller.viewed ? this.stepping.step : undefined;
     // While stepped: the state at the visualizer's step first, then the connection's latest.
-    const stepped = at === undefined || transitions.length === 0 ? undefined : `step ${at}/${transitions.length} ${at === 0 ? transitions[0].from : transitions[Math.min(at, transitions.length) - 1].to}`;
+    const stepped = at === undefined || transitions.length === 0 ? undefined : `step ${at}/${transitions.length} ${stateAtStep(transitions, at)}`;
     item.description = [stepped === undefined ? undefined : `▶ ${stepped}`, c.stack, c.state ?? '—', `${count(c.packets)} pkts`].filter(Boolean).join(' · ');
     item.iconPath = stateIcon(c.state);
     item.contextValue = 'connection';

@@ -15,6 +15,12 @@ export function rate(n: number): string {
   return `${(n / 1e6).toFixed(1)}M`;
 }
 
+/** A connection's TCP state after `step` of its transitions (0: the state it started in). */
+export function stateAtStep(transitions: readonly { readonly from: string; readonly to: string }[], step: number): string | undefined {
+  if (transitions.length === 0) return undefined;
+  return step === 0 ? transitions[0].from : transitions[Math.min(step, transitions.length) - 1].to;
+}
+
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;

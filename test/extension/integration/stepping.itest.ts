@@ -48,6 +48,9 @@ describe('stepping between the host and the visualizer', () => {
     assert.deepEqual(r, { type: 'scope/stepChanged', connId: rrNode.connId, step: 0, steps: total, hostSeq: seq });
     const marked = v.getTreeItem(rrNode);
     assert.match(String(marked.description), new RegExp(`^▶ step 0/${total} CLOSED · bypass · CLOSED · \\d+ pkts$`));
+    // The status bar says where the visualizer stands too.
+    assert.match(a.statusBar.item.text, new RegExp(` · ▶ #${rrNode.connId} step 0/${total} CLOSED$`));
+    assert.match(String((a.statusBar.item.tooltip as vscode.MarkdownString).value), new RegExp(`stepping connection #${rrNode.connId} step 0/${total} CLOSED`));
   });
 
   it('the host follows a step the user takes in the webview: the step commands go on from there, and the Connections view shows it', async () => {
@@ -64,10 +67,12 @@ describe('stepping between the host and the visualizer', () => {
     assert.equal(p.connStep, 3);
     const item = a.views.connections.getChildren().map((n) => a.views.connections.getTreeItem(n)).find((i) => String(i.description).startsWith('▶'));
     assert.match(String(item?.description), new RegExp(`^▶ step 3/${total} FIN-WAIT-1 · bypass`), `marked item: ${item && label(item)} ${item?.description}`);
+    assert.match(a.statusBar.item.text, new RegExp(` · ▶ #${rr.connId} step 3/${total} FIN-WAIT-1$`));
     const next = (await vscode.commands.executeCommand('bypassScope.stepTransition')) as { connId: number; state: string };
     assert.deepEqual(next, { moved: 'view', connId: rr.connId, state: 'FIN-WAIT-2' });
     const step = [...p.posted].reverse().find((m) => m.type === 'scope/step');
     assert.deepEqual(step && { connId: step.connId, step: step.step }, { connId: rr.connId, step: 4 });
+    assert.match(a.statusBar.item.text, new RegExp(` · ▶ #${rr.connId} step 4/${total} FIN-WAIT-2$`));
     // And the real webview gets there and says so.
     const r = await until('the webview to report step 4', () => reportAfter(p, lastSeq(p)));
     assert.equal(r.step, 4);
